@@ -1,0 +1,34 @@
+# Two commands matter: `make run` (the main job) and `make check` (every check).
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run check lint typecheck test bench clean
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev,report,dist]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/gridcore demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src
+
+typecheck: $(STAMP)
+	$(BIN)/mypy --strict src/gridcore
+
+test: $(STAMP)
+	$(BIN)/pytest
+
+check: lint typecheck test
+
+bench: $(STAMP)
+	$(BIN)/pytest benchmarks --benchmark-only --benchmark-columns=min,median,mean,ops,rounds -p no:cacheprovider
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .benchmarks

@@ -1,0 +1,642 @@
+"""Working-time calendars, time limits and warning lights.
+
+Every instant is a timezone-aware `datetime`; every duration a `timedelta`.
+Working periods are given in the calendar's local wall time (default
+Asia/Shanghai) and measured in real elapsed time, so a daylight-saving shift
+inside a period is counted as it happened.
+
+Conventions, fixed here once for every caller:
+
+- A working period is half-open: 08:30 is working time, 12:00 is not. So
+  `is_working(12:00)` is False, and adding one minute at 11:59 lands at 12:00
+  (the earliest instant at which the minute has elapsed), not at 14:00.
+- `add(start, timedelta(0))` returns `start` unchanged, even at a non-working
+  instant: no work is asked, so no time passes.
+- `between(start, end)` is the working time in `[start, end)`, zero when
+  `end <= start`.
+- Results of `add` carry the `tzinfo` of `start`.
+- `cumulative_seconds` counts from `CUMULATIVE_ORIGIN` (2020-01-01 00:00 UTC);
+  values before it are negative. Differences of two results equal `between`.
+
+>>> from datetime import datetime, time, timedelta
+>>> from zoneinfo import ZoneInfo
+>>> cal = WorkingHoursCalendar()
+>>> sh = ZoneInfo("Asia/Shanghai")
+>>> cal.add(datetime(2025, 9, 30, 17, 0, tzinfo=sh), timedelta(hours=1)).isoformat()
+'2025-10-09T09:00:00+08:00'
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from enum import StrEnum
+from fractions import Fraction
+from types import MappingProxyType
+from typing import Protocol, runtime_checkable
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from gridcore.errors import CalendarError, ConfigError, UnknownItemError
+
+__all__ = [
+    "CUMULATIVE_ORIGIN",
+    "DEFAULT_PERIODS",
+    "DEFAULT_TZ",
+    "MAX_YEAR",
+    "MIN_YEAR",
+    "Calendar",
+    "CalendarSet",
+    "CountryHolidays",
+    "HolidaySource",
+    "NoHolidays",
+    "RoundTheClock",
+    "WarningLight",
+    "WorkingHoursCalendar",
+    "warning_light",
+]
+
+DEFAULT_TZ = "Asia/Shanghai"
+"""The zone used when a calendar is not given one."""
+
+DEFAULT_PERIODS: tuple[tuple[time, time], ...] = ((time(8, 30), time(12)), (time(14), time(17, 30)))
+"""Working periods of a usual Chinese government office day (7 working hours)."""
+
+CUMULATIVE_ORIGIN = datetime(2020, 1, 1, tzinfo=UTC)
+"""The instant from which `cumulative_seconds` counts."""
+
+MIN_YEAR = 1950
+"""The first year a working-hours calendar can answer for."""
+
+MAX_YEAR = 2199
+"""The last year a working-hours calendar can answer for."""
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_US = timedelta(microseconds=1)
+_ORIGIN_US = (CUMULATIVE_ORIGIN - _EPOCH) // _US
+
+
+def _to_us(t: datetime, what: str) -> int:
+    """Microseconds since the Unix epoch of an aware instant."""
+    if t.tzinfo is None or t.utcoffset() is None:
+        raise CalendarError(
+            f"{what} {t.isoformat()!r} is naive: expected a timezone-aware datetime"
+        )
+    # Subtracting across zones goes through UTC, so this is exact real elapsed time.
+    return (t - _EPOCH) // _US
+
+
+def _from_us(us: int, like: datetime) -> datetime:
+    """The instant `us` microseconds after the epoch, in the zone of `like`."""
+    return (_EPOCH + timedelta(microseconds=us)).astimezone(like.tzinfo)
+
+
+def _duration_us(work: timedelta, what: str) -> int:
+    if not isinstance(work, timedelta):
+        raise CalendarError(f"{what} {work!r}: expected a datetime.timedelta")
+    if work < timedelta(0):
+        raise CalendarError(f"{what} {work}: expected a non-negative duration")
+    return work // _US
+
+
+def _as_utc_us(instants: npt.ArrayLike) -> npt.NDArray[np.int64]:
+    """Accept `datetime64` (any unit, taken as UTC) and return int64 microseconds."""
+    arr = np.asarray(instants)
+    if arr.dtype.kind != "M":
+        raise CalendarError(
+            f"instants of dtype {arr.dtype}: expected numpy datetime64 (UTC) values"
+        )
+    us = arr.astype("datetime64[us]").astype(np.int64)
+    if np.any(np.isnat(arr)):
+        raise CalendarError("instants contain NaT: expected only valid datetime64 values")
+    return us
+
+
+@runtime_checkable
+class Calendar(Protocol):
+    """What a working-time calendar answers: is it working time, add, between, cumulative."""
+
+    @property
+    def name(self) -> str:
+        """The calendar's name in a `CalendarSet` ("working", "24x7", ...)."""
+        ...
+
+    def is_working(self, t: datetime) -> bool:
+        """Whether the instant `t` is inside working time."""
+        ...
+
+    def add(self, start: datetime, work: timedelta) -> datetime:
+        """The earliest instant at which `work` working time has elapsed after `start`."""
+        ...
+
+    def between(self, start: datetime, end: datetime) -> timedelta:
+        """Working time in `[start, end)`; zero if `end <= start`."""
+        ...
+
+    def cumulative_seconds(self, instants: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """Working seconds since `CUMULATIVE_ORIGIN` for each `datetime64` (UTC) instant."""
+        ...
+
+
+@attrs.frozen
+class RoundTheClock:
+    """A 24x7 calendar: every instant is working time (emergencies, hotlines)."""
+
+    name: str = "24x7"
+
+    def is_working(self, t: datetime) -> bool:
+        """Always True (for an aware instant)."""
+        _to_us(t, "instant")
+        return True
+
+    def add(self, start: datetime, work: timedelta) -> datetime:
+        """`start + work` in real elapsed time (exact across DST shifts)."""
+        us = _to_us(start, "start")
+        w = _duration_us(work, "work")
+        if w == 0:
+            return start
+        return _from_us(us + w, start)
+
+    def between(self, start: datetime, end: datetime) -> timedelta:
+        """Real elapsed time from `start` to `end`, zero if `end <= start`."""
+        a = _to_us(start, "start")
+        b = _to_us(end, "end")
+        return timedelta(microseconds=max(b - a, 0))
+
+    def cumulative_seconds(self, instants: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """Seconds since `CUMULATIVE_ORIGIN`."""
+        us = _as_utc_us(instants)
+        return (us - _ORIGIN_US).astype(np.float64) / 1e6
+
+
+class HolidaySource(Protocol):
+    """Days off and make-up working days (调休) for one year."""
+
+    def days(self, year: int) -> tuple[frozenset[date], frozenset[date]]:
+        """`(days_off, working_days)` of `year`: holidays, and weekend days worked instead."""
+        ...
+
+
+@attrs.frozen
+class NoHolidays:
+    """A holiday source with no holidays: only the weekend is off."""
+
+    def days(self, year: int) -> tuple[frozenset[date], frozenset[date]]:
+        """No days off and no make-up days."""
+        return frozenset(), frozenset()
+
+
+@attrs.frozen
+class CountryHolidays:
+    """Public holidays and make-up working days from the `holidays` package.
+
+    The default is China (`holidays.China`), whose tables carry the State
+    Council's 调休 make-up working days for the years already announced; for
+    years not yet announced only the fixed holidays are known.
+    """
+
+    country: str = "CN"
+    subdiv: str | None = None
+
+    def days(self, year: int) -> tuple[frozenset[date], frozenset[date]]:
+        """Holidays of `year` and weekend days that are working days in `year`."""
+        return _country_days(self.country, self.subdiv, year)
+
+
+@functools.lru_cache(maxsize=1024)
+def _country_days(
+    country: str, subdiv: str | None, year: int
+) -> tuple[frozenset[date], frozenset[date]]:
+    """One year's table from the holidays package; cached, it never changes within a run."""
+    # Imported here: the package is only needed once a calendar is used.
+    import holidays
+
+    try:
+        table = holidays.country_holidays(country, subdiv=subdiv, years=year)
+    except NotImplementedError as exc:
+        raise CalendarError(
+            f"holiday source country {country!r} subdiv {subdiv!r}: "
+            "expected a country/subdivision the holidays package supports"
+        ) from exc
+    off = frozenset(d for d in table if d.year == year)
+    # weekend_workdays accumulates over every year the class was ever asked for.
+    extra: set[date] = getattr(table, "weekend_workdays", set())
+    work = frozenset(d for d in extra if d.year == year)
+    return off, work
+
+
+def _check_periods(periods: tuple[tuple[time, time], ...]) -> tuple[tuple[time, time], ...]:
+    out = tuple((a, b) for a, b in periods)
+    if not out:
+        raise CalendarError("field 'periods' is empty: expected at least one (start, end) pair")
+    prev_end: time | None = None
+    for i, (a, b) in enumerate(out):
+        if not isinstance(a, time) or not isinstance(b, time):
+            raise CalendarError(f"field 'periods'[{i}] = {(a, b)!r}: expected two datetime.time")
+        if a.tzinfo is not None or b.tzinfo is not None:
+            raise CalendarError(f"field 'periods'[{i}]: expected naive local times")
+        if not a < b:
+            raise CalendarError(
+                f"field 'periods'[{i}] = {a.isoformat()}-{b.isoformat()}: expected start < end"
+            )
+        if prev_end is not None and a < prev_end:
+            raise CalendarError(
+                f"field 'periods'[{i}] starts at {a.isoformat()} before the previous period ends "
+                f"at {prev_end.isoformat()}: expected sorted, non-overlapping periods"
+            )
+        prev_end = b
+    return out
+
+
+def _check_weekend(weekend: Iterable[int]) -> frozenset[int]:
+    days = frozenset(weekend)
+    for d in days:
+        if not isinstance(d, int) or not 0 <= d <= 6:
+            raise CalendarError(
+                f"field 'weekend' holds {d!r}: expected weekdays 0 (Mon) .. 6 (Sun)"
+            )
+    if len(days) == 7:
+        raise CalendarError("field 'weekend' covers all 7 days: expected at least one weekday")
+    return days
+
+
+def _dates(days: Iterable[date]) -> frozenset[date]:
+    out = frozenset(days)
+    for d in out:
+        if not isinstance(d, date) or isinstance(d, datetime):
+            raise CalendarError(f"extra day {d!r}: expected a datetime.date")
+    return out
+
+
+def _zone(tz: str | tzinfo) -> tzinfo:
+    if isinstance(tz, tzinfo):
+        return tz
+    try:
+        return ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise CalendarError(f"field 'tz' = {tz!r}: expected an IANA time zone name") from exc
+
+
+class _Timeline:
+    """The working intervals of a contiguous range of years, with cumulative sums.
+
+    Mutable, private to one calendar: it grows by whole years on demand. Lists
+    serve the scalar path (bisect), arrays the vectorised one (searchsorted).
+    """
+
+    __slots__ = (
+        "base",
+        "ce",
+        "ce_np",
+        "cs",
+        "cs_np",
+        "e",
+        "e_np",
+        "hi",
+        "hi_us",
+        "lo",
+        "lo_us",
+        "s",
+        "s_np",
+        "years",
+    )
+
+    def __init__(self) -> None:
+        self.years: dict[int, tuple[list[int], list[int]]] = {}
+        self.base = 0
+        self.lo = 0
+        self.hi = -1
+        self.lo_us = 0
+        self.hi_us = -1
+        self.s: list[int] = []
+        self.e: list[int] = []
+        self.cs: list[int] = []
+        self.ce: list[int] = []
+        self.s_np = np.zeros(0, np.int64)
+        self.e_np = np.zeros(0, np.int64)
+        self.cs_np = np.zeros(0, np.int64)
+        self.ce_np = np.zeros(0, np.int64)
+
+
+@attrs.frozen(eq=False)
+class WorkingHoursCalendar:
+    """Working periods each working day, weekends, public holidays and 调休.
+
+    A day is a working day if it is a make-up working day (from the holiday
+    source or `extra_working_days`), or else if it is not a weekend day, not a
+    holiday of the source and not in `extra_holidays`. `extra_working_days` win
+    over `extra_holidays`, which win over the source: a city's own list has the
+    last word.
+    """
+
+    name: str = "working"
+    periods: tuple[tuple[time, time], ...] = attrs.field(
+        default=DEFAULT_PERIODS, converter=_check_periods
+    )
+    weekend: frozenset[int] = attrs.field(default=frozenset({5, 6}), converter=_check_weekend)
+    holidays: HolidaySource = attrs.field(factory=CountryHolidays)
+    extra_holidays: frozenset[date] = attrs.field(default=frozenset(), converter=_dates)
+    extra_working_days: frozenset[date] = attrs.field(default=frozenset(), converter=_dates)
+    tz: tzinfo = attrs.field(default=ZoneInfo(DEFAULT_TZ), converter=_zone)
+    _tl: _Timeline = attrs.field(init=False, factory=_Timeline, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        if not self.name:
+            raise CalendarError("field 'name' is empty: expected a calendar name")
+
+    # -- the per-day table ---------------------------------------------------
+
+    def is_working_day(self, day: date) -> bool:
+        """Whether the local calendar day `day` is a working day."""
+        if day in self.extra_working_days:
+            return True
+        if day in self.extra_holidays:
+            return False
+        off, work = self.holidays.days(day.year)
+        if day in work:
+            return True
+        return day.weekday() not in self.weekend and day not in off
+
+    def _year_intervals(self, year: int) -> tuple[list[int], list[int]]:
+        cached = self._tl.years.get(year)
+        if cached is not None:
+            return cached
+        off, work = self.holidays.days(year)
+        starts: list[int] = []
+        ends: list[int] = []
+        day = date(year, 1, 1)
+        one = timedelta(days=1)
+        while day.year == year:
+            if day in self.extra_working_days:
+                working = True
+            elif day in self.extra_holidays:
+                working = False
+            elif day in work:
+                working = True
+            else:
+                working = day.weekday() not in self.weekend and day not in off
+            if working:
+                for a, b in self.periods:
+                    s = _to_us(datetime.combine(day, a, tzinfo=self.tz), "period start")
+                    e = _to_us(datetime.combine(day, b, tzinfo=self.tz), "period end")
+                    # A DST fold can make a period empty or overlap the previous one.
+                    if starts and s < ends[-1]:
+                        s = ends[-1]
+                    if e > s:
+                        starts.append(s)
+                        ends.append(e)
+            day += one
+        self._tl.years[year] = (starts, ends)
+        return starts, ends
+
+    def _year_start_us(self, year: int) -> int:
+        return _to_us(datetime(year, 1, 1, tzinfo=self.tz), "year start")
+
+    def _cover_years(self, lo: int, hi: int) -> None:
+        """Grow the timeline so it spans local years `lo..hi` and the origin."""
+        tl = self._tl
+        origin_year = CUMULATIVE_ORIGIN.astimezone(self.tz).year
+        lo = min(lo, origin_year, tl.lo if tl.hi >= tl.lo else lo)
+        hi = max(hi, origin_year, tl.hi if tl.hi >= tl.lo else hi)
+        if lo < MIN_YEAR or hi > MAX_YEAR:
+            raise CalendarError(
+                f"calendar {self.name!r}: year range {lo}..{hi} asked: "
+                f"expected years within {MIN_YEAR}..{MAX_YEAR}"
+            )
+        if lo == tl.lo and hi == tl.hi:
+            return
+        s: list[int] = []
+        e: list[int] = []
+        for y in range(lo, hi + 1):
+            ys, ye = self._year_intervals(y)
+            s.extend(ys)
+            e.extend(ye)
+        s_np = np.asarray(s, dtype=np.int64)
+        e_np = np.asarray(e, dtype=np.int64)
+        ce_np = np.cumsum(e_np - s_np, dtype=np.int64)
+        cs_np = ce_np - (e_np - s_np)
+        # Shift so that cumulative working time is zero at the fixed origin.
+        lo_us = self._year_start_us(lo)
+        i = bisect_right(s, _ORIGIN_US) - 1
+        w0 = 0 if i < 0 else int(cs_np[i]) + min(_ORIGIN_US - s[i], e[i] - s[i])
+        cs_np -= w0
+        ce_np -= w0
+        tl.lo, tl.hi = lo, hi
+        tl.lo_us, tl.hi_us = lo_us, self._year_start_us(hi + 1)
+        tl.s, tl.e, tl.cs, tl.ce = s, e, cs_np.tolist(), ce_np.tolist()
+        tl.s_np, tl.e_np, tl.cs_np, tl.ce_np = s_np, e_np, cs_np, ce_np
+        # The cumulative value at the range start: nothing worked before the first interval.
+        tl.base = -w0
+
+    def _cover_us(self, *points: int) -> None:
+        tl = self._tl
+        if all(tl.lo_us <= p < tl.hi_us for p in points):
+            return
+        years = [
+            (_EPOCH + timedelta(microseconds=p)).astimezone(self.tz).year
+            if -(5 * 10**16) < p < 5 * 10**16
+            else (MIN_YEAR - 1 if p < 0 else MAX_YEAR + 1)
+            for p in points
+        ]
+        self._cover_years(min(years), max(years))
+
+    def _w(self, x: int) -> int:
+        """Cumulative working microseconds at `x` (which the timeline covers)."""
+        tl = self._tl
+        i = bisect_right(tl.s, x) - 1
+        if i < 0:
+            return self._tl.base
+        return int(tl.cs[i]) + min(x - tl.s[i], tl.e[i] - tl.s[i])
+
+    # -- the Calendar protocol -------------------------------------------------
+
+    def is_working(self, t: datetime) -> bool:
+        """Whether `t` is inside a working period of a working day (period ends excluded)."""
+        x = _to_us(t, "instant")
+        self._cover_us(x)
+        tl = self._tl
+        i = bisect_right(tl.s, x) - 1
+        return i >= 0 and x < tl.e[i]
+
+    def add(self, start: datetime, work: timedelta) -> datetime:
+        """The earliest instant at which `work` working time has elapsed after `start`.
+
+        Zero work returns `start` unchanged; the result carries `start`'s zone.
+        """
+        x = _to_us(start, "start")
+        w = _duration_us(work, "work")
+        if w == 0:
+            return start
+        self._cover_us(x)
+        target = self._w(x) + w
+        tl = self._tl
+        while not tl.ce or tl.ce[-1] < target:
+            # Grow by as many years as the remaining work needs, at least one.
+            per_year = max((tl.ce[-1] - tl.cs[0]) // (tl.hi - tl.lo + 1), 1) if tl.ce else 1
+            have = tl.ce[-1] if tl.ce else self._tl.base
+            more = max(1, math.ceil((target - have) / per_year))
+            self._cover_years(tl.lo, tl.hi + min(more, MAX_YEAR + 1 - tl.hi))
+        j = bisect_left(tl.ce, target)
+        return _from_us(tl.s[j] + (target - tl.cs[j]), start)
+
+    def between(self, start: datetime, end: datetime) -> timedelta:
+        """Working time in `[start, end)`; zero if `end <= start`."""
+        a = _to_us(start, "start")
+        b = _to_us(end, "end")
+        if b <= a:
+            return timedelta(0)
+        self._cover_us(a, b)
+        return timedelta(microseconds=self._w(b) - self._w(a))
+
+    def cumulative_seconds(self, instants: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """Working seconds from `CUMULATIVE_ORIGIN` to each `datetime64` (UTC) instant."""
+        x = _as_utc_us(instants)
+        if x.size == 0:
+            return np.zeros(x.shape, np.float64)
+        self._cover_us(int(x.min()), int(x.max()))
+        tl = self._tl
+        i = np.searchsorted(tl.s_np, x, side="right") - 1
+        ok = i >= 0
+        ic = np.where(ok, i, 0)
+        if tl.s_np.size == 0:
+            w = np.full(x.shape, self._tl.base, np.int64)
+        else:
+            within = np.minimum(x - tl.s_np[ic], tl.e_np[ic] - tl.s_np[ic])
+            w = np.where(ok, tl.cs_np[ic] + within, self._tl.base)
+        return w.astype(np.float64) / 1e6
+
+    def working_intervals(self, day: date) -> tuple[tuple[datetime, datetime], ...]:
+        """The working periods of local day `day` as aware instants (empty on a day off)."""
+        s, e = self._year_intervals(day.year)
+        lo = _to_us(datetime.combine(day, time(0), tzinfo=self.tz), "day start")
+        hi = _to_us(datetime.combine(day + timedelta(days=1), time(0), tzinfo=self.tz), "day end")
+        i = bisect_left(s, lo)
+        out: list[tuple[datetime, datetime]] = []
+        ref = datetime(2000, 1, 1, tzinfo=self.tz)
+        while i < len(s) and s[i] < hi:
+            out.append((_from_us(s[i], ref), _from_us(e[i], ref)))
+            i += 1
+        return tuple(out)
+
+
+@attrs.frozen
+class CalendarSet:
+    """Calendars by name ("working", "24x7", ...) with a default one."""
+
+    calendars: Mapping[str, Calendar] = attrs.field(hash=False)
+    default: str = "working"
+
+    def __attrs_post_init__(self) -> None:
+        if not self.calendars:
+            raise CalendarError("calendar set is empty: expected at least one calendar")
+        for key, cal in self.calendars.items():
+            if not isinstance(cal, Calendar):
+                raise CalendarError(f"calendar set entry {key!r} = {cal!r}: expected a Calendar")
+            if key != cal.name:
+                raise CalendarError(
+                    f"calendar set entry {key!r} holds calendar named {cal.name!r}: "
+                    "expected the key to equal the calendar's name"
+                )
+        if self.default not in self.calendars:
+            raise CalendarError(
+                f"calendar set field 'default' = {self.default!r}: expected one of "
+                f"{sorted(self.calendars)}"
+            )
+        object.__setattr__(self, "calendars", MappingProxyType(dict(self.calendars)))
+
+    @classmethod
+    def of(cls, *calendars: Calendar, default: str | None = None) -> CalendarSet:
+        """A set from calendars keyed by their names; the first is the default unless named."""
+        table: dict[str, Calendar] = {}
+        for cal in calendars:
+            if cal.name in table:
+                raise CalendarError(
+                    f"calendar name {cal.name!r} given twice: expected unique names"
+                )
+            table[cal.name] = cal
+        if not calendars:
+            raise CalendarError("calendar set is empty: expected at least one calendar")
+        return cls(table, default if default is not None else calendars[0].name)
+
+    @classmethod
+    def standard(
+        cls,
+        tz: str | tzinfo = DEFAULT_TZ,
+        holidays: HolidaySource | None = None,
+        extra_holidays: Iterable[date] = (),
+        extra_working_days: Iterable[date] = (),
+    ) -> CalendarSet:
+        """ "working" (08:30-12:00, 14:00-17:30, China's holidays) and "24x7"; default "working"."""
+        working = WorkingHoursCalendar(
+            tz=tz,
+            holidays=holidays if holidays is not None else CountryHolidays(),
+            extra_holidays=frozenset(extra_holidays),
+            extra_working_days=frozenset(extra_working_days),
+        )
+        return cls.of(working, RoundTheClock(), default="working")
+
+    def get(self, name: str | None = None) -> Calendar:
+        """The calendar called `name`, or the default one for None or ""."""
+        key = name or self.default
+        try:
+            return self.calendars[key]
+        except KeyError:
+            raise UnknownItemError("calendar", key, "calendar set") from None
+
+    def __getitem__(self, name: str) -> Calendar:
+        return self.get(name)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.calendars
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.calendars)
+
+    def __len__(self) -> int:
+        return len(self.calendars)
+
+
+class WarningLight(StrEnum):
+    """A case's timeliness light: green, yellow (near the limit), red (past it)."""
+
+    GREEN = "green"
+    YELLOW = "yellow"
+    RED = "red"
+
+
+def warning_light(
+    used: timedelta,
+    limit: timedelta,
+    yellow_at: float = 0.8,
+    red_at: float = 1.0,
+) -> WarningLight:
+    """The light for `used` of `limit`: green below `yellow_at`, yellow from it, red past `red_at`.
+
+    Exactly at `red_at` is still yellow ("red past 100%").
+
+    >>> warning_light(timedelta(hours=4), timedelta(hours=5)).value
+    'yellow'
+    """
+    if not (math.isfinite(yellow_at) and math.isfinite(red_at) and 0 < yellow_at < red_at):
+        raise ConfigError(
+            f"warning thresholds yellow_at={yellow_at!r}, red_at={red_at!r}: "
+            "expected finite numbers with 0 < yellow_at < red_at"
+        )
+    if limit <= timedelta(0):
+        raise ConfigError(f"warning field 'limit' = {limit}: expected a positive duration")
+    if used < timedelta(0):
+        raise ConfigError(f"warning field 'used' = {used}: expected a non-negative duration")
+    # Exact rational comparison against the thresholds as written (0.8 means 4/5, not the
+    # binary float just above it), so 4 h of 5 h is yellow.
+    ratio = Fraction(used // _US, limit // _US)
+    if ratio > Fraction(repr(red_at)):
+        return WarningLight.RED
+    if ratio >= Fraction(repr(yellow_at)):
+        return WarningLight.YELLOW
+    return WarningLight.GREEN

@@ -1,0 +1,163 @@
+"""One exception tree for gridcore: every error it raises is a `GridcoreError`.
+
+Each message names the offending thing (file, line, field, code, state) and what
+was expected. Catch `GridcoreError` to catch them all.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CalendarError",
+    "CaseError",
+    "CodeError",
+    "ConfigError",
+    "CoordinateError",
+    "CoverageError",
+    "FileFormatError",
+    "GridcoreError",
+    "HierarchyError",
+    "LineageError",
+    "RoutingError",
+    "ScenarioError",
+    "SimulationError",
+    "StaffingError",
+    "StaleSequenceError",
+    "TaxonomyError",
+    "TransitionRefused",
+    "UnknownItemError",
+]
+
+
+class GridcoreError(Exception):
+    """Root of every error gridcore raises."""
+
+
+class ConfigError(GridcoreError, ValueError):
+    """A value handed to gridcore is out of its allowed range or shape."""
+
+
+class UnknownItemError(GridcoreError, LookupError):
+    """A code, id or name that the collection asked does not hold."""
+
+    def __init__(self, kind: str, key: object, where: str = "") -> None:
+        self.kind = kind
+        self.key = key
+        self.where = where
+        place = f" in {where}" if where else ""
+        super().__init__(f"unknown {kind} {key!r}{place}")
+
+
+class CodeError(GridcoreError, ValueError):
+    """An area code that does not follow its level scheme's layout."""
+
+
+class HierarchyError(GridcoreError, ValueError):
+    """A hierarchy that cannot be built or edited as asked."""
+
+
+class LineageError(HierarchyError):
+    """Lineages that do not fit together (versions out of order, unknown codes)."""
+
+
+class StaffingError(GridcoreError, ValueError):
+    """A role, person, assignment or staffing policy that is not valid."""
+
+
+class TaxonomyError(GridcoreError, ValueError):
+    """A category taxonomy that is not valid, or a category it does not hold."""
+
+
+class CalendarError(GridcoreError, ValueError):
+    """A working-time calendar or instant that is not valid."""
+
+
+class CaseError(GridcoreError):
+    """A case operation that failed."""
+
+
+class TransitionRefused(CaseError):
+    """An action on a case that the transition table or an iron rule refuses."""
+
+    def __init__(
+        self,
+        case_id: str,
+        state: str,
+        action: str,
+        actor: str,
+        rule: str,
+        detail: str = "",
+    ) -> None:
+        self.case_id = case_id
+        self.state = state
+        self.action = action
+        self.actor = actor
+        self.rule = rule
+        self.detail = detail
+        more = f": {detail}" if detail else ""
+        super().__init__(
+            f"case {case_id!r} in state {state!r}: action {action!r} by {actor!r} "
+            f"refused by rule {rule!r}{more}"
+        )
+
+
+class StaleSequenceError(CaseError):
+    """An event appended with a sequence number that is not the next one."""
+
+    def __init__(self, case_id: str, expected: int, got: int) -> None:
+        self.case_id = case_id
+        self.expected = expected
+        self.got = got
+        super().__init__(
+            f"case {case_id!r}: event sequence {got} is stale, expected {expected} "
+            "(another writer appended first; reload and retry)"
+        )
+
+
+class RoutingError(GridcoreError):
+    """A routing index that cannot be built or answer as asked."""
+
+
+class CoordinateError(RoutingError, ValueError):
+    """Coordinates that are not finite numbers, or arrays of unequal length."""
+
+
+class CoverageError(RoutingError, ValueError):
+    """Ownership rules that leave a matter with no owner or with two."""
+
+
+class FileFormatError(GridcoreError, ValueError):
+    """A file that cannot be read: names the file, the line or feature and the field."""
+
+    def __init__(
+        self,
+        path: str,
+        where: str,
+        field: str,
+        expected: str,
+        got: object = None,
+    ) -> None:
+        self.path = path
+        self.where = where
+        self.field = field
+        self.expected = expected
+        self.got = got
+        loc = f"{path}: {where}" if where else path
+        fld = f" field {field!r}:" if field else ""
+        seen = f", got {got!r}" if got is not None else ""
+        super().__init__(f"{loc}:{fld} expected {expected}{seen}")
+
+
+class ScenarioError(GridcoreError, ValueError):
+    """A scenario whose key holds a value that is not what is expected."""
+
+    def __init__(self, key: str, value: object, expected: str, source: str = "") -> None:
+        self.key = key
+        self.value = value
+        self.expected = expected
+        self.source = source
+        src = f"{source}: " if source else ""
+        super().__init__(f"{src}key {key!r} = {value!r}: expected {expected}")
+
+
+class SimulationError(GridcoreError):
+    """A simulation that failed its own consistency checks or could not run."""

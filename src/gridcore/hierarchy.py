@@ -1,0 +1,744 @@
+"""The hierarchy of areas (层级): level schemes, codes, areas and the immutable `Hierarchy`.
+
+A territory is cut into nested areas, each child inside exactly one parent, the
+leaves (grids, 网格) covering the territory. A `Hierarchy` is built once, checked
+when built, and answers structural queries from flat arrays so that a city of
+50,000 grids stays fast.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any, Literal
+
+import attrs
+import numpy as np
+import shapely
+from numpy.typing import NDArray
+
+from gridcore.errors import CodeError, HierarchyError, UnknownItemError
+from gridcore.ids import AreaCode
+
+__all__ = [
+    "FIRE",
+    "RURAL",
+    "SCHEMES",
+    "URBAN",
+    "Area",
+    "Hierarchy",
+    "Level",
+    "LevelScheme",
+    "ParsedCode",
+]
+
+_DIGITS = re.compile(r"[0-9]+")
+_SEGMENT = re.compile(r"[A-Za-z0-9_-]+")
+
+
+@attrs.frozen
+class Level:
+    """One level of a scheme: its name (used in files), its Chinese name and code width."""
+
+    name: str
+    name_zh: str = ""
+    width: int | None = None
+    """Digits this level adds to the code (digit schemes); None for path schemes."""
+
+
+@attrs.frozen
+class ParsedCode:
+    """A code split into its segments, one per level from the top down to `level`."""
+
+    code: AreaCode
+    level: str
+    depth: int
+    segments: tuple[str, ...]
+
+
+@attrs.frozen
+class LevelScheme:
+    """An ordered list of levels, top to leaf, and how codes are written at each level.
+
+    `kind="digits"`: a code is the concatenation of fixed-width digit segments,
+    so the parent's code is a prefix of the child's (the urban administrative
+    code). `kind="path"`: a code is segments joined by `separator`.
+    """
+
+    name: str
+    levels: tuple[Level, ...]
+    kind: Literal["digits", "path"] = "path"
+    separator: str = "/"
+
+    def __attrs_post_init__(self) -> None:
+        if not self.levels:
+            raise HierarchyError(f"level scheme {self.name!r}: needs at least one level")
+        names = [lv.name for lv in self.levels]
+        if len(set(names)) != len(names):
+            raise HierarchyError(f"level scheme {self.name!r}: level names repeat: {names}")
+        if self.kind == "digits":
+            for lv in self.levels:
+                if lv.width is None or lv.width < 1:
+                    raise HierarchyError(
+                        f"level scheme {self.name!r}: level {lv.name!r} needs a digit width >= 1"
+                    )
+
+    @property
+    def leaf_level(self) -> str:
+        """The name of the leaf level (grid, household group, small grid...)."""
+        return self.levels[-1].name
+
+    @property
+    def level_names(self) -> tuple[str, ...]:
+        """Level names from the top down."""
+        return tuple(lv.name for lv in self.levels)
+
+    def depth(self, level: str) -> int:
+        """Position of `level` in the scheme, 0 at the top."""
+        for i, lv in enumerate(self.levels):
+            if lv.name == level:
+                return i
+        raise UnknownItemError("level", level, f"scheme {self.name!r} {self.level_names}")
+
+    def parse(self, code: str) -> ParsedCode:
+        """Split a code into segments and name its level; CodeError if the layout is wrong.
+
+        >>> URBAN.parse("42050200100101").level
+        'grid'
+        """
+        if not isinstance(code, str) or not code:
+            raise CodeError(f"scheme {self.name!r}: code {code!r} is not a non-empty string")
+        if self.kind == "digits":
+            if not _DIGITS.fullmatch(code):
+                raise CodeError(f"scheme {self.name!r}: code {code!r} must be digits only")
+            segs: list[str] = []
+            pos = 0
+            for lv in self.levels:
+                assert lv.width is not None
+                if pos == len(code):
+                    break
+                segs.append(code[pos : pos + lv.width])
+                pos += lv.width
+            widths = [lv.width for lv in self.levels]
+            if pos != len(code) or len(segs[-1]) != widths[len(segs) - 1]:
+                allowed = sorted({sum(w for w in widths[: i + 1] if w) for i in range(len(widths))})
+                raise CodeError(
+                    f"scheme {self.name!r}: code {code!r} has {len(code)} digits, "
+                    f"expected one of {allowed}"
+                )
+        else:
+            segs = code.split(self.separator)
+            if len(segs) > len(self.levels):
+                raise CodeError(
+                    f"scheme {self.name!r}: code {code!r} has {len(segs)} segments, "
+                    f"at most {len(self.levels)} expected"
+                )
+            for s in segs:
+                if not _SEGMENT.fullmatch(s):
+                    raise CodeError(
+                        f"scheme {self.name!r}: code {code!r} has segment {s!r}, "
+                        "expected letters, digits, '_' or '-'"
+                    )
+        depth = len(segs) - 1
+        return ParsedCode(AreaCode(code), self.levels[depth].name, depth, tuple(segs))
+
+    def format(self, segments: Sequence[str]) -> AreaCode:
+        """Join segments into a code, checking each one's layout."""
+        if not 1 <= len(segments) <= len(self.levels):
+            raise CodeError(
+                f"scheme {self.name!r}: {len(segments)} segments, "
+                f"expected 1 to {len(self.levels)}"
+            )
+        if self.kind == "digits":
+            for seg, lv in zip(segments, self.levels, strict=False):
+                if not _DIGITS.fullmatch(seg) or len(seg) != lv.width:
+                    raise CodeError(
+                        f"scheme {self.name!r}: segment {seg!r} for level {lv.name!r} "
+                        f"must be {lv.width} digits"
+                    )
+            code = "".join(segments)
+        else:
+            code = self.separator.join(segments)
+        self.parse(code)
+        return AreaCode(code)
+
+    def parent_code(self, code: str) -> AreaCode | None:
+        """The code of the parent implied by the code's layout (None at the top level)."""
+        parsed = self.parse(code)
+        if parsed.depth == 0:
+            return None
+        return self.format(parsed.segments[:-1])
+
+    def admin_code(self, code: str) -> str:
+        """The code padded with zeros to the full administrative width (digit schemes).
+
+        For the urban scheme: 12 digits for city to community, 14 for a grid.
+
+        >>> URBAN.admin_code("420502")
+        '420502000000'
+        """
+        if self.kind != "digits":
+            return code
+        parsed = self.parse(code)
+        leaf = len(self.levels) - 1
+        full = sum(lv.width or 0 for lv in self.levels[:leaf])
+        return code if parsed.depth == leaf else code.ljust(full, "0")
+
+
+URBAN = LevelScheme(
+    "urban",
+    (
+        Level("city", "市", 4),
+        Level("district", "区", 2),
+        Level("street", "街道", 3),
+        Level("community", "社区", 3),
+        Level("grid", "网格", 2),
+    ),
+    kind="digits",
+)
+"""City > district > street > community > grid; the 12-digit administrative code plus a 2-digit grid
+sequence (6 county + 3 street + 3 community + 2 grid; the city is the first 4 digits)."""
+
+RURAL = LevelScheme(
+    "rural",
+    (
+        Level("county", "县"),
+        Level("township", "乡镇"),
+        Level("village", "行政村"),
+        Level("hamlet", "自然屯"),
+        Level("household_group", "户联防组"),
+    ),
+)
+"""County > township > village > hamlet > household group (户联防组, 7 or 10 households)."""
+
+FIRE = LevelScheme(
+    "fire",
+    (
+        Level("big_grid", "大网格"),
+        Level("medium_grid", "中网格"),
+        Level("small_grid", "小网格"),
+    ),
+)
+"""Fire safety's three grids: big (street/township) > medium (community/village) > small."""
+
+SCHEMES: Mapping[str, LevelScheme] = {s.name: s for s in (URBAN, RURAL, FIRE)}
+"""The built-in level schemes by name."""
+
+
+def _components(value: Mapping[str, int] | Iterable[tuple[str, int]] | None) -> tuple[tuple[str, int], ...]:
+    if value is None:
+        return ()
+    if isinstance(value, tuple):
+        return value if all(v >= 0 for _, v in value) else _components(dict(value))
+    items = value.items() if isinstance(value, Mapping) else value
+    out = tuple(sorted((str(k), int(v)) for k, v in items))
+    for k, v in out:
+        if v < 0:
+            raise HierarchyError(f"component count {k!r} = {v}: expected a count >= 0")
+    return out
+
+
+def _strs(value: Iterable[str] | None) -> tuple[str, ...]:
+    return tuple(sorted(value)) if value else ()
+
+
+@attrs.frozen(eq=False)
+class Area:
+    """One area: code, name, level, parent, households (leaves), polygon and components.
+
+    `households` is given on leaves; above the leaves it is rolled up by the
+    hierarchy. `components` counts 城市部件 (manholes, lamps, cameras...).
+    `compounds` names the residential compounds (小区) a leaf holds, for the
+    单元完整 check. `neighbours` declares adjacency when there are no polygons.
+    """
+
+    code: AreaCode = attrs.field(converter=lambda c: AreaCode(str(c)))
+    name: str
+    level: str
+    parent: AreaCode | None = None
+    households: int = 0
+    polygon: Any = attrs.field(default=None, repr=False)
+    components: tuple[tuple[str, int], ...] = attrs.field(default=(), converter=_components)
+    compounds: tuple[str, ...] = attrs.field(default=(), converter=_strs)
+    neighbours: tuple[AreaCode, ...] = attrs.field(default=(), converter=_strs)
+
+    def __attrs_post_init__(self) -> None:
+        if self.households < 0:
+            raise HierarchyError(
+                f"area {self.code!r}: households = {self.households}, expected >= 0"
+            )
+        if self.polygon is not None and not isinstance(
+            self.polygon, shapely.Polygon | shapely.MultiPolygon
+        ):
+            raise HierarchyError(
+                f"area {self.code!r}: polygon is {type(self.polygon).__name__}, "
+                "expected a shapely Polygon or MultiPolygon"
+            )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Area):
+            return NotImplemented
+        same_geom = (self.polygon is None and other.polygon is None) or (
+            self.polygon is not None
+            and other.polygon is not None
+            and bool(shapely.equals_exact(self.polygon, other.polygon, tolerance=0.0))
+        )
+        return (
+            same_geom
+            and self.code == other.code
+            and self.name == other.name
+            and self.level == other.level
+            and self.parent == other.parent
+            and self.households == other.households
+            and self.components == other.components
+            and self.compounds == other.compounds
+            and self.neighbours == other.neighbours
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    @property
+    def component_counts(self) -> dict[str, int]:
+        """Components as a dict (a fresh copy)."""
+        return dict(self.components)
+
+
+IntArray = NDArray[np.int64]
+
+
+class Hierarchy:
+    """An immutable, validated tree of areas with fast structural queries.
+
+    Built once with `Hierarchy.build`; areas are stored in depth-first order so
+    that the descendants of any area, and the grids under it, are one
+    contiguous slice.
+    """
+
+    __slots__ = (
+        "_areas",
+        "_cache",
+        "_children",
+        "_grid_pos",
+        "_grid_slice",
+        "_households",
+        "_index",
+        "_level_idx",
+        "_parent",
+        "_size",
+        "retired",
+        "scheme",
+        "version",
+    )
+
+    scheme: LevelScheme
+    version: int
+    retired: frozenset[AreaCode]
+
+    def __init__(self) -> None:  # pragma: no cover - use Hierarchy.build
+        raise TypeError("use Hierarchy.build(areas, scheme=...)")
+
+    @classmethod
+    def build(
+        cls,
+        areas: Iterable[Area],
+        scheme: LevelScheme = URBAN,
+        *,
+        version: int = 1,
+        retired: Iterable[str] = (),
+        check_codes: bool = True,
+    ) -> Hierarchy:
+        """Check the areas and build the hierarchy, or raise HierarchyError naming the area.
+
+        Refused: duplicate codes, a missing parent, a level that is not one below
+        its parent's, a non-leaf level with no children, a code whose layout does
+        not match its level or whose parent's code is not its prefix (digit schemes).
+        """
+        area_list = list(areas)
+        by_code: dict[str, Area] = {}
+        for a in area_list:
+            if a.code in by_code:
+                raise HierarchyError(f"duplicate area code {a.code!r} ({a.name!r})")
+            by_code[a.code] = a
+        if not by_code:
+            raise HierarchyError("a hierarchy needs at least one area")
+        depth_of = {lv.name: i for i, lv in enumerate(scheme.levels)}
+        leaf_depth = len(scheme.levels) - 1
+        fast_widths: list[int] | None = None
+        if scheme.kind == "digits":
+            fast_widths = list(np.cumsum([lv.width or 0 for lv in scheme.levels]))
+        kids: dict[str | None, list[str]] = {}
+        for a in area_list:
+            if a.level not in depth_of:
+                raise HierarchyError(
+                    f"area {a.code!r}: level {a.level!r} is not in scheme "
+                    f"{scheme.name!r} {scheme.level_names}"
+                )
+            if check_codes and fast_widths is not None:
+                d = depth_of[a.level]
+                if len(a.code) != fast_widths[d] or not a.code.isdigit():
+                    scheme.parse(a.code)  # raises with the layout expected
+                    raise HierarchyError(
+                        f"area {a.code!r}: a {a.level!r} code has {fast_widths[d]} digits"
+                    )
+            elif check_codes:
+                parsed = scheme.parse(a.code)
+                if parsed.level != a.level:
+                    raise HierarchyError(
+                        f"area {a.code!r}: its code is a {parsed.level!r} code, "
+                        f"but the area says level {a.level!r}"
+                    )
+            if a.parent is not None:
+                parent = by_code.get(a.parent)
+                if parent is None:
+                    raise HierarchyError(f"area {a.code!r}: parent {a.parent!r} does not exist")
+                if depth_of[parent.level] + 1 != depth_of[a.level]:
+                    raise HierarchyError(
+                        f"area {a.code!r} ({a.level}) under {parent.code!r} ({parent.level}): "
+                        f"expected a {scheme.levels[depth_of[parent.level] + 1].name!r} "
+                        "under it"
+                        if depth_of[parent.level] < leaf_depth
+                        else f"area {a.code!r} under {parent.code!r}: a leaf has no children"
+                    )
+                if check_codes and (
+                    not a.code.startswith(parent.code)
+                    if fast_widths is not None
+                    else scheme.parent_code(a.code) != parent.code
+                ):
+                    raise HierarchyError(
+                        f"area {a.code!r}: parent code {parent.code!r} is not its prefix"
+                        if scheme.kind == "digits"
+                        else f"area {a.code!r}: parent {parent.code!r} is not its path prefix"
+                    )
+            elif check_codes and scheme.parse(a.code).depth != depth_of[a.level]:
+                raise HierarchyError(f"area {a.code!r}: code depth does not match its level")
+            if a.level != scheme.leaf_level and a.households and a.polygon is None:
+                pass  # households above the leaves are recomputed; tolerated, not stored
+            kids.setdefault(a.parent, []).append(a.code)
+        for a in area_list:
+            if depth_of[a.level] < leaf_depth and a.code not in kids:
+                raise HierarchyError(
+                    f"area {a.code!r} ({a.level}) has no children: a leaf must be at level "
+                    f"{scheme.leaf_level!r}"
+                )
+        # Depth-first order so descendants are contiguous; children sorted by code.
+        order: list[str] = []
+        stack = sorted(kids.get(None, []), reverse=True)
+        while stack:
+            code = stack.pop()
+            order.append(code)
+            stack.extend(sorted(kids.get(code, []), reverse=True))
+        n = len(order)
+        index = {c: i for i, c in enumerate(order)}
+        parent_arr = np.full(n, -1, dtype=np.int64)
+        level_arr = np.empty(n, dtype=np.int8)
+        for i, c in enumerate(order):
+            a = by_code[c]
+            if a.parent is not None:
+                parent_arr[i] = index[a.parent]
+            level_arr[i] = depth_of[a.level]
+        size = np.ones(n, dtype=np.int64)
+        for i in range(n - 1, -1, -1):
+            p = parent_arr[i]
+            if p >= 0:
+                size[p] += size[i]
+        is_leaf = level_arr == leaf_depth
+        grid_pos = np.flatnonzero(is_leaf).astype(np.int64)
+        # grid slice of area i: grids whose tree position lies in [i, i + size[i])
+        lo = np.searchsorted(grid_pos, np.arange(n), side="left")
+        hi = np.searchsorted(grid_pos, np.arange(n) + size, side="left")
+        leaf_households = np.zeros(n, dtype=np.int64)
+        for i in grid_pos:
+            leaf_households[i] = by_code[order[i]].households
+        cum = np.concatenate(([0], np.cumsum(leaf_households[grid_pos])))
+        households = cum[hi] - cum[lo]
+        self = object.__new__(cls)
+        self.scheme = scheme
+        self.version = version
+        self.retired = frozenset(AreaCode(c) for c in retired)
+        self._areas = tuple(by_code[c] for c in order)
+        self._index = index
+        self._parent = parent_arr
+        self._level_idx = level_arr
+        self._size = size
+        self._grid_pos = grid_pos
+        self._grid_slice = np.stack([lo, hi], axis=1)
+        self._households = households
+        self._children = {
+            k: tuple(sorted(v)) for k, v in kids.items() if k is not None
+        }
+        self._cache: dict[str, Any] = {}
+        return self
+
+    # -- basic access -------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._areas)
+
+    def __contains__(self, code: object) -> bool:
+        return code in self._index
+
+    def __iter__(self) -> Iterator[Area]:
+        return iter(self._areas)
+
+    def __repr__(self) -> str:
+        return (
+            f"Hierarchy(scheme={self.scheme.name!r}, version={self.version}, "
+            f"areas={len(self)}, grids={len(self._grid_pos)})"
+        )
+
+    def position(self, code: str) -> int:
+        """The area's position in depth-first order; UnknownItemError if absent."""
+        try:
+            return self._index[code]
+        except KeyError:
+            raise UnknownItemError("area", code, f"hierarchy v{self.version}") from None
+
+    def area(self, code: str) -> Area:
+        """The area with this code."""
+        return self._areas[self.position(code)]
+
+    @property
+    def areas(self) -> tuple[Area, ...]:
+        """All areas in depth-first order (children sorted by code)."""
+        return self._areas
+
+    @property
+    def roots(self) -> tuple[AreaCode, ...]:
+        """Codes of the top areas."""
+        return tuple(self._areas[i].code for i in np.flatnonzero(self._parent < 0))
+
+    @property
+    def grids(self) -> tuple[AreaCode, ...]:
+        """Codes of all leaves, in depth-first order."""
+        cached = self._cache.get("grids")
+        if cached is None:
+            cached = tuple(self._areas[i].code for i in self._grid_pos)
+            self._cache["grids"] = cached
+        return cached  # type: ignore[no-any-return]
+
+    def level_of(self, code: str) -> str:
+        """The level name of an area."""
+        return self.scheme.levels[int(self._level_idx[self.position(code)])].name
+
+    def at_level(self, level: str) -> tuple[AreaCode, ...]:
+        """Codes of every area at `level`, in depth-first order."""
+        d = self.scheme.depth(level)
+        return tuple(self._areas[i].code for i in np.flatnonzero(self._level_idx == d))
+
+    # -- tree queries -------------------------------------------------------------
+    def parent(self, code: str) -> AreaCode | None:
+        """The parent's code, or None for a top area."""
+        p = int(self._parent[self.position(code)])
+        return None if p < 0 else self._areas[p].code
+
+    def children(self, code: str) -> tuple[AreaCode, ...]:
+        """Codes of the direct children, sorted."""
+        self.position(code)
+        return self._children.get(code, ())  # type: ignore[return-value]
+
+    def ancestors(self, code: str) -> tuple[AreaCode, ...]:
+        """Codes from the parent up to the top."""
+        out: list[AreaCode] = []
+        p = int(self._parent[self.position(code)])
+        while p >= 0:
+            out.append(self._areas[p].code)
+            p = int(self._parent[p])
+        return tuple(out)
+
+    def path(self, code: str) -> tuple[AreaCode, ...]:
+        """Codes from the top down to this area."""
+        return (*reversed(self.ancestors(code)), self.area(code).code)
+
+    def ancestor_at(self, code: str, level: str) -> AreaCode:
+        """The area at `level` that holds this area (the area itself at its own level)."""
+        d = self.scheme.depth(level)
+        i = self.position(code)
+        if self._level_idx[i] < d:
+            raise HierarchyError(
+                f"area {code!r} is at level {self.level_of(code)!r}, above {level!r}"
+            )
+        while self._level_idx[i] > d:
+            i = int(self._parent[i])
+            if i < 0:
+                raise HierarchyError(f"area {code!r} has no ancestor at level {level!r}")
+        return self._areas[i].code
+
+    def descendants(self, code: str) -> tuple[AreaCode, ...]:
+        """Codes of every area below this one, depth-first."""
+        i = self.position(code)
+        return tuple(a.code for a in self._areas[i + 1 : i + int(self._size[i])])
+
+    def is_ancestor(self, ancestor: str, code: str) -> bool:
+        """True if `ancestor` strictly contains `code`."""
+        a, c = self.position(ancestor), self.position(code)
+        return a < c < a + int(self._size[a])
+
+    def lowest_common_ancestor(self, a: str, b: str) -> AreaCode | None:
+        """The deepest area holding both (an area holds itself); None if in different trees."""
+        i, j = self.position(a), self.position(b)
+        while i >= 0:
+            if i <= j < i + int(self._size[i]):
+                return self._areas[i].code
+            i = int(self._parent[i])
+        return None
+
+    def grids_under(self, code: str) -> tuple[AreaCode, ...]:
+        """Codes of the leaves under (or equal to) this area."""
+        lo, hi = self._grid_slice[self.position(code)]
+        grids = self.grids
+        return grids[int(lo) : int(hi)]
+
+    def grid_positions_under(self, code: str) -> IntArray:
+        """Indexes into `grids` of the leaves under this area."""
+        lo, hi = self._grid_slice[self.position(code)]
+        return np.arange(int(lo), int(hi), dtype=np.int64)
+
+    def grid_ancestor_codes(self, level: str) -> tuple[AreaCode, ...]:
+        """For each grid in `grids` order, the code of its ancestor at `level`."""
+        key = f"anc:{level}"
+        cached = self._cache.get(key)
+        if cached is None:
+            d = self.scheme.depth(level)
+            pos = self._grid_pos.copy()
+            for _ in range(len(self.scheme.levels) - 1 - d):
+                pos = self._parent[pos]
+            if (pos < 0).any():
+                raise HierarchyError(f"some grids have no ancestor at level {level!r}")
+            cached = tuple(self._areas[i].code for i in pos)
+            self._cache[key] = cached
+        return cached  # type: ignore[no-any-return]
+
+    # -- totals -------------------------------------------------------------------
+    def households(self, code: str) -> int:
+        """Households in the area, rolled up from its leaves."""
+        return int(self._households[self.position(code)])
+
+    @property
+    def total_households(self) -> int:
+        """Households in the whole territory."""
+        return int(self._households[self._parent < 0].sum())
+
+    def totals(self, code: str) -> dict[str, int]:
+        """Households, grids and every component count rolled up from the leaves."""
+        out: dict[str, int] = {
+            "households": self.households(code),
+            "grids": len(self.grids_under(code)),
+        }
+        lo, hi = self._grid_slice[self.position(code)]
+        for gi in self._grid_pos[int(lo) : int(hi)]:
+            for k, v in self._areas[gi].components:
+                out[k] = out.get(k, 0) + v
+        return out
+
+    def grid_households(self) -> IntArray:
+        """Households per grid, in `grids` order."""
+        return self._households[self._grid_pos].copy()
+
+    # -- geometry -----------------------------------------------------------------
+    def grid_polygons(self) -> NDArray[np.object_]:
+        """Polygons of the grids in `grids` order (None where a grid has none)."""
+        cached = self._cache.get("polys")
+        if cached is None:
+            cached = np.array([self._areas[i].polygon for i in self._grid_pos], dtype=object)
+            self._cache["polys"] = cached
+        return cached  # type: ignore[no-any-return]
+
+    @property
+    def has_polygons(self) -> bool:
+        """True if every grid has a polygon."""
+        return all(self._areas[i].polygon is not None for i in self._grid_pos)
+
+    def area_polygon(self, code: str) -> Any:
+        """The area's own polygon, or the union of its grids' polygons if it has none."""
+        a = self.area(code)
+        if a.polygon is not None:
+            return a.polygon
+        polys = [self._areas[i].polygon for i in self._grid_pos[self.grid_positions_under(code)]]
+        if any(p is None for p in polys):
+            raise HierarchyError(f"area {code!r}: some of its grids have no polygon")
+        return shapely.union_all(polys)
+
+    def neighbours(self, code: str) -> tuple[AreaCode, ...]:
+        """Grids sharing a boundary of positive length with this grid (or declared ones)."""
+        i = self.position(code)
+        if self._level_idx[i] != len(self.scheme.levels) - 1:
+            raise HierarchyError(f"area {code!r} is not a {self.scheme.leaf_level!r}")
+        table = self._neighbour_table()
+        return table.get(AreaCode(code), ())
+
+    def neighbour_pairs(self) -> tuple[tuple[AreaCode, AreaCode], ...]:
+        """Every unordered pair of neighbouring grids, each once, sorted."""
+        table = self._neighbour_table()
+        return tuple(sorted((a, b) for a, nb in table.items() for b in nb if a < b))
+
+    def _neighbour_table(self) -> dict[AreaCode, tuple[AreaCode, ...]]:
+        cached = self._cache.get("neigh")
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+        grids = self.grids
+        sets: dict[AreaCode, set[AreaCode]] = {g: set() for g in grids}
+        for g in grids:
+            for nb in self.area(g).neighbours:
+                if nb in sets and nb != g:
+                    sets[g].add(nb)
+                    sets[nb].add(g)
+        polys = self.grid_polygons()
+        has = np.array([p is not None for p in polys])
+        if has.any():
+            idx = np.flatnonzero(has)
+            geoms = polys[idx]
+            tree = shapely.STRtree(geoms)
+            left, right = tree.query(geoms, predicate="intersects")
+            keep = left < right
+            left, right = left[keep], right[keep]
+            if len(left):
+                # interiors apart, boundaries meeting along a line: a shared edge, not a corner
+                touching = shapely.relate_pattern(geoms[left], geoms[right], "F***1****")
+                for a, b in zip(idx[left[touching]], idx[right[touching]], strict=True):
+                    sets[grids[a]].add(grids[b])
+                    sets[grids[b]].add(grids[a])
+        table = {g: tuple(sorted(s)) for g, s in sets.items()}
+        self._cache["neigh"] = table
+        return table
+
+    def summary(self) -> dict[str, Any]:
+        """Counts per level, households and components for the whole territory."""
+        out: dict[str, Any] = {
+            "scheme": self.scheme.name,
+            "version": self.version,
+        }
+        for d, lv in enumerate(self.scheme.levels):
+            out[f"{lv.name}s"] = int((self._level_idx == d).sum())
+        hh = self.grid_households()
+        out["households"] = int(hh.sum())
+        if len(hh):
+            out["households_per_grid"] = {
+                "min": int(hh.min()),
+                "mean": round(float(hh.mean()), 1),
+                "max": int(hh.max()),
+            }
+        comps: dict[str, int] = {}
+        for i in self._grid_pos:
+            for k, v in self._areas[i].components:
+                comps[k] = comps.get(k, 0) + v
+        if comps:
+            out["components"] = dict(sorted(comps.items()))
+        return out
+
+    def replace_areas(
+        self,
+        removed: Iterable[str],
+        added: Iterable[Area],
+        *,
+        retire: Iterable[str] = (),
+    ) -> Hierarchy:
+        """A new version with some areas removed and others added (checked as a whole)."""
+        gone = set(removed)
+        for c in gone:
+            self.position(c)
+        kept = [a for a in self._areas if a.code not in gone]
+        return Hierarchy.build(
+            [*kept, *added],
+            self.scheme,
+            version=self.version + 1,
+            retired=self.retired | {AreaCode(c) for c in retire},
+        )

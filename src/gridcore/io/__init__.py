@@ -1,0 +1,1 @@
+"""File formats at the edge: reading and writing gridcore data (JSON, TOML, ...)."""
