@@ -141,30 +141,28 @@ def _where(code: object) -> str:
 
 
 def _to_level(value: ResolveLevel | str) -> ResolveLevel:
+    # A bad value is kept as is and refused in `_check_category`, where the code is known.
     try:
         return ResolveLevel(value)
     except ValueError:
-        raise CategoryFieldError(
-            "category", "resolve_level", f"one of {[v.value for v in ResolveLevel]}", value
-        ) from None
+        return value  # type: ignore[return-value]
 
 
 def _to_limits(
     value: Mapping[Stage, timedelta] | Mapping[str, timedelta],
 ) -> Mapping[Stage, timedelta]:
     if not isinstance(value, Mapping):
-        raise CategoryFieldError("category", "limits", "a mapping of stage to duration", value)
+        # Refused in `_check_category`, where the code is known.
+        return value  # type: ignore[unreachable]
     out: dict[Stage, timedelta] = {}
     for key, d in value.items():
         try:
-            stage = Stage(key)
+            out[Stage(key)] = d
         except ValueError:
-            raise CategoryFieldError(
-                "category", "limits", f"stages among {[s.value for s in Stage]}", key
-            ) from None
-        out[stage] = d
+            out[key] = d  # type: ignore[index]
     # Stage order, so equal limits compare and serialise identically.
-    return MappingProxyType({s: out[s] for s in Stage if s in out})
+    order = {s: i for i, s in enumerate(Stage)}
+    return MappingProxyType(dict(sorted(out.items(), key=lambda kv: order.get(kv[0], 99))))
 
 
 def _check_category(inst: Category) -> None:
@@ -186,7 +184,17 @@ def _check_category(inst: Category) -> None:
         raise CategoryFieldError(where, "severity", "an integer 1 (low) .. 4 (critical)", sev)
     if not isinstance(inst.calendar, str) or not inst.calendar.strip():
         raise CategoryFieldError(where, "calendar", "a non-empty calendar name", inst.calendar)
+    if not isinstance(inst.resolve_level, ResolveLevel):
+        raise CategoryFieldError(
+            where, "resolve_level", f"one of {[v.value for v in ResolveLevel]}", inst.resolve_level
+        )
+    if not isinstance(inst.limits, Mapping):
+        raise CategoryFieldError(where, "limits", "a mapping of stage to duration", inst.limits)
     for stage, d in inst.limits.items():
+        if not isinstance(stage, Stage):
+            raise CategoryFieldError(
+                where, "limits", f"stages among {[s.value for s in Stage]}", stage
+            )
         if not isinstance(d, timedelta) or d <= timedelta(0):
             raise CategoryFieldError(where, f"limits.{stage.value}", "a positive duration", d)
 

@@ -146,8 +146,7 @@ class LevelScheme:
         """Join segments into a code, checking each one's layout."""
         if not 1 <= len(segments) <= len(self.levels):
             raise CodeError(
-                f"scheme {self.name!r}: {len(segments)} segments, "
-                f"expected 1 to {len(self.levels)}"
+                f"scheme {self.name!r}: {len(segments)} segments, expected 1 to {len(self.levels)}"
             )
         if self.kind == "digits":
             for seg, lv in zip(segments, self.levels, strict=False):
@@ -225,17 +224,28 @@ SCHEMES: Mapping[str, LevelScheme] = {s.name: s for s in (URBAN, RURAL, FIRE)}
 """The built-in level schemes by name."""
 
 
-def _components(value: Mapping[str, int] | Iterable[tuple[str, int]] | None) -> tuple[tuple[str, int], ...]:
+def _components(
+    value: Mapping[str, int] | Iterable[tuple[str, int]] | None,
+) -> tuple[tuple[str, int], ...]:
     if value is None:
         return ()
-    if isinstance(value, tuple):
-        return value if all(v >= 0 for _, v in value) else _components(dict(value))
+    if isinstance(value, tuple) and all(
+        value[i][0] < value[i + 1][0] for i in range(len(value) - 1)
+    ):  # already a sorted tuple of pairs (the synthetic cities' fast path)
+        for k, v in value:
+            if v < 0:
+                raise HierarchyError(f"component count {k!r} = {v}: expected a count >= 0")
+        return value
     items = value.items() if isinstance(value, Mapping) else value
     out = tuple(sorted((str(k), int(v)) for k, v in items))
     for k, v in out:
         if v < 0:
             raise HierarchyError(f"component count {k!r} = {v}: expected a count >= 0")
     return out
+
+
+def _code(value: object) -> AreaCode:
+    return AreaCode(str(value))
 
 
 def _strs(value: Iterable[str] | None) -> tuple[str, ...]:
@@ -252,7 +262,7 @@ class Area:
     单元完整 check. `neighbours` declares adjacency when there are no polygons.
     """
 
-    code: AreaCode = attrs.field(converter=lambda c: AreaCode(str(c)))
+    code: AreaCode = attrs.field(converter=_code)
     name: str
     level: str
     parent: AreaCode | None = None
@@ -333,6 +343,16 @@ class Hierarchy:
     scheme: LevelScheme
     version: int
     retired: frozenset[AreaCode]
+    _areas: tuple[Area, ...]
+    _index: dict[str, int]
+    _parent: IntArray
+    _level_idx: NDArray[np.int8]
+    _size: IntArray
+    _grid_pos: IntArray
+    _grid_slice: IntArray
+    _households: IntArray
+    _children: dict[str, tuple[AreaCode, ...]]
+    _cache: dict[str, Any]
 
     def __init__(self) -> None:  # pragma: no cover - use Hierarchy.build
         raise TypeError("use Hierarchy.build(areas, scheme=...)")
@@ -447,8 +467,8 @@ class Hierarchy:
         lo = np.searchsorted(grid_pos, np.arange(n), side="left")
         hi = np.searchsorted(grid_pos, np.arange(n) + size, side="left")
         leaf_households = np.zeros(n, dtype=np.int64)
-        for i in grid_pos:
-            leaf_households[i] = by_code[order[i]].households
+        for gi in grid_pos.tolist():
+            leaf_households[gi] = by_code[order[gi]].households
         cum = np.concatenate(([0], np.cumsum(leaf_households[grid_pos])))
         households = cum[hi] - cum[lo]
         self = object.__new__(cls)
@@ -464,9 +484,9 @@ class Hierarchy:
         self._grid_slice = np.stack([lo, hi], axis=1)
         self._households = households
         self._children = {
-            k: tuple(sorted(v)) for k, v in kids.items() if k is not None
+            k: tuple(AreaCode(c) for c in sorted(v)) for k, v in kids.items() if k is not None
         }
-        self._cache: dict[str, Any] = {}
+        self._cache = {}
         return self
 
     # -- basic access -------------------------------------------------------------
@@ -513,7 +533,7 @@ class Hierarchy:
         if cached is None:
             cached = tuple(self._areas[i].code for i in self._grid_pos)
             self._cache["grids"] = cached
-        return cached  # type: ignore[no-any-return]
+        return cached
 
     def level_of(self, code: str) -> str:
         """The level name of an area."""
@@ -533,7 +553,7 @@ class Hierarchy:
     def children(self, code: str) -> tuple[AreaCode, ...]:
         """Codes of the direct children, sorted."""
         self.position(code)
-        return self._children.get(code, ())  # type: ignore[return-value]
+        return self._children.get(code, ())
 
     def ancestors(self, code: str) -> tuple[AreaCode, ...]:
         """Codes from the parent up to the top."""
@@ -605,7 +625,7 @@ class Hierarchy:
                 raise HierarchyError(f"some grids have no ancestor at level {level!r}")
             cached = tuple(self._areas[i].code for i in pos)
             self._cache[key] = cached
-        return cached  # type: ignore[no-any-return]
+        return cached
 
     # -- totals -------------------------------------------------------------------
     def households(self, code: str) -> int:
@@ -640,7 +660,7 @@ class Hierarchy:
         if cached is None:
             cached = np.array([self._areas[i].polygon for i in self._grid_pos], dtype=object)
             self._cache["polys"] = cached
-        return cached  # type: ignore[no-any-return]
+        return cached
 
     @property
     def has_polygons(self) -> bool:
@@ -671,9 +691,9 @@ class Hierarchy:
         return tuple(sorted((a, b) for a, nb in table.items() for b in nb if a < b))
 
     def _neighbour_table(self) -> dict[AreaCode, tuple[AreaCode, ...]]:
-        cached = self._cache.get("neigh")
+        cached: dict[AreaCode, tuple[AreaCode, ...]] | None = self._cache.get("neigh")
         if cached is not None:
-            return cached  # type: ignore[no-any-return]
+            return cached
         grids = self.grids
         sets: dict[AreaCode, set[AreaCode]] = {g: set() for g in grids}
         for g in grids:
@@ -706,8 +726,9 @@ class Hierarchy:
             "scheme": self.scheme.name,
             "version": self.version,
         }
-        for d, lv in enumerate(self.scheme.levels):
-            out[f"{lv.name}s"] = int((self._level_idx == d).sum())
+        out["areas_per_level"] = {
+            lv.name: int((self._level_idx == d).sum()) for d, lv in enumerate(self.scheme.levels)
+        }
         hh = self.grid_households()
         out["households"] = int(hh.sum())
         if len(hh):

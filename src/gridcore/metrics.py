@@ -190,7 +190,8 @@ def _take(values: IntArray, idx: IntArray, missing: int) -> IntArray:
 
 def _isin_names(codes: IntArray, vocab: Sequence[Any], names: Iterable[str]) -> BoolArray:
     wanted = [i for i, v in enumerate(vocab) if v in set(names)]
-    return np.isin(codes, np.asarray(wanted, np.int64))
+    out: BoolArray = np.isin(codes, np.asarray(wanted, np.int64))
+    return out
 
 
 def _code(vocab: Sequence[Any], name: str) -> int:
@@ -241,30 +242,35 @@ class CaseFacts:
     @property
     def closed(self) -> BoolArray:
         """Closed at `as_of` (the last close was not followed by a reopen)."""
-        return self.closed_us != NO_TIME
+        out: BoolArray = self.closed_us != NO_TIME
+        return out
 
     @property
     def excluded(self) -> BoolArray:
         """Ended without resolution (cancelled, merged, voided) or parked: never due."""
-        return _isin_names(
-            self.final_state, self.state_names, _NOT_DUE_STATES + _PAUSED_STATES
-        ) & ~self.closed
+        names = _NOT_DUE_STATES + _PAUSED_STATES
+        out: BoolArray = _isin_names(self.final_state, self.state_names, names) & ~self.closed
+        return out
 
     @property
     def due(self) -> BoolArray:
         """Due to close (应结案): closed, or deadline at or before `as_of`, and not excluded."""
         has_due = self.due_us != NO_TIME
-        return self.closed | (~self.excluded & has_due & (self.due_us <= self.as_of_us))
+        out: BoolArray = self.closed | (~self.excluded & has_due & (self.due_us <= self.as_of_us))
+        return out
 
     @property
     def on_time(self) -> BoolArray:
         """Closed at or before its deadline (a closed case that never had one counts)."""
-        return self.closed & ((self.due_us == NO_TIME) | (self.closed_us <= self.due_us))
+        met = (self.due_us == NO_TIME) | (self.closed_us <= self.due_us)
+        out: BoolArray = self.closed & met
+        return out
 
     @property
     def accurate(self) -> BoolArray:
         """Dispatched and never re-sent to another owner (no transfer/return/escalation away)."""
-        return self.dispatched & (self.resends == 0)
+        out: BoolArray = self.dispatched & (self.resends == 0)
+        return out
 
 
 @attrs.frozen(eq=False)
@@ -342,7 +348,7 @@ class EventTable:
         level = np.full(n, -1, np.int64)
         owners, levels = _Codes(), _Codes()
         for name in LEVELS:
-            levels[name]  # noqa: B018 -- fixes the order of the known levels
+            levels[name]  # fixes the order of the known levels
         routing = np.flatnonzero(_isin_names(action, action_names, _ROUTING))
         for i in routing.tolist():
             p = pay_col[i]
@@ -377,7 +383,8 @@ class EventTable:
         _check_sequences(case, seq, case_id_names)
 
         grid_names = tuple(grids.names())
-        area, area_names = None, ()
+        area: IntArray | None = None
+        area_names: tuple[str, ...] = ()
         if area_of is not None:
             area, area_names = _map_codes(grid, grid_names, area_of, "grid", "area_of")
         return cls(
@@ -483,12 +490,18 @@ def _fold(
     """Per-case facts from the (sorted, filtered) event columns: all vectorised."""
     n_cases = int(kept_cases.size)
     at_us, action, to_state = t.at_us[keep], t.action[keep], t.to_state[keep]
-    actor, to_owner, level, due_raw = t.actor[keep], t.to_owner[keep], t.level[keep], t.due_raw[keep]
+    actor, to_owner, level, due_raw = (
+        t.actor[keep],
+        t.to_owner[keep],
+        t.level[keep],
+        t.due_raw[keep],
+    )
     names = t.action_names
     n = int(case.size)
 
     def is_action(name: str) -> BoolArray:
-        return action == _code(names, name)
+        out: BoolArray = action == _code(names, name)
+        return out
 
     first_event = _first_per_case(case, np.ones(n, np.bool_), n_cases)
     last_event = _last_per_case(case, np.ones(n, np.bool_), n_cases)
@@ -503,7 +516,7 @@ def _fold(
     # Facts "at close" look only at events before the close; open cases at all events.
     limit = np.where(closed, close_idx, n)
     before_limit = np.arange(n) < limit[case]
-    has_due = np.not_equal(due_raw, None)
+    has_due: BoolArray = np.not_equal(due_raw, np.array(None, dtype=object))
     last_due = _last_per_case(case, has_due & before_limit, n_cases)
     due_us = np.full(n_cases, NO_TIME, np.int64)
     with_due = np.flatnonzero(last_due >= 0)
@@ -553,3 +566,346 @@ def _fold(
         person_names=t.person_names,
         owner_names=t.owner_names,
     )
+
+
+@attrs.frozen(eq=False)
+class MetricTable:
+    """A flat result: one row per group, named numpy columns; key columns come first."""
+
+    keys: tuple[str, ...]
+    columns: Mapping[str, npt.NDArray[Any]]
+
+    def __len__(self) -> int:
+        first = next(iter(self.columns.values()), None)
+        return 0 if first is None else int(first.shape[0])
+
+    def __getitem__(self, name: str) -> npt.NDArray[Any]:
+        try:
+            return self.columns[name]
+        except KeyError:
+            raise UnknownItemError("metric column", name, "MetricTable") from None
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Column names in order."""
+        return tuple(self.columns)
+
+    def to_rows(self) -> list[dict[str, Any]]:
+        """One dict of plain Python values per group (NaN stays a float NaN)."""
+        names = list(self.columns)
+        values = [self.columns[k].tolist() for k in names]
+        return [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)]
+
+    def with_column(self, name: str, values: npt.ArrayLike) -> MetricTable:
+        """A copy with one more (or a replaced) column of the same length."""
+        arr = np.asarray(values)
+        if arr.shape != (len(self),):
+            raise ConfigError(
+                f"column {name!r} of shape {arr.shape}: expected ({len(self)},) values"
+            )
+        cols = dict(self.columns)
+        cols[name] = arr
+        return MetricTable(keys=self.keys, columns=cols)
+
+
+def _local_days(us: IntArray, tz: tzinfo) -> IntArray:
+    """Local calendar day numbers (days since 1970-01-01) of UTC microsecond instants."""
+    hours, inv = np.unique(us // (3600 * _US_PER_S), return_inverse=True)
+    # UTC offsets change on whole hours in practice, so one lookup per distinct hour is exact.
+    offsets = np.array(
+        [
+            (tz.utcoffset(datetime.fromtimestamp(h * 3600, UTC)) or timedelta(0))
+            // timedelta(microseconds=1)
+            for h in hours.tolist()
+        ],
+        np.int64,
+    )
+    return (us + offsets[inv.reshape(-1)]) // _US_PER_DAY
+
+
+def _period_labels(values: IntArray, key: str) -> list[str]:
+    if key == "day":
+        return [str(np.datetime64(v, "D")) for v in values.tolist()]
+    if key == "week":
+        labels = []
+        for v in values.tolist():
+            iso = (date(1970, 1, 1) + timedelta(days=v)).isocalendar()
+            labels.append(f"{iso.year}-W{iso.week:02d}")
+        return labels
+    return [str(np.datetime64(v, "M")) for v in values.tolist()]
+
+
+def _group_of(
+    facts: CaseFacts,
+    key: str,
+    area_of: AncestorMap | None,
+    category_of: AncestorMap | None,
+    tz: tzinfo,
+) -> tuple[IntArray, list[str]]:
+    """Dense group codes per case, ordered by label (periods: by time), and their labels."""
+    if key in ("day", "week", "month"):
+        days = _local_days(facts.reported_us, tz)
+        if key == "week":
+            raw = days - (days + 3) % 7  # 1970-01-01 was a Thursday: back to Monday
+        elif key == "month":
+            raw = days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+        else:
+            raw = days
+        values, inv = np.unique(raw, return_inverse=True)
+        return inv.reshape(-1).astype(np.int64), _period_labels(values, key)
+    codes: IntArray
+    names: tuple[str, ...]
+    if key == "grid":
+        codes, names = facts.grid, facts.grid_names
+    elif key == "area":
+        if area_of is not None:
+            codes, names = _map_codes(facts.grid, facts.grid_names, area_of, "grid", "area_of")
+        elif facts.area is not None:
+            codes, names = facts.area, facts.area_names
+        else:
+            raise ConfigError(
+                "group key 'area': expected an area_of mapping (grid -> area code) here "
+                "or in EventTable.from_events"
+            )
+    elif key == "category":
+        codes, names = facts.category, facts.category_names
+        if category_of is not None:
+            codes, names = _map_codes(codes, names, category_of, "category", "category_of")
+    elif key == "person":
+        codes, names = facts.handler, facts.person_names
+    elif key == "department":
+        codes, names = facts.owner, facts.owner_names
+    elif key == "first_department":
+        codes, names = facts.first_owner, facts.owner_names
+    else:
+        raise ConfigError(f"group key {key!r}: expected one of {', '.join(GROUP_KEYS)}")
+    # -1 (no value) becomes the label "" so every case lands in exactly one group.
+    full = np.where(codes >= 0, codes, len(names))
+    used, inv = np.unique(full, return_inverse=True)
+    all_labels = [*names, ""]
+    labels = [all_labels[u] for u in used.tolist()]
+    rank = np.argsort(np.array(labels, dtype=object), kind="stable")
+    position = np.empty_like(rank)
+    position[rank] = np.arange(rank.size)
+    return position[inv.reshape(-1)].astype(np.int64), [labels[r] for r in rank.tolist()]
+
+
+def _ratio(num: npt.NDArray[Any], den: npt.NDArray[Any]) -> FloatArray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out: FloatArray = np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
+    return out
+
+
+def _group_stats(
+    g: IntArray, n_groups: int, values: FloatArray, valid: BoolArray, qs: Sequence[float]
+) -> dict[str, FloatArray]:
+    """Mean and linear-interpolated percentiles of `values[valid]` per group (NaN if none)."""
+    gv, v = g[valid], values[valid]
+    count = np.bincount(gv, minlength=n_groups)
+    out = {"mean": _ratio(np.bincount(gv, weights=v, minlength=n_groups), count)}
+    order = np.lexsort((v, gv))
+    vs = v[order]
+    starts = np.cumsum(count) - count
+    has = count > 0
+    for q in qs:
+        pos = (q / 100.0) * np.maximum(count - 1, 0)
+        lo = np.floor(pos).astype(np.int64)
+        hi = np.ceil(pos).astype(np.int64)
+        res = np.full(n_groups, np.nan)
+        a = vs[(starts + lo)[has]]
+        b = vs[(starts + hi)[has]]
+        res[has] = a + (b - a) * (pos - lo)[has]
+        out[f"p{q:g}"] = res
+    return out
+
+
+def _cumulative(calendar: CumulativeCalendar | CumulativeFn, us: IntArray) -> FloatArray:
+    instants = us.astype("datetime64[us]")
+    if hasattr(calendar, "cumulative_seconds"):
+        res = calendar.cumulative_seconds(instants)
+    else:
+        res = calendar(instants)
+    arr = np.asarray(res, np.float64)
+    if arr.shape != us.shape:
+        raise ConfigError(
+            f"calendar returned shape {arr.shape}: expected {us.shape} cumulative seconds"
+        )
+    return arr
+
+
+def compute_metrics(
+    source: EventTable | CaseFacts,
+    by: str | Sequence[str] = (),
+    *,
+    area_of: AncestorMap | None = None,
+    category_of: AncestorMap | None = None,
+    calendar: CumulativeCalendar | CumulativeFn | None = None,
+    as_of: datetime | None = None,
+    tz: tzinfo = SHANGHAI,
+    percentiles: Sequence[float] = (50.0, 90.0, 95.0),
+) -> MetricTable:
+    """Metrics per group of cases; `by` names keys from `GROUP_KEYS` (empty: one total row).
+
+    `area_of` maps a grid code to its area at the wanted level, `category_of` a leaf
+    category to an ancestor; periods (day, week, month) are of the report time in `tz`.
+    `calendar` adds working-time columns (`*_work_s_*`). `as_of` (only with an
+    `EventTable`) evaluates the log as it stood then. See docs/metrics.md for each column.
+    """
+    if isinstance(source, EventTable):
+        facts = source.facts(as_of)
+    elif as_of is not None:
+        raise ConfigError("as_of: give it to EventTable.facts(); CaseFacts are already cut")
+    else:
+        facts = source
+    keys = (by,) if isinstance(by, str) else tuple(by)
+    for q in percentiles:
+        if not 0.0 <= q <= 100.0:
+            raise ConfigError(f"percentile {q!r}: expected a number in [0, 100]")
+    n = len(facts)
+
+    # Combine per-key codes into one dense group code, ordered key by key.
+    g = np.zeros(n, np.int64)
+    key_labels: list[list[str]] = []
+    key_codes: list[IntArray] = []
+    for key in keys:
+        codes, labels = _group_of(facts, key, area_of, category_of, tz)
+        key_codes.append(codes)
+        key_labels.append(labels)
+    if keys:
+        dims = tuple(max(len(lb), 1) for lb in key_labels)
+        flat = np.ravel_multi_index(tuple(key_codes), dims) if n else np.zeros(0, np.int64)
+        used, inv = np.unique(flat, return_inverse=True)
+        g = inv.reshape(-1).astype(np.int64)
+        parts = np.unravel_index(used, dims)
+        n_groups = int(used.size)
+    else:
+        parts = ()
+        n_groups = 1
+    cols: dict[str, npt.NDArray[Any]] = {}
+    for key, labels, part in zip(keys, key_labels, parts, strict=True):
+        cols[key] = np.array([labels[i] for i in part.tolist()], dtype=object)
+
+    def count(mask: BoolArray) -> IntArray:
+        return np.bincount(g[mask], minlength=n_groups).astype(np.int64)
+
+    def total(values: IntArray) -> IntArray:
+        return np.rint(np.bincount(g, weights=values, minlength=n_groups)).astype(np.int64)
+
+    closed, due, on_time = facts.closed, facts.due, facts.on_time
+    ended = _isin_names(facts.final_state, facts.state_names, _NOT_DUE_STATES) & ~closed
+    cols["n_cases"] = count(np.ones(n, np.bool_))
+    for code, state in enumerate(facts.state_names):
+        if state:
+            cols[f"n_state_{state}"] = count(facts.final_state == code)
+    cols["n_open"] = count(~closed & ~ended)
+    cols["n_ended"] = count(ended)
+    cols["n_due"] = count(due)
+    cols["n_closed"] = count(closed)
+    cols["n_on_time"] = count(on_time)
+    cols["closure_rate"] = _ratio(cols["n_closed"], cols["n_due"])
+    cols["on_time_rate"] = _ratio(cols["n_on_time"], cols["n_due"])
+    cols["n_reworked"] = count(closed & (facts.rework > 0))
+    cols["n_rework_events"] = total(facts.rework)
+    cols["rework_rate"] = _ratio(cols["n_reworked"], cols["n_closed"])
+    cols["n_dispatched"] = count(facts.dispatched)
+    cols["n_accurate_dispatch"] = count(facts.accurate)
+    cols["accurate_dispatch_rate"] = _ratio(cols["n_accurate_dispatch"], cols["n_dispatched"])
+    cols["n_passes"] = total(facts.passes)
+    cols["n_passed_cases"] = count(facts.passes > 0)
+    cols["passing_rate"] = _ratio(cols["n_passed_cases"], cols["n_dispatched"])
+
+    signed = facts.first_sign_us != NO_TIME
+    spans = {
+        "response": (signed, facts.first_sign_us),
+        "resolution": (closed, facts.closed_us),
+    }
+    for name, (valid, end_us) in spans.items():
+        seconds = np.where(valid, end_us - facts.reported_us, 0).astype(np.float64) / 1e6
+        for stat, values in _group_stats(g, n_groups, seconds, valid, percentiles).items():
+            cols[f"{name}_s_{stat}"] = values
+    if calendar is not None:
+        start_work = _cumulative(calendar, facts.reported_us)
+        for name, (valid, end_us) in spans.items():
+            work = np.zeros(n, np.float64)
+            work[valid] = _cumulative(calendar, end_us[valid]) - start_work[valid]
+            for stat, values in _group_stats(g, n_groups, work, valid, percentiles).items():
+                cols[f"{name}_work_s_{stat}"] = values
+
+    n_closed = cols["n_closed"]
+    level_counts = {}
+    for code, level in enumerate(facts.level_names):
+        level_counts[level] = count(closed & (facts.resolved_level == code))
+        cols[f"n_resolved_{level}"] = level_counts[level]
+    cols["n_resolved_unknown"] = count(closed & (facts.resolved_level < 0))
+    for level in facts.level_names:
+        cols[f"share_{level}"] = _ratio(level_counts[level], n_closed)
+    cols["share_unknown"] = _ratio(cols["n_resolved_unknown"], n_closed)
+    cols["share_within_community"] = _ratio(
+        level_counts["grid"] + level_counts["community"], n_closed
+    )
+    cols["share_within_street"] = _ratio(
+        level_counts["grid"] + level_counts["community"] + level_counts["street"], n_closed
+    )
+    return MetricTable(keys=keys, columns=cols)
+
+
+def _pct(table: MetricTable, name: str) -> FloatArray:
+    return np.asarray(table[name], np.float64) * 100.0
+
+
+def _volume(table: MetricTable) -> FloatArray:
+    n = np.asarray(table["n_cases"], np.float64)
+    top = float(n.max()) if n.size else 0.0
+    return n * (100.0 / top) if top > 0 else np.full(n.shape, np.nan)
+
+
+SCORE_COMPONENTS: Mapping[str, Callable[[MetricTable], FloatArray]] = {
+    "closure": lambda t: _pct(t, "closure_rate"),
+    "on_time": lambda t: _pct(t, "on_time_rate"),
+    "no_rework": lambda t: 100.0 - _pct(t, "rework_rate"),
+    "accurate_dispatch": lambda t: _pct(t, "accurate_dispatch_rate"),
+    "no_passing": lambda t: 100.0 - _pct(t, "passing_rate"),
+    "within_community": lambda t: _pct(t, "share_within_community"),
+    "within_street": lambda t: _pct(t, "share_within_street"),
+    "volume": _volume,
+}
+"""Score components on a 0-100 scale; "volume" is cases relative to the busiest group."""
+
+
+def _weights(value: Mapping[str, float]) -> Mapping[str, float]:
+    return dict(value)
+
+
+@attrs.frozen
+class ScoreWeights:
+    """Weights of `SCORE_COMPONENTS` that sum to 1 (within 1e-9), each in [0, 1]."""
+
+    weights: Mapping[str, float] = attrs.field(converter=_weights)
+
+    def __attrs_post_init__(self) -> None:
+        for name, w in self.weights.items():
+            if name not in SCORE_COMPONENTS:
+                raise ConfigError(
+                    f"score weight {name!r}: expected one of {', '.join(SCORE_COMPONENTS)}"
+                )
+            if not (isinstance(w, int | float) and 0.0 <= w <= 1.0):
+                raise ConfigError(f"score weight {name!r} = {w!r}: expected a number in [0, 1]")
+        s = float(sum(self.weights.values()))
+        if not self.weights or abs(s - 1.0) > 1e-9:
+            raise ConfigError(f"score weights {dict(self.weights)!r} sum to {s!r}: expected 1")
+
+
+DEPARTMENT_WEIGHTS = ScoreWeights({"closure": 0.3, "on_time": 0.3, "no_rework": 0.3, "volume": 0.1})
+"""A department's score: closure 30%, on time 30%, 100 - rework 30%, volume 10%."""
+
+
+def composite_scores(
+    table: MetricTable, weights: ScoreWeights | Mapping[str, float] = DEPARTMENT_WEIGHTS
+) -> FloatArray:
+    """Weighted score (0-100) per row of `table`; NaN where a weighted component is NaN."""
+    sw = weights if isinstance(weights, ScoreWeights) else ScoreWeights(weights)
+    score = np.zeros(len(table), np.float64)
+    for name, w in sw.weights.items():
+        if w:
+            score = score + w * SCORE_COMPONENTS[name](table)
+    return score

@@ -146,7 +146,7 @@ def _split_counts(total: int, parts: int, rng: np.random.Generator) -> NDArray[n
     if short:
         order = np.argsort(-(raw - np.floor(raw)), kind="stable")[:short]
         counts[order] += 1
-    return counts
+    return np.asarray(counts, dtype=np.int64)
 
 
 def _cap_counts(counts: NDArray[np.int64], cap: int) -> NDArray[np.int64]:
@@ -247,20 +247,37 @@ def build_city(spec: CitySpec | str = "yichang", seed: int = 0) -> Hierarchy:
     ]
     for d, d_rect in enumerate(_treemap(city_rect, dist_weights)):
         d_code = AreaCode(f"{city_code}{d + 1:02d}")
-        areas.append(Area(d_code, f"{spec.name} district {d + 1}", "district", city_code,
-                          polygon=shapely.box(*d_rect)))
+        areas.append(
+            Area(
+                d_code,
+                f"{spec.name} district {d + 1}",
+                "district",
+                city_code,
+                polygon=shapely.box(*d_rect),
+            )
+        )
         n_streets = int(street_per_dist[d])
         s_weights = [grids_in_streets(street_i + s, street_i + s + 1) for s in range(n_streets)]
         for s, s_rect in enumerate(_treemap(d_rect, s_weights)):
             s_code = AreaCode(f"{d_code}{s + 1:03d}")
-            areas.append(Area(s_code, f"street {street_i + 1}", "street", d_code,
-                              polygon=shapely.box(*s_rect)))
+            areas.append(
+                Area(
+                    s_code, f"street {street_i + 1}", "street", d_code, polygon=shapely.box(*s_rect)
+                )
+            )
             n_comm = int(comm_per_street[street_i])
             c_weights = [float(grids_per_comm[comm_i + c]) for c in range(n_comm)]
             for c, c_rect in enumerate(_treemap(s_rect, c_weights)):
                 c_code = AreaCode(f"{s_code}{c + 1:03d}")
-                areas.append(Area(c_code, f"community {comm_i + 1}", "community", s_code,
-                                  polygon=shapely.box(*c_rect)))
+                areas.append(
+                    Area(
+                        c_code,
+                        f"community {comm_i + 1}",
+                        "community",
+                        s_code,
+                        polygon=shapely.box(*c_rect),
+                    )
+                )
                 k = int(grids_per_comm[comm_i])
                 cells = _voronoi_cells(c_rect, k, rng)
                 for g, cell in enumerate(cells):

@@ -1,1 +1,15 @@
-"""File formats at the edge: reading and writing gridcore data (JSON, TOML, ...)."""
+"""File formats at the edge: reading and writing gridcore data (GeoJSON, CSV, JSON, TOML)."""
+
+from gridcore.io.geojson import (
+    hierarchy_from_geojson,
+    hierarchy_to_geojson,
+    read_geojson,
+    write_geojson,
+)
+
+__all__ = [
+    "hierarchy_from_geojson",
+    "hierarchy_to_geojson",
+    "read_geojson",
+    "write_geojson",
+]

@@ -16,7 +16,7 @@ array of tables:
     severity = 1
     resolve_level = "grid"
     calendar = "working"
-    limits = { verify = "PT1H", dispatch = "PT30M", sign_for = "PT1H", handle = "PT7H", check = "PT2H" }
+    limits = { verify = "PT1H", dispatch = "PT30M", handle = "PT7H", ... }
 
 The format is chosen by the suffix (`.json`, `.toml`). Writing is atomic: a
 temporary file in the same directory, then `os.replace`.
@@ -47,7 +47,7 @@ def _suffix(path: Path) -> str:
 
 
 def read_taxonomy(path: str | os.PathLike[str]) -> Taxonomy:
-    """The taxonomy in a `.json` or `.toml` file; errors name the file, the category and the field."""
+    """The taxonomy in a `.json` or `.toml` file; errors name the file, category and field."""
     p = Path(path)
     suffix = _suffix(p)
     try:
@@ -119,7 +119,9 @@ def write_taxonomy(taxonomy: Taxonomy, path: str | os.PathLike[str]) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, p)
-    except BaseException:
+    except BaseException as exc:
         # Leave no half-written temporary behind; the target is untouched.
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise FileFormatError(str(p), "", "", f"a writable file ({exc})") from exc
         raise

@@ -1,0 +1,119 @@
+"""The `gridcore` command line: an edge over the core, never imported by it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from gridcore.errors import GridcoreError
+
+__all__ = ["main"]
+
+
+def _cmd_city(args: argparse.Namespace) -> int:
+    from gridcore.io.geojson import write_geojson
+    from gridcore.synth import build_city
+
+    h = build_city(args.preset, seed=args.seed)
+    path = write_geojson(h, args.out)
+    print(f"wrote {path}: {len(h.grids)} grids, {h.total_households} households")
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from gridcore.io.geojson import read_geojson
+    from gridcore.validation import validate
+
+    h = read_geojson(args.file)
+    report = validate(
+        h, households=(args.households_min, args.households_max), tolerance=args.tolerance
+    )
+    print(report.to_text())
+    return 0 if report.ok else 1
+
+
+def _cmd_summary(args: argparse.Namespace) -> int:
+    from gridcore.synth import build_city
+
+    h = build_city(args.preset, seed=args.seed)
+    print(json.dumps(h.summary(), ensure_ascii=False, indent=2))
+    return 0
+
+
+def _cmd_cases_diagram(args: argparse.Namespace) -> int:
+    from gridcore.cases import mermaid_diagram
+
+    print(mermaid_diagram())
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    try:
+        from gridcore.sim.commands import default_demo
+    except ImportError:
+        return _cmd_summary(argparse.Namespace(preset="yichang", seed=1))
+    print(default_demo())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the `gridcore` command."""
+    parser = argparse.ArgumentParser(
+        prog="gridcore", description="Community grid governance: cities, cases, simulation."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("demo", help="run the main job on built-in defaults")
+    p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("city", help="write a seeded synthetic city as GeoJSON")
+    p.add_argument("--preset", default="yichang", help="preset name (default: yichang)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True, help="the GeoJSON file to write")
+    p.set_defaults(func=_cmd_city)
+
+    p = sub.add_parser("summary", help="print a summary of a synthetic city")
+    p.add_argument("--preset", default="yichang")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_cmd_summary)
+
+    p = sub.add_parser("validate", help="check a hierarchy file; exit 1 when it has findings")
+    p.add_argument("file")
+    p.add_argument("--households-min", type=int, default=200)
+    p.add_argument("--households-max", type=int, default=300)
+    p.add_argument("--tolerance", type=float, default=1e-6, help="area tolerance (map units²)")
+    p.set_defaults(func=_cmd_validate)
+
+    p = sub.add_parser("cases", help="the case transition table")
+    csub = p.add_subparsers(dest="cases_command", required=True)
+    d = csub.add_parser("diagram", help="print the transition table as a Mermaid diagram")
+    d.set_defaults(func=_cmd_cases_diagram)
+
+    for module in ("gridcore.sim.commands", "gridcore.sweep", "gridcore.report"):
+        try:
+            mod: Any = __import__(module, fromlist=["register"])
+        except ImportError:
+            continue
+        register = getattr(mod, "register", None)
+        if register is not None:
+            register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code (2 for a gridcore error)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except GridcoreError as exc:
+        print(f"gridcore: error: {exc}", file=sys.stderr)
+        return 2
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,237 @@
+"""Hierarchies to and from GeoJSON: one feature per area.
+
+Each feature's properties hold `code`, `name`, `level` (the level's name),
+`parent` and `households`, plus optional `components`, `compounds` and
+`neighbours`. The collection's top-level `gridcore` member names the scheme
+and version. Coordinates are written as they are held (planar metres for
+synthetic cities). Writing is atomic: a temporary file is renamed into place.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import shapely
+
+from gridcore.errors import FileFormatError, GridcoreError
+from gridcore.hierarchy import SCHEMES, URBAN, Area, Hierarchy, LevelScheme
+
+__all__ = ["hierarchy_from_geojson", "hierarchy_to_geojson", "read_geojson", "write_geojson"]
+
+_FORMAT = "gridcore-hierarchy"
+
+
+def _round(coords: Any, digits: int | None) -> Any:
+    if digits is None:
+        return coords
+    if isinstance(coords, float):
+        return round(coords, digits)
+    if isinstance(coords, list | tuple):
+        return [_round(c, digits) for c in coords]
+    return coords
+
+
+def hierarchy_to_geojson(hierarchy: Hierarchy, *, digits: int | None = None) -> dict[str, Any]:
+    """The hierarchy as a GeoJSON FeatureCollection (a plain dict)."""
+    features: list[dict[str, Any]] = []
+    leaf = hierarchy.scheme.leaf_level
+    for a in hierarchy.areas:
+        props: dict[str, Any] = {
+            "code": a.code,
+            "name": a.name,
+            "level": a.level,
+            "parent": a.parent,
+            "households": a.households if a.level == leaf else hierarchy.households(a.code),
+        }
+        if a.components:
+            props["components"] = dict(a.components)
+        if a.compounds:
+            props["compounds"] = list(a.compounds)
+        if a.neighbours:
+            props["neighbours"] = list(a.neighbours)
+        geom = None
+        if a.polygon is not None:
+            geom = json.loads(shapely.to_geojson(a.polygon))
+            if digits is not None:
+                geom["coordinates"] = _round(geom["coordinates"], digits)
+        features.append({"type": "Feature", "id": a.code, "properties": props, "geometry": geom})
+    return {
+        "type": "FeatureCollection",
+        "gridcore": {
+            "format": _FORMAT,
+            "scheme": hierarchy.scheme.name,
+            "version": hierarchy.version,
+            "retired": sorted(hierarchy.retired),
+        },
+        "features": features,
+    }
+
+
+def write_geojson(hierarchy: Hierarchy, path: str | os.PathLike[str]) -> Path:
+    """Write the hierarchy to `path` atomically; returns the path written."""
+    target = Path(path)
+    data = hierarchy_to_geojson(hierarchy)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, ensure_ascii=False, separators=(",", ":"))
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual mode
+        os.replace(tmp, target)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return target
+
+
+def _need(
+    props: Mapping[str, Any],
+    key: str,
+    kind: type | tuple[type, ...],
+    path: str,
+    where: str,
+    expected: str,
+    *,
+    optional: bool = False,
+) -> Any:
+    if key not in props or props[key] is None:
+        if optional:
+            return None
+        raise FileFormatError(path, where, key, expected, "missing")
+    value = props[key]
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+        raise FileFormatError(path, where, key, expected, value)
+    return value
+
+
+def hierarchy_from_geojson(
+    data: Any, *, source: str = "<geojson>", scheme: LevelScheme | None = None
+) -> Hierarchy:
+    """Build a hierarchy from a parsed GeoJSON FeatureCollection; errors name feature and field."""
+    if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
+        raise FileFormatError(
+            source,
+            "top level",
+            "type",
+            "a GeoJSON FeatureCollection",
+            data.get("type") if isinstance(data, dict) else type(data).__name__,
+        )
+    meta = data.get("gridcore") or {}
+    if scheme is None:
+        name = meta.get("scheme", URBAN.name) if isinstance(meta, dict) else URBAN.name
+        if name not in SCHEMES:
+            raise FileFormatError(
+                source, "top level", "gridcore.scheme", f"one of {sorted(SCHEMES)}", name
+            )
+        scheme = SCHEMES[name]
+    version = meta.get("version", 1) if isinstance(meta, dict) else 1
+    retired = meta.get("retired", []) if isinstance(meta, dict) else []
+    features = data.get("features")
+    if not isinstance(features, list):
+        raise FileFormatError(source, "top level", "features", "a list of features", features)
+    leaf = scheme.leaf_level
+    areas: list[Area] = []
+    for i, feat in enumerate(features):
+        where = f"feature {i}"
+        if not isinstance(feat, dict) or feat.get("type") != "Feature":
+            raise FileFormatError(source, where, "type", "'Feature'", feat)
+        props = feat.get("properties")
+        if not isinstance(props, dict):
+            raise FileFormatError(source, where, "properties", "an object", props)
+        code = _need(props, "code", str, source, where, "a code string")
+        where = f"feature {i} (code {code!r})"
+        name = _need(props, "name", str, source, where, "a name string")
+        level = _need(
+            props,
+            "level",
+            str,
+            source,
+            where,
+            f"a level name of scheme {scheme.name!r}: {list(scheme.level_names)}",
+        )
+        if level not in scheme.level_names:
+            raise FileFormatError(
+                source, where, "level", f"one of {list(scheme.level_names)}", level
+            )
+        parent = _need(
+            props, "parent", str, source, where, "the parent's code or null", optional=True
+        )
+        households = _need(
+            props, "households", int, source, where, "an integer >= 0", optional=level != leaf
+        )
+        if households is not None and households < 0:
+            raise FileFormatError(source, where, "households", "an integer >= 0", households)
+        components = _need(
+            props, "components", dict, source, where, "an object of component counts", optional=True
+        )
+        if components is not None:
+            for k, v in components.items():
+                if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+                    raise FileFormatError(source, where, f"components.{k}", "an integer >= 0", v)
+        compounds = _need(
+            props, "compounds", list, source, where, "a list of compound ids", optional=True
+        )
+        neighbours = _need(
+            props, "neighbours", list, source, where, "a list of codes", optional=True
+        )
+        polygon = None
+        geom = feat.get("geometry")
+        if geom is not None:
+            try:
+                polygon = shapely.from_geojson(json.dumps(geom))
+            except Exception as exc:  # shapely raises GEOSException or ValueError
+                raise FileFormatError(
+                    source,
+                    where,
+                    "geometry",
+                    f"a GeoJSON Polygon or MultiPolygon ({exc})",
+                    geom.get("type") if isinstance(geom, dict) else geom,
+                ) from None
+            if not isinstance(polygon, shapely.Polygon | shapely.MultiPolygon):
+                raise FileFormatError(
+                    source, where, "geometry", "a Polygon or MultiPolygon", polygon.geom_type
+                )
+        try:
+            areas.append(
+                Area(
+                    code,
+                    name,
+                    level,
+                    parent,
+                    households=households if level == leaf and households is not None else 0,
+                    polygon=polygon,
+                    components=components,
+                    compounds=compounds,
+                    neighbours=neighbours,
+                )
+            )
+        except GridcoreError as exc:
+            raise FileFormatError(source, where, "", str(exc)) from None
+    try:
+        return Hierarchy.build(areas, scheme, version=int(version), retired=retired)
+    except GridcoreError as exc:
+        raise FileFormatError(source, "", "", f"a valid hierarchy ({exc})") from exc
+
+
+def read_geojson(path: str | os.PathLike[str], *, scheme: LevelScheme | None = None) -> Hierarchy:
+    """Read a hierarchy written by `write_geojson` (or a FeatureCollection like it)."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise FileFormatError(str(p), "", "", f"a readable file ({exc.strerror})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise FileFormatError(
+            str(p), f"line {exc.lineno} column {exc.colno}", "", f"valid JSON ({exc.msg})"
+        ) from None
+    return hierarchy_from_geojson(data, source=str(p), scheme=scheme)

@@ -1,0 +1,160 @@
+"""Properties of working-time calendars: round trips, monotonicity, additivity, vectorisation."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from gridcore.clock import RoundTheClock, WorkingHoursCalendar, warning_light
+
+SH = ZoneInfo("Asia/Shanghai")
+ZONES = [SH, UTC, ZoneInfo("America/New_York"), ZoneInfo("Europe/Paris")]
+
+# Calendars are built once: their tables are caches, and the properties hold for any state.
+WORKING = WorkingHoursCalendar()
+CITY = WorkingHoursCalendar(
+    extra_holidays={date(2024, 6, 3), date(2025, 3, 5)},
+    extra_working_days={date(2025, 10, 4)},
+)
+CALENDARS = [WORKING, CITY, RoundTheClock()]
+
+SETTINGS = settings(max_examples=150, deadline=None)
+
+instants = st.builds(
+    lambda us, tz: (datetime(2023, 6, 1, tzinfo=UTC) + timedelta(microseconds=us)).astimezone(tz),
+    # About three years around the National Day weeks of 2023-2025, to the microsecond.
+    st.integers(min_value=0, max_value=3 * 366 * 86_400 * 10**6),
+    st.sampled_from(ZONES),
+)
+works = st.one_of(
+    st.integers(min_value=0, max_value=40 * 7 * 3600 * 10**6).map(
+        lambda us: timedelta(microseconds=us)
+    ),
+    st.integers(min_value=0, max_value=400).map(lambda m: timedelta(minutes=m)),
+)
+calendars = st.sampled_from(CALENDARS)
+
+
+def _on_working_time(cal: WorkingHoursCalendar | RoundTheClock, t: datetime) -> datetime:
+    """Move `t` forward to working time (adding a microsecond of work, then stepping back)."""
+    end = cal.add(t, timedelta(microseconds=1))
+    # Step back in UTC: aware arithmetic in a zone with DST is wall-clock arithmetic.
+    return (end.astimezone(UTC) - timedelta(microseconds=1)).astimezone(t.tzinfo)
+
+
+@SETTINGS
+@given(calendars, instants, works)
+def test_between_after_add_round_trips(
+    cal: WorkingHoursCalendar | RoundTheClock, t: datetime, d: timedelta
+) -> None:
+    """between(t, add(t, d)) == d, from any instant (off hours too)."""
+    assert cal.between(t, cal.add(t, d)) == d
+
+
+@SETTINGS
+@given(calendars, instants, instants)
+def test_add_after_between_lands_on_working_instants(
+    cal: WorkingHoursCalendar | RoundTheClock, x: datetime, y: datetime
+) -> None:
+    """For u strictly inside working time and t <= u, add(t, between(t, u)) == u."""
+    t, u = sorted((x, y))
+    # Strictly after a period start: at a start, the earliest instant is the previous end.
+    u = (_on_working_time(cal, u).astimezone(UTC) + timedelta(microseconds=1)).astimezone(SH)
+    assume(cal.is_working(u))
+    assert cal.add(t, cal.between(t, u)) == u
+
+
+@SETTINGS
+@given(calendars, instants, works, works)
+def test_add_is_monotonic_in_work(
+    cal: WorkingHoursCalendar | RoundTheClock, t: datetime, d1: timedelta, d2: timedelta
+) -> None:
+    """More work never ends earlier; strictly more work ends strictly later."""
+    a, b = sorted((d1, d2))
+    assert cal.add(t, a) <= cal.add(t, b)
+    if a < b:
+        assert cal.add(t, a) < cal.add(t, b)
+
+
+@SETTINGS
+@given(calendars, instants, instants, works)
+def test_add_is_monotonic_in_start(
+    cal: WorkingHoursCalendar | RoundTheClock, t1: datetime, t2: datetime, d: timedelta
+) -> None:
+    """A later start never ends earlier, and the end is never before the start."""
+    a, b = sorted((t1, t2))
+    assert cal.add(a, d) <= cal.add(b, d)
+    assert cal.add(a, d) >= a
+
+
+@SETTINGS
+@given(calendars, instants, instants, instants)
+def test_between_is_monotonic(
+    cal: WorkingHoursCalendar | RoundTheClock, x: datetime, y: datetime, z: datetime
+) -> None:
+    """Widening the interval never shrinks the working time."""
+    a, b, c = sorted((x, y, z))
+    assert cal.between(a, c) >= cal.between(b, c)
+    assert cal.between(a, c) >= cal.between(a, b)
+    assert cal.between(a, b) <= b - a
+
+
+@SETTINGS
+@given(calendars, instants, instants, instants)
+def test_between_is_additive(
+    cal: WorkingHoursCalendar | RoundTheClock, x: datetime, y: datetime, z: datetime
+) -> None:
+    """between(a, b) + between(b, c) == between(a, c) for a <= b <= c."""
+    a, b, c = sorted((x, y, z))
+    assert cal.between(a, b) + cal.between(b, c) == cal.between(a, c)
+
+
+@SETTINGS
+@given(calendars, instants)
+def test_is_working_agrees_with_between(
+    cal: WorkingHoursCalendar | RoundTheClock, t: datetime
+) -> None:
+    """t is working time iff the next microsecond counts."""
+    one = timedelta(microseconds=1)
+    assert cal.is_working(t) == (cal.between(t, t + one) == one)
+
+
+@settings(max_examples=40, deadline=None)
+@given(calendars, st.lists(instants, min_size=1, max_size=30))
+def test_cumulative_seconds_agrees_with_between(
+    cal: WorkingHoursCalendar | RoundTheClock, ts: list[datetime]
+) -> None:
+    """Differences of cumulative seconds are `between` (signed), to the microsecond."""
+    arr = np.array(
+        [np.datetime64(t.astimezone(UTC).replace(tzinfo=None), "us") for t in ts],
+        dtype="datetime64[us]",
+    )
+    cum = cal.cumulative_seconds(arr)
+    assert cum.dtype == np.float64 and cum.shape == arr.shape
+    for i in range(len(ts)):
+        j = (i + 1) % len(ts)
+        a, b = ts[i], ts[j]
+        want = (cal.between(a, b) - cal.between(b, a)).total_seconds()
+        assert abs((cum[j] - cum[i]) - want) < 1e-5
+
+
+@SETTINGS
+@given(
+    st.integers(min_value=0, max_value=10**9),
+    st.integers(min_value=1, max_value=10**9),
+    st.floats(min_value=0.01, max_value=5.0),
+    st.floats(min_value=0.01, max_value=5.0),
+)
+def test_warning_light_is_monotonic_in_used(used: int, limit: int, y: float, r: float) -> None:
+    """Using more of the limit never turns the light back towards green."""
+    if y >= r:
+        y, r = min(y, r) / 2, max(y, r)
+    order = {"green": 0, "yellow": 1, "red": 2}
+    lim = timedelta(microseconds=limit)
+    a = warning_light(timedelta(microseconds=used), lim, y, r)
+    b = warning_light(timedelta(microseconds=used + 1), lim, y, r)
+    assert order[a.value] <= order[b.value]
