@@ -25,9 +25,10 @@ def _cmd_city(args: argparse.Namespace) -> int:
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     from gridcore.io.geojson import read_geojson
-    from gridcore.validation import validate
 
     h = read_geojson(args.file)
+    from gridcore.validation import validate
+
     report = validate(
         h, households=(args.households_min, args.households_max), tolerance=args.tolerance
     )

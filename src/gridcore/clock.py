@@ -84,12 +84,12 @@ _ORIGIN_US = (CUMULATIVE_ORIGIN - _EPOCH) // _US
 
 def _to_us(t: datetime, what: str) -> int:
     """Microseconds since the Unix epoch of an aware instant."""
-    if t.tzinfo is None or t.utcoffset() is None:
-        raise CalendarError(
-            f"{what} {t.isoformat()!r} is naive: expected a timezone-aware datetime"
-        )
-    # Subtracting across zones goes through UTC, so this is exact real elapsed time.
-    return (t - _EPOCH) // _US
+    try:
+        # Subtracting across zones goes through UTC, so this is exact real elapsed time.
+        d = t - _EPOCH
+    except TypeError:
+        raise CalendarError(f"{what} {t!r} is naive: expected a timezone-aware datetime") from None
+    return (d.days * 86_400 + d.seconds) * 1_000_000 + d.microseconds
 
 
 def _from_us(us: int, like: datetime) -> datetime:
@@ -283,45 +283,40 @@ def _zone(tz: str | tzinfo) -> tzinfo:
         raise CalendarError(f"field 'tz' = {tz!r}: expected an IANA time zone name") from exc
 
 
-class _Timeline:
-    """The working intervals of a contiguous range of years, with cumulative sums.
+@attrs.frozen
+class _Span:
+    """The working intervals of local years `lo..hi`, with cumulative sums (an immutable snapshot).
 
-    Mutable, private to one calendar: it grows by whole years on demand. Lists
-    serve the scalar path (bisect), arrays the vectorised one (searchsorted).
+    Lists serve the scalar path (bisect), arrays the vectorised one (searchsorted).
+    Cumulative values are working microseconds since `CUMULATIVE_ORIGIN`.
     """
 
-    __slots__ = (
-        "base",
-        "ce",
-        "ce_np",
-        "cs",
-        "cs_np",
-        "e",
-        "e_np",
-        "hi",
-        "hi_us",
-        "lo",
-        "lo_us",
-        "s",
-        "s_np",
-        "years",
-    )
+    lo: int
+    hi: int
+    lo_us: int
+    hi_us: int
+    base: int  # cumulative value before the first interval
+    s: list[int]
+    e: list[int]
+    cs: list[int]
+    ce: list[int]
+    s_np: npt.NDArray[np.int64]
+    e_np: npt.NDArray[np.int64]
+    cs_np: npt.NDArray[np.int64]
+
+
+class _Timeline:
+    """The mutable cache of one calendar: per-year intervals and the current span.
+
+    A grown span replaces the old one in a single assignment, so a reader that took
+    a span keeps a consistent one even if another thread grows the cache meanwhile.
+    """
+
+    __slots__ = ("span", "years")
 
     def __init__(self) -> None:
         self.years: dict[int, tuple[list[int], list[int]]] = {}
-        self.base = 0
-        self.lo = 0
-        self.hi = -1
-        self.lo_us = 0
-        self.hi_us = -1
-        self.s: list[int] = []
-        self.e: list[int] = []
-        self.cs: list[int] = []
-        self.ce: list[int] = []
-        self.s_np = np.zeros(0, np.int64)
-        self.e_np = np.zeros(0, np.int64)
-        self.cs_np = np.zeros(0, np.int64)
-        self.ce_np = np.zeros(0, np.int64)
+        self.span: _Span | None = None
 
 
 @attrs.frozen(eq=False)
@@ -398,19 +393,21 @@ class WorkingHoursCalendar:
     def _year_start_us(self, year: int) -> int:
         return _to_us(datetime(year, 1, 1, tzinfo=self.tz), "year start")
 
-    def _cover_years(self, lo: int, hi: int) -> None:
-        """Grow the timeline so it spans local years `lo..hi` and the origin."""
-        tl = self._tl
+    def _cover_years(self, lo: int, hi: int) -> _Span:
+        """The span of local years `lo..hi` and the origin's year, grown from the cached one."""
+        old = self._tl.span
         origin_year = CUMULATIVE_ORIGIN.astimezone(self.tz).year
-        lo = min(lo, origin_year, tl.lo if tl.hi >= tl.lo else lo)
-        hi = max(hi, origin_year, tl.hi if tl.hi >= tl.lo else hi)
+        lo = min(lo, origin_year)
+        hi = max(hi, origin_year)
+        if old is not None:
+            if old.lo <= lo and hi <= old.hi:
+                return old
+            lo, hi = min(lo, old.lo), max(hi, old.hi)
         if lo < MIN_YEAR or hi > MAX_YEAR:
             raise CalendarError(
                 f"calendar {self.name!r}: year range {lo}..{hi} asked: "
                 f"expected years within {MIN_YEAR}..{MAX_YEAR}"
             )
-        if lo == tl.lo and hi == tl.hi:
-            return
         s: list[int] = []
         e: list[int] = []
         for y in range(lo, hi + 1):
@@ -422,47 +419,57 @@ class WorkingHoursCalendar:
         ce_np = np.cumsum(e_np - s_np, dtype=np.int64)
         cs_np = ce_np - (e_np - s_np)
         # Shift so that cumulative working time is zero at the fixed origin.
-        lo_us = self._year_start_us(lo)
         i = bisect_right(s, _ORIGIN_US) - 1
         w0 = 0 if i < 0 else int(cs_np[i]) + min(_ORIGIN_US - s[i], e[i] - s[i])
         cs_np -= w0
         ce_np -= w0
-        tl.lo, tl.hi = lo, hi
-        tl.lo_us, tl.hi_us = lo_us, self._year_start_us(hi + 1)
-        tl.s, tl.e, tl.cs, tl.ce = s, e, cs_np.tolist(), ce_np.tolist()
-        tl.s_np, tl.e_np, tl.cs_np, tl.ce_np = s_np, e_np, cs_np, ce_np
-        # The cumulative value at the range start: nothing worked before the first interval.
-        tl.base = -w0
+        span = _Span(
+            lo=lo,
+            hi=hi,
+            lo_us=self._year_start_us(lo),
+            hi_us=self._year_start_us(hi + 1),
+            base=-w0,
+            s=s,
+            e=e,
+            cs=cs_np.tolist(),
+            ce=ce_np.tolist(),
+            s_np=s_np,
+            e_np=e_np,
+            cs_np=cs_np,
+        )
+        self._tl.span = span
+        return span
 
-    def _cover_us(self, *points: int) -> None:
-        tl = self._tl
-        if all(tl.lo_us <= p < tl.hi_us for p in points):
-            return
+    def _cover_us(self, lo: int, hi: int) -> _Span:
+        """A span covering the instants `lo <= hi` (microseconds since the epoch)."""
+        span = self._tl.span
+        if span is not None and span.lo_us <= lo and hi < span.hi_us:
+            return span
         years = [
             (_EPOCH + timedelta(microseconds=p)).astimezone(self.tz).year
             if -(5 * 10**16) < p < 5 * 10**16
             else (MIN_YEAR - 1 if p < 0 else MAX_YEAR + 1)
-            for p in points
+            for p in (lo, hi)
         ]
-        self._cover_years(min(years), max(years))
+        return self._cover_years(min(years), max(years))
 
-    def _w(self, x: int) -> int:
-        """Cumulative working microseconds at `x` (which the timeline covers)."""
-        tl = self._tl
-        i = bisect_right(tl.s, x) - 1
+    @staticmethod
+    def _w(span: _Span, x: int) -> int:
+        """Cumulative working microseconds at `x` (which `span` covers)."""
+        i = bisect_right(span.s, x) - 1
         if i < 0:
-            return self._tl.base
-        return int(tl.cs[i]) + min(x - tl.s[i], tl.e[i] - tl.s[i])
+            return span.base
+        s = span.s[i]
+        return span.cs[i] + min(x - s, span.e[i] - s)
 
     # -- the Calendar protocol -------------------------------------------------
 
     def is_working(self, t: datetime) -> bool:
         """Whether `t` is inside a working period of a working day (period ends excluded)."""
         x = _to_us(t, "instant")
-        self._cover_us(x)
-        tl = self._tl
-        i = bisect_right(tl.s, x) - 1
-        return i >= 0 and x < tl.e[i]
+        span = self._cover_us(x, x)
+        i = bisect_right(span.s, x) - 1
+        return i >= 0 and x < span.e[i]
 
     def add(self, start: datetime, work: timedelta) -> datetime:
         """The earliest instant at which `work` working time has elapsed after `start`.
@@ -473,17 +480,17 @@ class WorkingHoursCalendar:
         w = _duration_us(work, "work")
         if w == 0:
             return start
-        self._cover_us(x)
-        target = self._w(x) + w
-        tl = self._tl
-        while not tl.ce or tl.ce[-1] < target:
-            # Grow by as many years as the remaining work needs, at least one.
-            per_year = max((tl.ce[-1] - tl.cs[0]) // (tl.hi - tl.lo + 1), 1) if tl.ce else 1
-            have = tl.ce[-1] if tl.ce else self._tl.base
+        span = self._cover_us(x, x)
+        target = self._w(span, x) + w
+        while not span.ce or span.ce[-1] < target:
+            # Grow by as many whole years as the remaining work needs, at least one:
+            # long durations skip years at a time, never walk day by day.
+            have = span.ce[-1] if span.ce else span.base
+            per_year = max((have - span.base) // (span.hi - span.lo + 1), 1)
             more = max(1, math.ceil((target - have) / per_year))
-            self._cover_years(tl.lo, tl.hi + min(more, MAX_YEAR + 1 - tl.hi))
-        j = bisect_left(tl.ce, target)
-        return _from_us(tl.s[j] + (target - tl.cs[j]), start)
+            span = self._cover_years(span.lo, min(span.hi + more, MAX_YEAR + 1))
+        j = bisect_left(span.ce, target)
+        return _from_us(span.s[j] + (target - span.cs[j]), start)
 
     def between(self, start: datetime, end: datetime) -> timedelta:
         """Working time in `[start, end)`; zero if `end <= start`."""
@@ -491,24 +498,23 @@ class WorkingHoursCalendar:
         b = _to_us(end, "end")
         if b <= a:
             return timedelta(0)
-        self._cover_us(a, b)
-        return timedelta(microseconds=self._w(b) - self._w(a))
+        span = self._cover_us(a, b)
+        return timedelta(microseconds=self._w(span, b) - self._w(span, a))
 
     def cumulative_seconds(self, instants: npt.ArrayLike) -> npt.NDArray[np.float64]:
         """Working seconds from `CUMULATIVE_ORIGIN` to each `datetime64` (UTC) instant."""
         x = _as_utc_us(instants)
         if x.size == 0:
             return np.zeros(x.shape, np.float64)
-        self._cover_us(int(x.min()), int(x.max()))
-        tl = self._tl
-        i = np.searchsorted(tl.s_np, x, side="right") - 1
+        span = self._cover_us(int(x.min()), int(x.max()))
+        if span.s_np.size == 0:
+            return np.full(x.shape, span.base / 1e6, np.float64)
+        i = np.searchsorted(span.s_np, x, side="right") - 1
         ok = i >= 0
         ic = np.where(ok, i, 0)
-        if tl.s_np.size == 0:
-            w = np.full(x.shape, self._tl.base, np.int64)
-        else:
-            within = np.minimum(x - tl.s_np[ic], tl.e_np[ic] - tl.s_np[ic])
-            w = np.where(ok, tl.cs_np[ic] + within, self._tl.base)
+        s = span.s_np[ic]
+        within = np.minimum(x - s, span.e_np[ic] - s)
+        w = np.where(ok, span.cs_np[ic] + within, span.base)
         return w.astype(np.float64) / 1e6
 
     def working_intervals(self, day: date) -> tuple[tuple[datetime, datetime], ...]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -64,16 +65,22 @@ def test_bad_hierarchy_in_file_is_refused(tmp_path: Path) -> None:
     """A structurally bad hierarchy names the file and the problem."""
     data = hierarchy_to_geojson(build_city("shuanghu", seed=1))
     data["features"][3]["properties"]["parent"] = "999999"
-    with pytest.raises(FileFormatError, match="bad.geojson"):
+    with pytest.raises(FileFormatError, match=r"bad\.geojson"):
         read_geojson(_write(tmp_path, data))
 
 
-def test_failed_write_leaves_no_file(tmp_path: Path) -> None:
-    """Nothing is half-written: a failing write leaves the target absent."""
+def test_failed_write_leaves_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing is half-written: a write that fails midway leaves neither target nor temp file."""
+    h = build_city("shuanghu", seed=1)
+    target = tmp_path / "x.geojson"
+    target.write_text("old", encoding="utf-8")
 
-    class Boom:
-        scheme = None
+    def boom(obj: object, fh: Any, **kw: Any) -> None:
+        fh.write('{"type": "Feature')
+        raise OSError("disk full")
 
-    with pytest.raises(AttributeError):
-        write_geojson(Boom(), tmp_path / "x.geojson")  # type: ignore[arg-type]
-    assert list(tmp_path.iterdir()) == []
+    monkeypatch.setattr("gridcore.io.geojson.json.dump", boom)
+    with pytest.raises(OSError, match="disk full"):
+        write_geojson(h, target)
+    assert [p.name for p in tmp_path.iterdir()] == ["x.geojson"]
+    assert target.read_text(encoding="utf-8") == "old"

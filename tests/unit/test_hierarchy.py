@@ -18,12 +18,32 @@ def small_urban() -> Hierarchy:
         Area(AreaCode("420501001"), "Street 1", "street", AreaCode("420501")),
         Area(AreaCode("420501001001"), "C1", "community", AreaCode("420501001")),
         Area(AreaCode("420501001002"), "C2", "community", AreaCode("420501001")),
-        Area(AreaCode("42050100100101"), "G1", "grid", AreaCode("420501001001"),
-             households=250, polygon=shapely.box(0, 0, 1, 1), components={"lamps": 3}),
-        Area(AreaCode("42050100100102"), "G2", "grid", AreaCode("420501001001"),
-             households=220, polygon=shapely.box(1, 0, 2, 1), components={"lamps": 4}),
-        Area(AreaCode("42050100100201"), "G3", "grid", AreaCode("420501001002"),
-             households=280, polygon=shapely.box(0, 1, 2, 2)),
+        Area(
+            AreaCode("42050100100101"),
+            "G1",
+            "grid",
+            AreaCode("420501001001"),
+            households=250,
+            polygon=shapely.box(0, 0, 1, 1),
+            components={"lamps": 3},
+        ),
+        Area(
+            AreaCode("42050100100102"),
+            "G2",
+            "grid",
+            AreaCode("420501001001"),
+            households=220,
+            polygon=shapely.box(1, 0, 2, 1),
+            components={"lamps": 4},
+        ),
+        Area(
+            AreaCode("42050100100201"),
+            "G3",
+            "grid",
+            AreaCode("420501001002"),
+            households=280,
+            polygon=shapely.box(0, 1, 2, 2),
+        ),
     ]
     return Hierarchy.build(a, URBAN)
 
@@ -68,8 +88,13 @@ class TestCodes:
         """A scheme is data: any levels, digits or paths."""
         s = LevelScheme("campus", (Level("campus"), Level("building"), Level("floor")))
         h = Hierarchy.build(
-            [Area("A", "A", "campus"), Area("A/B1", "b", "building", "A"),
-             Area("A/B1/F1", "f", "floor", "A/B1", households=10)], s)
+            [
+                Area("A", "A", "campus"),
+                Area("A/B1", "b", "building", "A"),
+                Area("A/B1/F1", "f", "floor", "A/B1", households=10),
+            ],
+            s,
+        )
         assert h.grids == ("A/B1/F1",)
         with pytest.raises(HierarchyError):
             LevelScheme("dup", (Level("x"), Level("x")))
@@ -87,38 +112,43 @@ class TestBuild:
     def test_missing_parent_is_refused(self) -> None:
         """A parent code that is not in the build is named."""
         with pytest.raises(HierarchyError, match="parent '420502' does not exist"):
-            Hierarchy.build([Area("4205", "c", "city"),
-                             Area("420502001", "s", "street", "420502")])
+            Hierarchy.build([Area("4205", "c", "city"), Area("420502001", "s", "street", "420502")])
 
     def test_wrong_level_under_parent_is_refused(self) -> None:
         """A community directly under a district is refused."""
         with pytest.raises(HierarchyError, match="expected a 'street'"):
-            Hierarchy.build([
-                Area("4205", "c", "city"),
-                Area("420501", "d", "district", "4205"),
-                Area("420501001001", "x", "community", "420501"),
-            ])
+            Hierarchy.build(
+                [
+                    Area("4205", "c", "city"),
+                    Area("420501", "d", "district", "4205"),
+                    Area("420501001001", "x", "community", "420501"),
+                ]
+            )
 
     def test_leaf_above_leaf_level_is_refused(self) -> None:
         """A community with no grids is refused: leaves must be grids."""
         with pytest.raises(HierarchyError, match="has no children"):
-            Hierarchy.build([
-                Area("4205", "c", "city"),
-                Area("420501", "d", "district", "4205"),
-                Area("420501001", "s", "street", "420501"),
-                Area("420501001001", "x", "community", "420501001"),
-            ])
+            Hierarchy.build(
+                [
+                    Area("4205", "c", "city"),
+                    Area("420501", "d", "district", "4205"),
+                    Area("420501001", "s", "street", "420501"),
+                    Area("420501001001", "x", "community", "420501001"),
+                ]
+            )
 
     def test_code_not_prefixed_by_parent_is_refused(self) -> None:
         """A grid whose code does not start with its community's code is refused."""
         with pytest.raises(HierarchyError, match="not its prefix"):
-            Hierarchy.build([
-                Area("4205", "c", "city"),
-                Area("420501", "d", "district", "4205"),
-                Area("420501001", "s", "street", "420501"),
-                Area("420501001001", "x", "community", "420501001"),
-                Area("42050100100201", "g", "grid", "420501001001", households=1),
-            ])
+            Hierarchy.build(
+                [
+                    Area("4205", "c", "city"),
+                    Area("420501", "d", "district", "4205"),
+                    Area("420501001", "s", "street", "420501"),
+                    Area("420501001001", "x", "community", "420501001"),
+                    Area("42050100100201", "g", "grid", "420501001001", households=1),
+                ]
+            )
 
     def test_code_of_another_level_is_refused(self) -> None:
         """An area whose code layout is of another level is refused."""
@@ -155,7 +185,12 @@ class TestQueries:
         assert h.grids_under("4205") == h.grids
         assert h.grids_under("42050100100201") == ("42050100100201",)
         assert set(h.descendants("420501001")) == {
-            "420501001001", "420501001002", "42050100100101", "42050100100102", "42050100100201"}
+            "420501001001",
+            "420501001002",
+            "42050100100101",
+            "42050100100102",
+            "42050100100201",
+        }
 
     def test_lowest_common_ancestor(self) -> None:
         """The LCA of two grids of one community is the community; of an area and itself, itself."""
@@ -183,20 +218,28 @@ class TestQueries:
 
     def test_corner_contact_is_not_a_neighbour(self) -> None:
         """Two squares meeting at one point are not neighbours."""
-        h = Hierarchy.build([
-            Area("A", "a", "big_grid"), Area("A/M", "m", "medium_grid", "A"),
-            Area("A/M/1", "1", "small_grid", "A/M", polygon=shapely.box(0, 0, 1, 1)),
-            Area("A/M/2", "2", "small_grid", "A/M", polygon=shapely.box(1, 1, 2, 2)),
-        ], FIRE)
+        h = Hierarchy.build(
+            [
+                Area("A", "a", "big_grid"),
+                Area("A/M", "m", "medium_grid", "A"),
+                Area("A/M/1", "1", "small_grid", "A/M", polygon=shapely.box(0, 0, 1, 1)),
+                Area("A/M/2", "2", "small_grid", "A/M", polygon=shapely.box(1, 1, 2, 2)),
+            ],
+            FIRE,
+        )
         assert h.neighbours("A/M/1") == ()
 
     def test_declared_neighbours_without_polygons(self) -> None:
         """Without polygons, declared neighbours are used, symmetrically."""
-        h = Hierarchy.build([
-            Area("A", "a", "big_grid"), Area("A/M", "m", "medium_grid", "A"),
-            Area("A/M/1", "1", "small_grid", "A/M", neighbours=["A/M/2"]),
-            Area("A/M/2", "2", "small_grid", "A/M"),
-        ], FIRE)
+        h = Hierarchy.build(
+            [
+                Area("A", "a", "big_grid"),
+                Area("A/M", "m", "medium_grid", "A"),
+                Area("A/M/1", "1", "small_grid", "A/M", neighbours=["A/M/2"]),
+                Area("A/M/2", "2", "small_grid", "A/M"),
+            ],
+            FIRE,
+        )
         assert h.neighbours("A/M/2") == ("A/M/1",)
 
     def test_unknown_code_raises_unknown_item_error(self) -> None:
@@ -215,9 +258,20 @@ class TestQueries:
         """Replacing areas leaves the old hierarchy untouched."""
         h = small_urban()
         g = h.area("42050100100102")
-        h2 = h.replace_areas(["42050100100102"], [Area("42050100100103", "G2b", "grid",
-                             "420501001001", households=g.households, polygon=g.polygon)],
-                             retire=["42050100100102"])
+        h2 = h.replace_areas(
+            ["42050100100102"],
+            [
+                Area(
+                    "42050100100103",
+                    "G2b",
+                    "grid",
+                    "420501001001",
+                    households=g.households,
+                    polygon=g.polygon,
+                )
+            ],
+            retire=["42050100100102"],
+        )
         assert h2.version == h.version + 1
         assert "42050100100102" in h and "42050100100102" not in h2
         assert h2.retired == {"42050100100102"}

@@ -1,0 +1,1907 @@
+"""The case (事件/案件) closed loop: states, actions, the transition table, the case record.
+
+The table is data (`TRANSITIONS`): (state, action) -> `Transition` with the next state,
+the desk roles allowed to take the action and the guards (typed functions) that must
+pass. One pure function, `apply`, checks an action against the table and returns the new
+case, the event that records it and the notifications it causes; a refused action raises
+`gridcore.errors.TransitionRefused` naming the case, state, action, actor and rule, and
+changes nothing. A case is a fold of its events (`Case.replay`); `CaseLog` owns cases and
+their event lists and appends with optimistic concurrency.
+
+The iron rules (铁律) are guards that no caller can bypass:
+
+- 签收必须办理: once signed for, a case leaves its handler only by transfer, an approved
+  return or an escalation; it cannot be voided, merged, cancelled, re-dispatched or
+  signed for by anyone else, and only its handler acts on it.
+- 首办必须负责: the first handler is fixed at the first sign-for and stays accountable
+  through every transfer; no event can name another one.
+- 转办必须阐明理由: a transfer and a return request need a non-empty reason, kept in the
+  event.
+- The check before closing (核查) is done by someone who is neither the handler nor a
+  co-handler.
+
+Deadlines: the resolution deadline `due` is set at dispatch from the category's
+sign-for + handling limits in working time (`DeadlinePolicy`), moved by an approved
+extension and by the working time spent parked (挂账), and reset by a rework or a reopen.
+Every event that sets or moves it writes "due" (ISO 8601) into its payload, so replaying
+needs no calendar.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import datetime, timedelta
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any, Final, Protocol, TypeAlias
+from zoneinfo import ZoneInfo
+
+import attrs
+
+from gridcore.categories import Stage, Taxonomy
+from gridcore.clock import Calendar, CalendarSet, RoundTheClock, WarningLight, warning_light
+from gridcore.errors import (
+    CaseError,
+    ConfigError,
+    FileFormatError,
+    StaleSequenceError,
+    TransitionRefused,
+    UnknownItemError,
+)
+from gridcore.ids import AreaCode, CaseId, CategoryCode, PersonId
+
+__all__ = [
+    "FINAL_STATES",
+    "HELD_STATES",
+    "OPEN_STATES",
+    "OWNER_LEVELS",
+    "PARENT_LEVEL",
+    "RESOLVED_STATES",
+    "START_STATE",
+    "STATE_STAGE",
+    "TRANSITIONS",
+    "Action",
+    "Actor",
+    "Case",
+    "CaseEvent",
+    "CaseExtra",
+    "CaseInfo",
+    "CaseLog",
+    "CategoryDeadlines",
+    "DeadlinePolicy",
+    "DeskRole",
+    "DuplicateCaseError",
+    "EventLogError",
+    "FixedDeadlines",
+    "Guard",
+    "JSONValue",
+    "Notification",
+    "Outcome",
+    "Payload",
+    "Rule",
+    "State",
+    "Transition",
+    "apply",
+    "case_light",
+    "event_from_dict",
+    "event_from_json",
+    "event_to_dict",
+    "event_to_json",
+    "level_rank",
+    "mermaid_diagram",
+    "report",
+    "stage_deadline",
+]
+
+JSONValue: TypeAlias = "str | int | float | bool | list[JSONValue] | dict[str, JSONValue] | None"
+"""A value that JSON carries as is."""
+
+Payload: TypeAlias = Mapping[str, JSONValue]
+"""An event's extra data: JSON-safe values by key (lists as lists, never tuples)."""
+
+
+class EventLogError(CaseError):
+    """An event or event list that does not fit the case it is folded onto."""
+
+
+class DuplicateCaseError(CaseError):
+    """A report for a case id that the log already holds."""
+
+
+# -- states, actions, roles, rules ---------------------------------------------------
+
+
+class State(StrEnum):
+    """Where a case is in its life."""
+
+    REPORTED = "reported"
+    VERIFIED = "verified"
+    REGISTERED = "registered"
+    DISPATCHED = "dispatched"
+    SIGNED_FOR = "signed_for"
+    IN_PROGRESS = "in_progress"
+    PARKED = "parked"
+    HANDLED = "handled"
+    CLOSED = "closed"
+    EVALUATED = "evaluated"
+    CANCELLED = "cancelled"
+    MERGED = "merged"
+    VOIDED = "voided"
+
+
+class Action(StrEnum):
+    """What a desk can do to a case; each accepted action becomes one event."""
+
+    REPORT = "report"
+    VERIFY = "verify"
+    CANCEL = "cancel"
+    REGISTER = "register"
+    DISPATCH = "dispatch"
+    SIGN_FOR = "sign_for"
+    START = "start"
+    HANDLE = "handle"
+    CLOSE = "close"
+    REWORK = "rework"
+    EVALUATE = "evaluate"
+    REOPEN = "reopen"
+    REQUEST_RETURN = "request_return"
+    APPROVE_RETURN = "approve_return"
+    REJECT_RETURN = "reject_return"
+    TRANSFER = "transfer"
+    ASSIST = "assist"
+    REQUEST_EXTENSION = "request_extension"
+    APPROVE_EXTENSION = "approve_extension"
+    REJECT_EXTENSION = "reject_extension"
+    PARK = "park"
+    RESUME = "resume"
+    DECLARE_BEYOND_AUTHORITY = "declare_beyond_authority"
+    ESCALATE = "escalate"
+    SUPERVISE = "supervise"
+    WARN = "warn"
+    MERGE = "merge"
+    VOID = "void"
+
+
+class DeskRole(StrEnum):
+    """The role in which a person (or the system) acts on a case."""
+
+    REPORTER = "reporter"
+    GRID_WORKER = "grid_worker"
+    DISPATCHER = "dispatcher"
+    HANDLER = "handler"
+    CHECKER = "checker"
+    SUPERVISOR = "supervisor"
+    EVALUATOR = "evaluator"
+    SYSTEM = "system"
+
+
+class Rule(StrEnum):
+    """The rule that refused an action (`TransitionRefused.rule`)."""
+
+    TABLE = "transition_table"
+    ROLE = "role_allowed"
+    TIME_ORDER = "time_order"
+    SIGNED_MUST_HANDLE = "签收必须办理"
+    FIRST_HANDLER = "首办必须负责"
+    REASON = "转办必须阐明理由"
+    CHECKER_NOT_HANDLER = "checker_not_handler"
+    BY_HANDLER = "by_handler"
+    BY_OWNER = "by_owner"
+    REASON_REQUIRED = "reason_required"
+    PAYLOAD = "payload"
+    PENDING = "pending_request"
+    ESCALATE_UP = "escalate_upwards"
+    UNIQUE_ID = "unique_case_id"
+
+
+START_STATE: Final = State.REPORTED
+"""The state of a case right after its `report` event."""
+
+OWNER_LEVELS: Final[tuple[str, ...]] = (
+    "grid",
+    "community",
+    "street",
+    "district",
+    "city",
+    "department",
+)
+"""Levels an owner can sit at (the "level" payload)."""
+
+_LEVEL_RANK: Final[Mapping[str, int]] = MappingProxyType(
+    {"grid": 0, "community": 1, "street": 2, "district": 3, "department": 3, "city": 4}
+)
+
+PARENT_LEVEL: Final[Mapping[str, str]] = MappingProxyType(
+    {"grid": "community", "community": "street", "street": "department", "district": "city"}
+)
+"""The level a case escalates to from each level (grid -> community -> street -> department)."""
+
+
+def level_rank(level: str | None) -> int:
+    """Height of a level: grid 0 < community 1 < street 2 < district = department 3 < city 4."""
+    if level is None:
+        return -1
+    return _LEVEL_RANK[level]
+
+
+STATE_STAGE: Final[Mapping[State, Stage | None]] = MappingProxyType(
+    {
+        State.REPORTED: Stage.VERIFY,
+        State.VERIFIED: Stage.DISPATCH,
+        State.REGISTERED: Stage.DISPATCH,
+        State.DISPATCHED: Stage.SIGN_FOR,
+        State.SIGNED_FOR: Stage.HANDLE,
+        State.IN_PROGRESS: Stage.HANDLE,
+        State.PARKED: None,
+        State.HANDLED: Stage.CHECK,
+        State.CLOSED: None,
+        State.EVALUATED: None,
+        State.CANCELLED: None,
+        State.MERGED: None,
+        State.VOIDED: None,
+    }
+)
+"""The time-limited stage each state belongs to (None: no clock runs)."""
+
+FINAL_STATES: Final = frozenset({State.EVALUATED, State.CANCELLED, State.MERGED, State.VOIDED})
+"""States with no exit in the table."""
+
+RESOLVED_STATES: Final = frozenset({State.CLOSED, State.EVALUATED})
+"""States that count as resolved (a closed case can still be evaluated or reopened)."""
+
+OPEN_STATES: Final = frozenset(State) - FINAL_STATES - RESOLVED_STATES
+"""States of a case still being worked on."""
+
+HELD_STATES: Final = frozenset({State.SIGNED_FOR, State.IN_PROGRESS, State.PARKED, State.HANDLED})
+"""States in which a handler holds the case (签收必须办理 applies)."""
+
+# Actions that would take a signed-for case away from its handler without a transfer,
+# a return or an escalation: refused under 签收必须办理 rather than "no transition".
+_RELEASING: Final = frozenset(
+    {Action.CANCEL, Action.VOID, Action.MERGE, Action.DISPATCH, Action.SIGN_FOR}
+)
+
+_REPORT_ROLES: Final = frozenset(
+    {DeskRole.REPORTER, DeskRole.GRID_WORKER, DeskRole.DISPATCHER, DeskRole.SYSTEM}
+)
+
+
+# -- values ----------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Actor:
+    """Who takes an action: a person id, the desk role, and the unit (department) acted for."""
+
+    id: PersonId
+    role: DeskRole
+    unit: str = ""
+
+
+@attrs.frozen
+class CaseInfo:
+    """What a case is about, fixed at report (severity may be set again at registration)."""
+
+    category: CategoryCode
+    grid: AreaCode
+    reporter: PersonId
+    channel: str
+    reported_at: datetime
+    severity: int
+
+
+_ZERO: Final = timedelta(0)
+
+
+@attrs.frozen
+class CaseExtra:
+    """The side-path part of a case: counters, pending requests, parking, supervision."""
+
+    co_handlers: tuple[PersonId, ...] = ()
+    rework_count: int = 0
+    transfer_count: int = 0
+    return_count: int = 0
+    escalation_level: int = 0
+    reopen_count: int = 0
+    supervision: int = 0
+    supervisor: PersonId | None = None
+    parked_since: datetime | None = None
+    parked_total: timedelta = _ZERO
+    extension_granted: timedelta = _ZERO
+    pending_return: str | None = None
+    pending_extension: timedelta | None = None
+    beyond_authority: bool = False
+    merged_into: CaseId | None = None
+    fired: frozenset[tuple[str, int]] = frozenset()
+
+
+_NO_EXTRA: Final = CaseExtra()
+
+
+@attrs.frozen
+class Case:
+    """A case as of its last event (a fold of its events).
+
+    The hot fields sit on the record itself; what is fixed at report is in `info`, the
+    side-path counters and requests in `extra` (both shared between versions while
+    unchanged, which keeps `apply` cheap). Properties give them flat names.
+    """
+
+    id: CaseId
+    state: State
+    seq: int
+    updated_at: datetime
+    stage_since: datetime
+    stage_seq: int
+    owner: str | None
+    level: str | None
+    handler: PersonId | None
+    first_handler: PersonId | None
+    due: datetime | None
+    due_budget: timedelta | None
+    info: CaseInfo
+    extra: CaseExtra = _NO_EXTRA
+
+    @property
+    def category(self) -> CategoryCode:
+        """The category code."""
+        return self.info.category
+
+    @property
+    def grid(self) -> AreaCode:
+        """The grid the case is in."""
+        return self.info.grid
+
+    @property
+    def reporter(self) -> PersonId:
+        """Who reported it (told at sign-for, handling and completion)."""
+        return self.info.reporter
+
+    @property
+    def severity(self) -> int:
+        """Severity 1 (low) .. 4 (critical); 0 when unknown."""
+        return self.info.severity
+
+    @property
+    def stage(self) -> Stage | None:
+        """The time-limited stage the case is in (None when no clock runs)."""
+        return STATE_STAGE[self.state]
+
+    @property
+    def co_handlers(self) -> tuple[PersonId, ...]:
+        """Everyone added by assist (协办), in order."""
+        return self.extra.co_handlers
+
+    @property
+    def rework_count(self) -> int:
+        """Failed checks so far (返工)."""
+        return self.extra.rework_count
+
+    @property
+    def transfer_count(self) -> int:
+        """Transfers so far (转办)."""
+        return self.extra.transfer_count
+
+    @property
+    def return_count(self) -> int:
+        """Approved returns so far (回退)."""
+        return self.extra.return_count
+
+    @property
+    def escalation_level(self) -> int:
+        """Escalations so far."""
+        return self.extra.escalation_level
+
+    @property
+    def reopen_count(self) -> int:
+        """Reopens so far."""
+        return self.extra.reopen_count
+
+    @property
+    def parked_since(self) -> datetime | None:
+        """When the case was parked (挂账), None unless parked."""
+        return self.extra.parked_since
+
+    @property
+    def extension_granted(self) -> timedelta:
+        """Working time added by approved extensions (延时)."""
+        return self.extra.extension_granted
+
+    @property
+    def pending_return(self) -> str | None:
+        """The reason of a return request awaiting the dispatcher, else None."""
+        return self.extra.pending_return
+
+    @property
+    def pending_extension(self) -> timedelta | None:
+        """The working time of an extension request awaiting approval, else None."""
+        return self.extra.pending_extension
+
+    @property
+    def merged_into(self) -> CaseId | None:
+        """The case this one was merged into as a duplicate."""
+        return self.extra.merged_into
+
+    @property
+    def is_final(self) -> bool:
+        """Whether no action can change the case any more."""
+        return self.state in FINAL_STATES
+
+    @property
+    def accountable(self) -> str | None:
+        """Who answers for the case now: the first handler once signed for, else the owner."""
+        return self.first_handler if self.first_handler is not None else self.owner
+
+    @classmethod
+    def replay(cls, events: Iterable[CaseEvent]) -> Case:
+        """The case as the fold of its events (first one a report), checking their order."""
+        it = iter(events)
+        first = next(it, None)
+        if first is None:
+            raise EventLogError("cannot replay an empty event list: expected a report first")
+        case = _case_from_report(first)
+        for e in it:
+            if e.seq != case.seq + 1 or e.case_id != case.id or e.from_state != case.state:
+                raise EventLogError(
+                    f"case {case.id!r}: event {e.case_id!r}#{e.seq} from {e.from_state!r} "
+                    f"does not follow #{case.seq} in state {case.state.value!r}"
+                )
+            case = _FOLD.get(e.action, _fold_plain)(case, e)
+        return case
+
+
+@attrs.frozen
+class CaseEvent:
+    """One accepted action on a case, immutable; a case's state is the fold of these."""
+
+    case_id: CaseId
+    seq: int
+    at: datetime
+    actor: PersonId
+    role: str
+    action: Action
+    from_state: State | None
+    to_state: State
+    reason: str
+    payload: Payload
+
+    def to_json(self) -> str:
+        """This event as a JSON text (instants ISO 8601 with offset)."""
+        return event_to_json(self)
+
+    @classmethod
+    def from_json(cls, text: str) -> CaseEvent:
+        """The event from `to_json` text."""
+        return event_from_json(text)
+
+
+@attrs.frozen
+class Notification:
+    """A message for the application to deliver: to a person, or to a role when `to` is ""."""
+
+    kind: str
+    case_id: CaseId
+    to: str
+    to_role: DeskRole
+    at: datetime
+    seq: int
+    detail: str = ""
+
+
+Outcome: TypeAlias = tuple[Case, CaseEvent, tuple[Notification, ...]]
+"""What `apply` returns: the new case, its event and the notifications it causes."""
+
+GuardCheck: TypeAlias = Callable[[Case, Actor, str, Payload], str]
+
+
+@attrs.frozen
+class Guard:
+    """A named check on an action: `check` returns "" when it passes, else what is wrong."""
+
+    rule: Rule
+    check: GuardCheck
+    doc: str
+
+
+@attrs.frozen
+class Transition:
+    """One entry of the table: from `source` by `action` to `target`, by `roles`, if `guards`."""
+
+    source: State
+    action: Action
+    target: State
+    roles: frozenset[DeskRole]
+    guards: tuple[Guard, ...]
+
+
+# -- guards ---------------------------------------------------------------------------
+
+_EMPTY: Final[Payload] = MappingProxyType({})
+
+
+def _reason(c: Case, a: Actor, reason: str, p: Payload) -> str:
+    return "" if reason.strip() else "a non-empty reason is required"
+
+
+def _by_handler(c: Case, a: Actor, reason: str, p: Payload) -> str:
+    if a.id == c.handler:
+        return ""
+    return f"only the handler {c.handler!r} may do this"
+
+
+def _by_owner(c: Case, a: Actor, reason: str, p: Payload) -> str:
+    if c.owner == a.id or (a.unit and c.owner == a.unit):
+        return ""
+    return f"dispatched to {c.owner!r}, not to {a.id!r} (unit {a.unit!r})"
+
+
+def _holder(c: Case, a: Actor) -> str:
+    # Before sign-for the owner (a person or a unit) holds the case, after it the handler.
+    if c.handler is not None:
+        return "" if a.id == c.handler else f"only the handler {c.handler!r} may do this"
+    if c.owner == a.id or (a.unit and c.owner == a.unit):
+        return ""
+    return f"only the owner {c.owner!r} may do this"
+
+
+def _by_holder(c: Case, a: Actor, reason: str, p: Payload) -> str:
+    return _holder(c, a)
+
+
+def _by_holder_or_desk(c: Case, a: Actor, reason: str, p: Payload) -> str:
+    return "" if a.role is DeskRole.DISPATCHER else _holder(c, a)
+
+
+def _checker(c: Case, a: Actor, reason: str, p: Payload) -> str:
+    if a.id == c.handler:
+        return f"{a.id!r} is the handler: the check is done by someone else"
+    if a.id in c.extra.co_handlers:
+        return f"{a.id!r} is a co-handler: the check is done by someone else"
+    return ""
+
+
+def _to(c: Case, a: Actor, reason: str, p: Payload) -> str:
+    to = p.get("to")
+    if not isinstance(to, str) or not to:
+        return f"payload 'to' = {to!r}: expected the non-empty id of the new owner"
+    return _level_ok(p, required=False)
+
+
+def _to_and_level(c: Case, a: Actor, reason: str, p: Payload) -> str:
+    to = p.get("to")
+    if not isinstance(to, str) or not to:
+        return f"payload 'to' = {to!r}: expected the non-empty id of the new owner"
+    return _level_ok(p, required=True)
+
+
+def _level_ok(p: Payload, required: bool) -> str:
+    level = p.get("level")
+    if level is None and not required:
+        return ""
+    if not isinstance(level, str) or level not in _LEVEL_RANK:
+        return f"payload 'level' = {level!r}: expected one of {list(OWNER_LEVELS)}"
+    return ""
+
+
+def _to_other(c: Case, a: Actor, reason: str, p: Payload) -> str:
+    if p.get("to") == c.owner:
+        return f"payload 'to' = {c.owner!r} is the current owner: expected another one"
+    return ""
+
+
+def _level_up(c: Case, a: Actor, reason: str, p: Payload) -> str:
+    level = p.get("level")
+    if isinstance(level, str) and _LEVEL_RANK[level] > level_rank(c.level):
+        return ""
+    return f"payload 'level' = {level!r} is not above the current level {c.level!r}"
+
+
+def _supervision(c: Case, a: Actor, reason: str, p: Payload) -> str:
+    s = p.get("supervision")
+    if type(s) is int and 1 <= s <= 3:
+        return ""
+    return f"payload 'supervision' = {s!r}: expected a 督办 level 1, 2 or 3"
+
+
+def _supervision_optional(c: Case, a: Actor, reason: str, p: Payload) -> str:
+    return "" if p.get("supervision") is None else _supervision(c, a, reason, p)
+
+
+def _light(c: Case, a: Actor, reason: str, p: Payload) -> str:
+    light = p.get("light")
+    if light in ("yellow", "red"):
+        return ""
+    return f"payload 'light' = {light!r}: expected 'yellow' or 'red'"
+
+
+def _into(c: Case, a: Actor, reason: str, p: Payload) -> str:
+    into = p.get("into")
+    if not isinstance(into, str) or not into or into == c.id:
+        return f"payload 'into' = {into!r}: expected the id of another case"
+    return ""
+
+
+def _co_handlers(c: Case, a: Actor, reason: str, p: Payload) -> str:
+    co = p.get("co_handlers")
+    if not isinstance(co, list) or not co or not all(isinstance(x, str) and x for x in co):
+        return f"payload 'co_handlers' = {co!r}: expected a non-empty list of person ids"
+    if c.handler in co:
+        return f"payload 'co_handlers' names the handler {c.handler!r}"
+    return ""
+
+
+def _extra_s(c: Case, a: Actor, reason: str, p: Payload) -> str:
+    x = p.get("extra_s")
+    if isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x) and x > 0:
+        return ""
+    return f"payload 'extra_s' = {x!r}: expected a positive number of working seconds"
+
+
+def _severity_optional(c: Case, a: Actor, reason: str, p: Payload) -> str:
+    s = p.get("severity")
+    if s is None or (type(s) is int and 0 <= s <= 4):
+        return ""
+    return f"payload 'severity' = {s!r}: expected an int 0..4"
+
+
+def _due_optional(c: Case, a: Actor, reason: str, p: Payload) -> str:
+    raw = p.get("due")
+    if raw is None:
+        return ""
+    try:
+        due = datetime.fromisoformat(raw) if isinstance(raw, str) else None
+    except ValueError:
+        due = None
+    if due is None or due.tzinfo is None:
+        return f"payload 'due' = {raw!r}: expected an ISO 8601 instant with an offset"
+    return ""
+
+
+def _pending_return(c: Case, a: Actor, reason: str, p: Payload) -> str:
+    return "" if c.extra.pending_return is not None else "no return request is pending"
+
+
+def _no_pending_return(c: Case, a: Actor, reason: str, p: Payload) -> str:
+    if c.extra.pending_return is None:
+        return ""
+    return "a return request is pending: the dispatcher decides it first"
+
+
+def _pending_extension(c: Case, a: Actor, reason: str, p: Payload) -> str:
+    return "" if c.extra.pending_extension is not None else "no extension request is pending"
+
+
+def _no_pending_extension(c: Case, a: Actor, reason: str, p: Payload) -> str:
+    if c.extra.pending_extension is None:
+        return ""
+    return "an extension request is already pending"
+
+
+G_REASON_IRON = Guard(Rule.REASON, _reason, "转办必须阐明理由: transfer and return state why")
+G_REASON = Guard(Rule.REASON_REQUIRED, _reason, "the action states why")
+G_BY_HANDLER = Guard(Rule.BY_HANDLER, _by_handler, "only the handler acts (签收必须办理)")
+G_BY_OWNER = Guard(Rule.BY_OWNER, _by_owner, "only the owner dispatched to signs for it")
+G_BY_HOLDER = Guard(Rule.BY_HANDLER, _by_holder, "only who holds the case (handler or owner)")
+G_BY_HOLDER_OR_DESK = Guard(Rule.BY_HANDLER, _by_holder_or_desk, "the holder or the dispatcher")
+G_CHECKER = Guard(Rule.CHECKER_NOT_HANDLER, _checker, "the check is by someone else")
+G_TO = Guard(Rule.PAYLOAD, _to, "a new owner 'to' (and optional 'level')")
+G_TO_LEVEL = Guard(Rule.PAYLOAD, _to_and_level, "a new owner 'to' and its 'level'")
+G_TO_OTHER = Guard(Rule.PAYLOAD, _to_other, "the new owner differs from the current one")
+G_LEVEL_UP = Guard(Rule.ESCALATE_UP, _level_up, "escalation goes to a higher level")
+G_SUPERVISION = Guard(Rule.PAYLOAD, _supervision, "a 督办 level 1..3")
+G_SUPERVISION_OPT = Guard(Rule.PAYLOAD, _supervision_optional, "an optional 督办 level 1..3")
+G_LIGHT = Guard(Rule.PAYLOAD, _light, "the warning light reached")
+G_INTO = Guard(Rule.PAYLOAD, _into, "the case merged into")
+G_CO = Guard(Rule.PAYLOAD, _co_handlers, "co-handlers other than the handler")
+G_EXTRA = Guard(Rule.PAYLOAD, _extra_s, "the extension asked, in working seconds")
+G_SEVERITY = Guard(Rule.PAYLOAD, _severity_optional, "an optional severity 0..4")
+G_DUE = Guard(Rule.PAYLOAD, _due_optional, "an optional explicit deadline 'due'")
+G_PENDING_RETURN = Guard(Rule.PENDING, _pending_return, "a return request is pending")
+G_NO_PENDING_RETURN = Guard(Rule.PENDING, _no_pending_return, "no return request pending")
+G_PENDING_EXT = Guard(Rule.PENDING, _pending_extension, "an extension request is pending")
+G_NO_PENDING_EXT = Guard(Rule.PENDING, _no_pending_extension, "no extension request pending")
+
+
+# -- the table ------------------------------------------------------------------------
+
+_R = DeskRole
+_S = State
+_GW_H = (_R.HANDLER, _R.GRID_WORKER)
+_DESK = (_R.DISPATCHER, _R.SUPERVISOR)
+_WORK = (_S.SIGNED_FOR, _S.IN_PROGRESS)
+_HOLD = (_S.DISPATCHED, _S.SIGNED_FOR, _S.IN_PROGRESS)
+_EARLY = (_S.REPORTED, _S.VERIFIED, _S.REGISTERED, _S.DISPATCHED)
+_ALIVE = (
+    _S.REPORTED,
+    _S.VERIFIED,
+    _S.REGISTERED,
+    _S.DISPATCHED,
+    _S.SIGNED_FOR,
+    _S.IN_PROGRESS,
+    _S.PARKED,
+    _S.HANDLED,
+)
+
+# (action, sources, target (None: stays), roles, guards): the whole life cycle in one place.
+_SPEC: Final[
+    tuple[
+        tuple[Action, tuple[State, ...], State | None, tuple[DeskRole, ...], tuple[Guard, ...]], ...
+    ]
+] = (
+    (Action.VERIFY, (_S.REPORTED,), _S.VERIFIED, (_R.GRID_WORKER, _R.DISPATCHER), ()),
+    (Action.CANCEL, (_S.REPORTED,), _S.CANCELLED, (_R.GRID_WORKER, _R.DISPATCHER), (G_REASON,)),
+    (Action.REGISTER, (_S.VERIFIED,), _S.REGISTERED, (_R.DISPATCHER,), (G_SEVERITY,)),
+    (Action.DISPATCH, (_S.REGISTERED,), _S.DISPATCHED, (_R.DISPATCHER,), (G_TO_LEVEL, G_DUE)),
+    (Action.SIGN_FOR, (_S.DISPATCHED,), _S.SIGNED_FOR, _GW_H, (G_BY_OWNER,)),
+    (Action.START, (_S.SIGNED_FOR,), _S.IN_PROGRESS, _GW_H, (G_BY_HANDLER,)),
+    (
+        Action.HANDLE,
+        (_S.IN_PROGRESS,),
+        _S.HANDLED,
+        _GW_H,
+        (G_BY_HANDLER, G_NO_PENDING_RETURN),
+    ),
+    (Action.CLOSE, (_S.HANDLED,), _S.CLOSED, (_R.CHECKER, _R.SUPERVISOR), (G_CHECKER,)),
+    (
+        Action.REWORK,
+        (_S.HANDLED,),
+        _S.IN_PROGRESS,
+        (_R.CHECKER, _R.SUPERVISOR),
+        (G_CHECKER, G_REASON, G_DUE),
+    ),
+    (Action.EVALUATE, (_S.CLOSED,), _S.EVALUATED, (_R.EVALUATOR, _R.SUPERVISOR, _R.SYSTEM), ()),
+    (Action.REOPEN, (_S.CLOSED,), _S.DISPATCHED, _DESK, (G_REASON, G_DUE)),
+    (
+        Action.REQUEST_RETURN,
+        _HOLD,
+        None,
+        _GW_H,
+        (G_BY_HOLDER, G_REASON_IRON, G_NO_PENDING_RETURN),
+    ),
+    (
+        Action.APPROVE_RETURN,
+        _HOLD,
+        _S.DISPATCHED,
+        (_R.DISPATCHER,),
+        (G_PENDING_RETURN, G_TO, G_TO_OTHER),
+    ),
+    (Action.REJECT_RETURN, _HOLD, None, (_R.DISPATCHER,), (G_PENDING_RETURN,)),
+    (
+        Action.TRANSFER,
+        _HOLD,
+        _S.DISPATCHED,
+        (*_GW_H, _R.DISPATCHER),
+        (G_BY_HOLDER_OR_DESK, G_REASON_IRON, G_TO, G_TO_OTHER, G_NO_PENDING_RETURN),
+    ),
+    (Action.ASSIST, _WORK, None, (*_GW_H, _R.DISPATCHER), (G_BY_HOLDER_OR_DESK, G_CO)),
+    (
+        Action.REQUEST_EXTENSION,
+        _WORK,
+        None,
+        _GW_H,
+        (G_BY_HANDLER, G_REASON, G_EXTRA, G_NO_PENDING_EXT),
+    ),
+    (Action.APPROVE_EXTENSION, _WORK, None, _DESK, (G_PENDING_EXT,)),
+    (Action.REJECT_EXTENSION, _WORK, None, _DESK, (G_PENDING_EXT,)),
+    (Action.PARK, _WORK, _S.PARKED, _DESK, (G_REASON, G_NO_PENDING_RETURN)),
+    (Action.RESUME, (_S.PARKED,), _S.IN_PROGRESS, (*_DESK, _R.SYSTEM), ()),
+    (Action.DECLARE_BEYOND_AUTHORITY, _WORK, None, _GW_H, (G_BY_HANDLER, G_REASON)),
+    (
+        Action.ESCALATE,
+        (_S.REGISTERED, *_HOLD),
+        _S.DISPATCHED,
+        (*_DESK, _R.SYSTEM),
+        (G_REASON, G_TO_LEVEL, G_LEVEL_UP, G_SUPERVISION_OPT, G_DUE),
+    ),
+    (Action.SUPERVISE, _ALIVE, None, (_R.SUPERVISOR, _R.SYSTEM), (G_SUPERVISION,)),
+    (Action.WARN, _ALIVE, None, (_R.SUPERVISOR, _R.SYSTEM), (G_LIGHT,)),
+    (Action.MERGE, _EARLY, _S.MERGED, (_R.DISPATCHER,), (G_INTO,)),
+    (Action.VOID, _EARLY, _S.VOIDED, _DESK, (G_REASON,)),
+)
+
+
+def _build_table() -> Mapping[tuple[State, Action], Transition]:
+    table: dict[tuple[State, Action], Transition] = {}
+    for action, sources, target, roles, guards in _SPEC:
+        for src in sources:
+            key = (src, action)
+            if key in table:
+                raise ConfigError(f"transition table: ({src.value}, {action.value}) given twice")
+            table[key] = Transition(
+                src, action, src if target is None else target, frozenset(roles), guards
+            )
+    return MappingProxyType(table)
+
+
+TRANSITIONS: Final[Mapping[tuple[State, Action], Transition]] = _build_table()
+"""The transition table: (state, action) -> `Transition`. `report` creates a case in
+`START_STATE` and is not in the table."""
+
+
+def mermaid_diagram() -> str:
+    """The table as a Mermaid `stateDiagram-v2` (`[*]` marks the start and the final states)."""
+    lines = ["stateDiagram-v2", f"    [*] --> {START_STATE.value}"]
+    for (src, action), tr in TRANSITIONS.items():
+        lines.append(f"    {src.value} --> {tr.target.value} : {action.value}")
+    for s in State:
+        if s in FINAL_STATES:
+            lines.append(f"    {s.value} --> [*]")
+    return "\n".join(lines) + "\n"
+
+
+# -- deadlines ------------------------------------------------------------------------
+
+
+class DeadlinePolicy(Protocol):
+    """Where deadlines come from: a calendar, stage limits and a severity per category."""
+
+    def calendar_for(self, category: str) -> Calendar:
+        """The working-time calendar of the category."""
+        ...
+
+    def limit_for(self, category: str, stage: Stage) -> timedelta | None:
+        """The working-time limit of `stage` for the category (None: no limit)."""
+        ...
+
+    def severity_for(self, category: str) -> int:
+        """The category's severity 1..4 (0 when unknown)."""
+        ...
+
+
+@attrs.frozen
+class FixedDeadlines:
+    """The same calendar and stage limits for every category (tests, simple desks)."""
+
+    calendar: Calendar = attrs.field(factory=RoundTheClock)
+    limits: Mapping[Stage, timedelta] = attrs.field(factory=dict, hash=False)
+    severity: int = 2
+
+    def calendar_for(self, category: str) -> Calendar:
+        """The one calendar."""
+        return self.calendar
+
+    def limit_for(self, category: str, stage: Stage) -> timedelta | None:
+        """The one limit of `stage`, None when absent."""
+        return self.limits.get(stage)
+
+    def severity_for(self, category: str) -> int:
+        """The one severity."""
+        return self.severity
+
+
+@attrs.frozen
+class CategoryDeadlines:
+    """Deadlines from a `Taxonomy`'s stage limits and a `CalendarSet` (cached per category)."""
+
+    taxonomy: Taxonomy
+    calendars: CalendarSet
+    _cache: dict[str, tuple[Calendar, Mapping[Stage, timedelta], int]] = attrs.field(
+        factory=dict, init=False, eq=False, repr=False, hash=False
+    )
+
+    def _entry(self, category: str) -> tuple[Calendar, Mapping[Stage, timedelta], int]:
+        hit = self._cache.get(category)
+        if hit is None:
+            cat = self.taxonomy.get(category)
+            hit = (self.calendars.get(cat.calendar), cat.limits, cat.severity)
+            self._cache[category] = hit
+        return hit
+
+    def calendar_for(self, category: str) -> Calendar:
+        """The calendar named by the category."""
+        return self._entry(category)[0]
+
+    def limit_for(self, category: str, stage: Stage) -> timedelta | None:
+        """The category's limit for `stage`."""
+        return self._entry(category)[1].get(stage)
+
+    def severity_for(self, category: str) -> int:
+        """The category's severity."""
+        return self._entry(category)[2]
+
+
+_WALL: Final = RoundTheClock()
+
+
+def _resolution(
+    case: Case,
+    now: datetime,
+    policy: DeadlinePolicy | None,
+    p: dict[str, JSONValue],
+    stages: Sequence[Stage],
+) -> None:
+    """Write a fresh "due" (+ "budget_s") counted from `now` over `stages`, if limits exist."""
+    if policy is None:
+        return
+    budget = _ZERO
+    found = False
+    cat = case.info.category
+    for st in stages:
+        lim = policy.limit_for(cat, st)
+        if lim is not None:
+            budget += lim
+            found = True
+    if found:
+        p["due"] = policy.calendar_for(cat).add(now, budget).isoformat()
+        p["budget_s"] = budget.total_seconds()
+
+
+_DISPATCH_STAGES: Final = (Stage.SIGN_FOR, Stage.HANDLE)
+_REWORK_STAGES: Final = (Stage.HANDLE,)
+
+
+def _calendar(case: Case, policy: DeadlinePolicy | None) -> Calendar:
+    return _WALL if policy is None else policy.calendar_for(case.info.category)
+
+
+def stage_deadline(
+    case: Case, policy: DeadlinePolicy | None
+) -> tuple[Stage, datetime, timedelta] | None:
+    """The current stage, its deadline and its working-time limit; None when no clock runs.
+
+    The handling stage (signed for, in progress, and parked, frozen) ends at `due`; the
+    other stages end their category limit after they began (`stage_since`).
+    """
+    stage = STATE_STAGE[case.state]
+    if case.state is State.PARKED:
+        stage = Stage.HANDLE
+    if stage is None:
+        return None
+    if stage is Stage.HANDLE:
+        if case.due is None:
+            return None
+        budget = case.due_budget
+        if budget is None:
+            if policy is None:
+                return None
+            budget = policy.limit_for(case.info.category, Stage.HANDLE)
+            if budget is None:
+                return None
+        return stage, case.due, budget
+    if policy is None:
+        return None
+    limit = policy.limit_for(case.info.category, stage)
+    if limit is None:
+        return None
+    return stage, policy.calendar_for(case.info.category).add(case.stage_since, limit), limit
+
+
+def case_light(
+    case: Case,
+    now: datetime,
+    policy: DeadlinePolicy | None,
+    yellow_at: float = 0.8,
+    red_at: float = 1.0,
+) -> WarningLight | None:
+    """The warning light of the case's current stage at `now` (frozen while parked).
+
+    None when no clock runs (final, closed, or no limits known).
+    """
+    sd = stage_deadline(case, policy)
+    if sd is None:
+        return None
+    _, deadline, limit = sd
+    cal = _calendar(case, policy)
+    at = case.extra.parked_since if case.state is State.PARKED else now
+    assert at is not None  # a parked case always has parked_since
+    if at < deadline:
+        used = max(limit - cal.between(at, deadline), _ZERO)
+    else:
+        used = limit + cal.between(deadline, at)
+    if limit <= _ZERO:
+        return WarningLight.RED if used > _ZERO else WarningLight.YELLOW
+    return warning_light(used, limit, yellow_at, red_at)
+
+
+# -- apply ----------------------------------------------------------------------------
+
+
+def _refuse(
+    case_id: str, state: str, action: str, actor: Actor, rule: Rule, detail: str
+) -> TransitionRefused:
+    return TransitionRefused(
+        case_id, str(state), str(action), f"{actor.id} ({actor.role})", rule, detail
+    )
+
+
+def _missing_rule(state: State, action: str) -> Rule:
+    if state in HELD_STATES and action in _RELEASING:
+        return Rule.SIGNED_MUST_HANDLE
+    return Rule.TABLE
+
+
+def _check(
+    case: Case,
+    action: Action | str,
+    actor: Actor,
+    now: datetime,
+    reason: str,
+    payload: Payload | None,
+) -> Transition:
+    """The table entry for the action if every rule lets it through, else raise."""
+    tr = TRANSITIONS.get((case.state, action))  # type: ignore[arg-type]
+    if tr is None:
+        rule = _missing_rule(case.state, action)
+        detail = (
+            "a signed-for case leaves its handler only by transfer, return or escalation"
+            if rule is Rule.SIGNED_MUST_HANDLE
+            else f"no transition for action {action!r} from state {case.state.value!r}"
+        )
+        raise _refuse(case.id, case.state, action, actor, rule, detail)
+    if actor.role not in tr.roles:
+        raise _refuse(
+            case.id,
+            case.state,
+            action,
+            actor,
+            Rule.ROLE,
+            f"role {actor.role!r} may not; allowed: {sorted(tr.roles)}",
+        )
+    if now.tzinfo is None:
+        raise ConfigError(f"case {case.id!r}: instant 'now' = {now!r} is naive: expected aware")
+    if now < case.updated_at:
+        raise _refuse(
+            case.id,
+            case.state,
+            action,
+            actor,
+            Rule.TIME_ORDER,
+            f"now {now.isoformat()} is before the last event at {case.updated_at.isoformat()}",
+        )
+    if payload:
+        fh = payload.get("first_handler", case.first_handler)
+        if fh != case.first_handler:
+            raise _refuse(
+                case.id,
+                case.state,
+                action,
+                actor,
+                Rule.FIRST_HANDLER,
+                f"the first handler is {case.first_handler!r} and cannot become {fh!r}",
+            )
+    else:
+        payload = _EMPTY
+    for g in tr.guards:
+        detail = g.check(case, actor, reason, payload)
+        if detail:
+            raise _refuse(case.id, case.state, action, actor, g.rule, detail)
+    return tr
+
+
+Prepare: TypeAlias = Callable[[Case, datetime, "DeadlinePolicy | None", dict[str, JSONValue]], None]
+
+
+def _prep_dispatch(
+    c: Case, now: datetime, policy: DeadlinePolicy | None, p: dict[str, JSONValue]
+) -> None:
+    if "due" not in p:
+        _resolution(c, now, policy, p, _DISPATCH_STAGES)
+
+
+def _prep_escalate(
+    c: Case, now: datetime, policy: DeadlinePolicy | None, p: dict[str, JSONValue]
+) -> None:
+    # Escalating a case that was never dispatched dispatches it: it gets its deadline now.
+    if c.due is None and "due" not in p:
+        _resolution(c, now, policy, p, _DISPATCH_STAGES)
+
+
+def _prep_reroute(
+    c: Case, now: datetime, policy: DeadlinePolicy | None, p: dict[str, JSONValue]
+) -> None:
+    if p.get("level") is None:
+        p["level"] = c.level
+
+
+def _prep_reopen(
+    c: Case, now: datetime, policy: DeadlinePolicy | None, p: dict[str, JSONValue]
+) -> None:
+    p["to"] = c.owner
+    p["level"] = c.level
+    if "due" not in p:
+        _resolution(c, now, policy, p, _DISPATCH_STAGES)
+
+
+def _prep_rework(
+    c: Case, now: datetime, policy: DeadlinePolicy | None, p: dict[str, JSONValue]
+) -> None:
+    if "due" not in p:
+        _resolution(c, now, policy, p, _REWORK_STAGES)
+        if "due" not in p and c.due is not None:
+            p["due"] = c.due.isoformat()
+
+
+def _prep_extension(
+    c: Case, now: datetime, policy: DeadlinePolicy | None, p: dict[str, JSONValue]
+) -> None:
+    ext = c.extra.pending_extension
+    assert ext is not None  # guarded by G_PENDING_EXT
+    p["extra_s"] = ext.total_seconds()
+    if c.due is not None:
+        p["due"] = _calendar(c, policy).add(c.due, ext).isoformat()
+
+
+def _prep_resume(
+    c: Case, now: datetime, policy: DeadlinePolicy | None, p: dict[str, JSONValue]
+) -> None:
+    since = c.extra.parked_since
+    assert since is not None  # a parked case always has parked_since
+    cal = _calendar(c, policy)
+    parked = cal.between(since, now)
+    p["parked_s"] = parked.total_seconds()
+    if c.due is not None:
+        # The clock stopped while parked: the deadline moves by the parked working time.
+        p["due"] = cal.add(c.due, parked).isoformat()
+
+
+_PREPARE: Final[Mapping[Action, Prepare]] = MappingProxyType(
+    {
+        Action.DISPATCH: _prep_dispatch,
+        Action.ESCALATE: _prep_escalate,
+        Action.TRANSFER: _prep_reroute,
+        Action.APPROVE_RETURN: _prep_reroute,
+        Action.REOPEN: _prep_reopen,
+        Action.REWORK: _prep_rework,
+        Action.APPROVE_EXTENSION: _prep_extension,
+        Action.RESUME: _prep_resume,
+    }
+)
+
+
+def apply(
+    case: Case,
+    action: Action | str,
+    actor: Actor,
+    now: datetime,
+    reason: str = "",
+    payload: Payload | None = None,
+    *,
+    policy: DeadlinePolicy | None = None,
+) -> Outcome:
+    """Apply one action: the new case, its event and notifications, or `TransitionRefused`.
+
+    Pure: `case` is not changed, nothing is read but the arguments. `policy` supplies the
+    deadlines of actions that set or move `due`.
+
+    >>> from datetime import datetime, timezone
+    >>> t = datetime(2024, 3, 1, 9, tzinfo=timezone.utc)
+    >>> c, e, _ = report(CaseId("c1"), Actor(PersonId("r"), DeskRole.REPORTER), t,
+    ...                  grid=AreaCode("g1"), category=CategoryCode("x"))
+    >>> apply(c, Action.VERIFY, Actor(PersonId("d"), DeskRole.DISPATCHER), t)[0].state.value
+    'verified'
+    """
+    tr = _check(case, action, actor, now, reason, payload)
+    p: dict[str, JSONValue] = dict(payload) if payload else {}
+    if actor.unit:
+        p["unit"] = actor.unit
+    prep = _PREPARE.get(tr.action)
+    if prep is not None:
+        prep(case, now, policy, p)
+    event = CaseEvent(
+        case.id,
+        case.seq + 1,
+        now,
+        actor.id,
+        actor.role,
+        tr.action,
+        case.state,
+        tr.target,
+        reason,
+        MappingProxyType(p),
+    )
+    new = _FOLD.get(tr.action, _fold_plain)(case, event)
+    notify = _NOTIFY.get(tr.action)
+    return new, event, (() if notify is None else notify(new, event))
+
+
+def report(
+    case_id: CaseId,
+    actor: Actor,
+    now: datetime,
+    *,
+    grid: AreaCode,
+    category: CategoryCode,
+    channel: str = "patrol",
+    severity: int | None = None,
+    reason: str = "",
+    payload: Payload | None = None,
+    policy: DeadlinePolicy | None = None,
+) -> Outcome:
+    """Open a case: its first event ("report", in `START_STATE`).
+
+    Severity comes from the argument, else from `policy` (the category's), else 0.
+    """
+    if actor.role not in _REPORT_ROLES:
+        raise _refuse(
+            case_id,
+            "-",
+            Action.REPORT,
+            actor,
+            Rule.ROLE,
+            f"role {actor.role!r} may not; allowed: {sorted(_REPORT_ROLES)}",
+        )
+    if now.tzinfo is None:
+        raise ConfigError(f"case {case_id!r}: instant 'now' = {now!r} is naive: expected aware")
+    if not case_id or not grid or not category:
+        raise _refuse(
+            case_id,
+            "-",
+            Action.REPORT,
+            actor,
+            Rule.PAYLOAD,
+            f"case id {case_id!r}, grid {grid!r} and category {category!r} must be non-empty",
+        )
+    if severity is None:
+        severity = 0 if policy is None else policy.severity_for(category)
+    p: dict[str, JSONValue] = dict(payload) if payload else {}
+    p["grid"] = grid
+    p["category"] = category
+    p["channel"] = channel
+    p["severity"] = severity
+    if actor.unit:
+        p["unit"] = actor.unit
+    event = CaseEvent(
+        case_id,
+        1,
+        now,
+        actor.id,
+        actor.role,
+        Action.REPORT,
+        None,
+        START_STATE,
+        reason,
+        MappingProxyType(p),
+    )
+    return _case_from_report(event), event, ()
+
+
+# -- folds: how each event changes a case (shared by apply and replay) ----------------
+
+
+def _case_from_report(e: CaseEvent) -> Case:
+    if e.action != Action.REPORT or e.seq != 1 or e.from_state is not None:
+        raise EventLogError(
+            f"case {e.case_id!r}: first event is {e.action!r} #{e.seq}: expected report #1"
+        )
+    p = e.payload
+    info = CaseInfo(
+        CategoryCode(str(p["category"])),
+        AreaCode(str(p["grid"])),
+        e.actor,
+        str(p.get("channel", "")),
+        e.at,
+        int(p.get("severity", 0) or 0),  # type: ignore[arg-type]
+    )
+    return Case(e.case_id, START_STATE, 1, e.at, e.at, 1, None, None, None, None, None, None, info)
+
+
+def _stage(c: Case, e: CaseEvent) -> tuple[datetime, int]:
+    if STATE_STAGE[e.to_state] is STATE_STAGE[c.state]:
+        return c.stage_since, c.stage_seq
+    return e.at, e.seq
+
+
+def _fold_plain(c: Case, e: CaseEvent) -> Case:
+    to = e.to_state
+    if STATE_STAGE[to] is STATE_STAGE[c.state]:
+        since, sseq = c.stage_since, c.stage_seq
+    else:
+        since, sseq = e.at, e.seq
+    return Case(
+        c.id,
+        to,
+        e.seq,
+        e.at,
+        since,
+        sseq,
+        c.owner,
+        c.level,
+        c.handler,
+        c.first_handler,
+        c.due,
+        c.due_budget,
+        c.info,
+        c.extra,
+    )
+
+
+def _due_of(c: Case, p: Payload) -> tuple[datetime | None, timedelta | None]:
+    raw = p.get("due")
+    if raw is None:
+        return c.due, c.due_budget
+    due = datetime.fromisoformat(str(raw))
+    b = p.get("budget_s")
+    return due, (c.due_budget if b is None else timedelta(seconds=float(b)))  # type: ignore[arg-type]
+
+
+def _fired(x: CaseExtra, p: Payload) -> frozenset[tuple[str, int]]:
+    rule = p.get("rule")
+    if rule is None:
+        return x.fired
+    return x.fired | {(str(rule), int(p.get("epoch", 0) or 0))}  # type: ignore[arg-type]
+
+
+def _routed(c: Case, e: CaseEvent, handler: PersonId | None, extra: CaseExtra) -> Case:
+    """The case handed to a new owner ("to"/"level"), waiting for sign-for."""
+    p = e.payload
+    due, budget = _due_of(c, p)
+    level = p.get("level")
+    since, sseq = _stage(c, e)
+    return Case(
+        c.id,
+        e.to_state,
+        e.seq,
+        e.at,
+        since,
+        sseq,
+        str(p["to"]),
+        c.level if level is None else str(level),
+        handler,
+        c.first_handler,
+        due,
+        budget,
+        c.info,
+        extra,
+    )
+
+
+def _fold_dispatch(c: Case, e: CaseEvent) -> Case:
+    sup = e.payload.get("supervisor")
+    x = c.extra if sup is None else attrs.evolve(c.extra, supervisor=PersonId(str(sup)))
+    return _routed(c, e, None, x)
+
+
+def _fold_sign_for(c: Case, e: CaseEvent) -> Case:
+    since, sseq = _stage(c, e)
+    # 首办必须负责: the first sign-for fixes the first handler for good.
+    first = e.actor if c.first_handler is None else c.first_handler
+    return Case(
+        c.id,
+        e.to_state,
+        e.seq,
+        e.at,
+        since,
+        sseq,
+        c.owner,
+        c.level,
+        e.actor,
+        first,
+        c.due,
+        c.due_budget,
+        c.info,
+        c.extra,
+    )
+
+
+def _released(x: CaseExtra, **changes: Any) -> CaseExtra:
+    """Side-path state dropped when a case leaves its handler."""
+    return attrs.evolve(
+        x, pending_return=None, pending_extension=None, beyond_authority=False, **changes
+    )
+
+
+def _fold_transfer(c: Case, e: CaseEvent) -> Case:
+    return _routed(c, e, None, _released(c.extra, transfer_count=c.extra.transfer_count + 1))
+
+
+def _fold_approve_return(c: Case, e: CaseEvent) -> Case:
+    return _routed(c, e, None, _released(c.extra, return_count=c.extra.return_count + 1))
+
+
+def _fold_escalate(c: Case, e: CaseEvent) -> Case:
+    p = e.payload
+    x = c.extra
+    sup = p.get("supervision")
+    supervisor = p.get("supervisor")
+    x = _released(
+        x,
+        escalation_level=x.escalation_level + 1,
+        supervision=max(x.supervision, int(sup)) if sup is not None else x.supervision,  # type: ignore[arg-type]
+        supervisor=x.supervisor if supervisor is None else PersonId(str(supervisor)),
+        fired=_fired(x, p),
+    )
+    return _routed(c, e, None, x)
+
+
+def _fold_reopen(c: Case, e: CaseEvent) -> Case:
+    return _routed(c, e, None, attrs.evolve(c.extra, reopen_count=c.extra.reopen_count + 1))
+
+
+def _with_extra(c: Case, e: CaseEvent, extra: CaseExtra) -> Case:
+    since, sseq = _stage(c, e)
+    return Case(
+        c.id,
+        e.to_state,
+        e.seq,
+        e.at,
+        since,
+        sseq,
+        c.owner,
+        c.level,
+        c.handler,
+        c.first_handler,
+        c.due,
+        c.due_budget,
+        c.info,
+        extra,
+    )
+
+
+def _with_due(c: Case, e: CaseEvent, extra: CaseExtra) -> Case:
+    since, sseq = _stage(c, e)
+    due, budget = _due_of(c, e.payload)
+    return Case(
+        c.id,
+        e.to_state,
+        e.seq,
+        e.at,
+        since,
+        sseq,
+        c.owner,
+        c.level,
+        c.handler,
+        c.first_handler,
+        due,
+        budget,
+        c.info,
+        extra,
+    )
+
+
+def _fold_register(c: Case, e: CaseEvent) -> Case:
+    sev = e.payload.get("severity")
+    if sev is None:
+        return _fold_plain(c, e)
+    since, sseq = _stage(c, e)
+    info = attrs.evolve(c.info, severity=int(sev))  # type: ignore[arg-type]
+    return Case(
+        c.id,
+        e.to_state,
+        e.seq,
+        e.at,
+        since,
+        sseq,
+        c.owner,
+        c.level,
+        c.handler,
+        c.first_handler,
+        c.due,
+        c.due_budget,
+        info,
+        c.extra,
+    )
+
+
+def _fold_request_return(c: Case, e: CaseEvent) -> Case:
+    return _with_extra(c, e, attrs.evolve(c.extra, pending_return=e.reason))
+
+
+def _fold_reject_return(c: Case, e: CaseEvent) -> Case:
+    return _with_extra(c, e, attrs.evolve(c.extra, pending_return=None))
+
+
+def _fold_assist(c: Case, e: CaseEvent) -> Case:
+    raw = e.payload.get("co_handlers")
+    have = c.extra.co_handlers
+    new = tuple(
+        dict.fromkeys((*have, *(PersonId(str(x)) for x in raw)))  # type: ignore[union-attr]
+    )
+    return _with_extra(c, e, attrs.evolve(c.extra, co_handlers=new))
+
+
+def _fold_request_extension(c: Case, e: CaseEvent) -> Case:
+    ext = timedelta(seconds=float(e.payload["extra_s"]))  # type: ignore[arg-type]
+    return _with_extra(c, e, attrs.evolve(c.extra, pending_extension=ext))
+
+
+def _fold_approve_extension(c: Case, e: CaseEvent) -> Case:
+    ext = timedelta(seconds=float(e.payload["extra_s"]))  # type: ignore[arg-type]
+    x = attrs.evolve(
+        c.extra, pending_extension=None, extension_granted=c.extra.extension_granted + ext
+    )
+    new = _with_due(c, e, x)
+    if new.due_budget is not None and "budget_s" not in e.payload:
+        new = attrs.evolve(new, due_budget=new.due_budget + ext)
+    return new
+
+
+def _fold_reject_extension(c: Case, e: CaseEvent) -> Case:
+    return _with_extra(c, e, attrs.evolve(c.extra, pending_extension=None))
+
+
+def _fold_park(c: Case, e: CaseEvent) -> Case:
+    return _with_extra(c, e, attrs.evolve(c.extra, parked_since=e.at))
+
+
+def _fold_resume(c: Case, e: CaseEvent) -> Case:
+    parked = timedelta(seconds=float(e.payload.get("parked_s", 0.0) or 0.0))  # type: ignore[arg-type]
+    x = attrs.evolve(c.extra, parked_since=None, parked_total=c.extra.parked_total + parked)
+    return _with_due(c, e, x)
+
+
+def _fold_declare(c: Case, e: CaseEvent) -> Case:
+    return _with_extra(c, e, attrs.evolve(c.extra, beyond_authority=True))
+
+
+def _fold_supervise(c: Case, e: CaseEvent) -> Case:
+    p = e.payload
+    sup = int(p["supervision"])  # type: ignore[arg-type]
+    x = attrs.evolve(c.extra, supervision=max(c.extra.supervision, sup), fired=_fired(c.extra, p))
+    return _with_extra(c, e, x)
+
+
+def _fold_warn(c: Case, e: CaseEvent) -> Case:
+    return _with_extra(c, e, attrs.evolve(c.extra, fired=_fired(c.extra, e.payload)))
+
+
+def _fold_rework(c: Case, e: CaseEvent) -> Case:
+    return _with_due(c, e, attrs.evolve(c.extra, rework_count=c.extra.rework_count + 1))
+
+
+def _fold_merge(c: Case, e: CaseEvent) -> Case:
+    into = CaseId(str(e.payload["into"]))
+    return _with_extra(c, e, attrs.evolve(c.extra, merged_into=into))
+
+
+_FOLD: Final[Mapping[Action, Callable[[Case, CaseEvent], Case]]] = MappingProxyType(
+    {
+        Action.REGISTER: _fold_register,
+        Action.DISPATCH: _fold_dispatch,
+        Action.SIGN_FOR: _fold_sign_for,
+        Action.TRANSFER: _fold_transfer,
+        Action.APPROVE_RETURN: _fold_approve_return,
+        Action.ESCALATE: _fold_escalate,
+        Action.REOPEN: _fold_reopen,
+        Action.REQUEST_RETURN: _fold_request_return,
+        Action.REJECT_RETURN: _fold_reject_return,
+        Action.ASSIST: _fold_assist,
+        Action.REQUEST_EXTENSION: _fold_request_extension,
+        Action.APPROVE_EXTENSION: _fold_approve_extension,
+        Action.REJECT_EXTENSION: _fold_reject_extension,
+        Action.PARK: _fold_park,
+        Action.RESUME: _fold_resume,
+        Action.DECLARE_BEYOND_AUTHORITY: _fold_declare,
+        Action.SUPERVISE: _fold_supervise,
+        Action.WARN: _fold_warn,
+        Action.REWORK: _fold_rework,
+        Action.MERGE: _fold_merge,
+    }
+)
+
+
+# -- notifications --------------------------------------------------------------------
+
+
+def _to_reporter(kind: str) -> Callable[[Case, CaseEvent], tuple[Notification, ...]]:
+    def make(c: Case, e: CaseEvent) -> tuple[Notification, ...]:
+        return (Notification(kind, c.id, c.info.reporter, DeskRole.REPORTER, e.at, e.seq),)
+
+    return make
+
+
+def _to_supervisor(kind: str) -> Callable[[Case, CaseEvent], tuple[Notification, ...]]:
+    def make(c: Case, e: CaseEvent) -> tuple[Notification, ...]:
+        to = c.extra.supervisor or ""
+        return (Notification(kind, c.id, to, DeskRole.SUPERVISOR, e.at, e.seq, e.reason),)
+
+    return make
+
+
+_NOTIFY: Final[Mapping[Action, Callable[[Case, CaseEvent], tuple[Notification, ...]]]] = (
+    MappingProxyType(
+        {
+            Action.SIGN_FOR: _to_reporter("signed_for"),
+            Action.START: _to_reporter("handling"),
+            Action.CLOSE: _to_reporter("completed"),
+            Action.WARN: _to_supervisor("warning"),
+            Action.ESCALATE: _to_supervisor("escalation"),
+            Action.SUPERVISE: _to_supervisor("supervision"),
+        }
+    )
+)
+
+
+# -- JSON -----------------------------------------------------------------------------
+
+_EVENT_SOURCE: Final = "<case event>"
+
+
+def event_to_dict(e: CaseEvent) -> dict[str, JSONValue]:
+    """The event as a JSON-safe dict ("at" ISO 8601 with offset, "zone" when it has a key)."""
+    tz = e.at.tzinfo
+    return {
+        "case_id": e.case_id,
+        "seq": e.seq,
+        "at": e.at.isoformat(),
+        "zone": tz.key if isinstance(tz, ZoneInfo) else None,
+        "actor": e.actor,
+        "role": str(e.role),
+        "action": e.action.value,
+        "from_state": None if e.from_state is None else e.from_state.value,
+        "to_state": e.to_state.value,
+        "reason": e.reason,
+        "payload": dict(e.payload),
+    }
+
+
+def event_to_json(e: CaseEvent) -> str:
+    """The event as compact JSON text (lossless; see `event_from_json`)."""
+    try:
+        return json.dumps(
+            event_to_dict(e), ensure_ascii=False, allow_nan=False, separators=(",", ":")
+        )
+    except (TypeError, ValueError) as exc:
+        raise EventLogError(
+            f"case {e.case_id!r} event #{e.seq}: payload is not JSON-safe: {exc}"
+        ) from None
+
+
+def _field(d: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
+    v = d.get(key)
+    if not isinstance(v, kind) or (kind is int and isinstance(v, bool)):
+        raise FileFormatError(_EVENT_SOURCE, where, key, f"a {kind.__name__}", v)
+    return v
+
+
+def event_from_dict(d: Mapping[str, Any]) -> CaseEvent:
+    """The event from `event_to_dict`'s shape; `FileFormatError` names a bad field."""
+    where = f"event {d.get('case_id')!r}#{d.get('seq')!r}"
+    try:
+        at = datetime.fromisoformat(_field(d, "at", str, where))
+    except ValueError:
+        raise FileFormatError(
+            _EVENT_SOURCE, where, "at", "an ISO 8601 instant", d.get("at")
+        ) from None
+    if at.tzinfo is None:
+        raise FileFormatError(_EVENT_SOURCE, where, "at", "an instant with an offset", d.get("at"))
+    zone = d.get("zone")
+    if zone is not None:
+        at = at.astimezone(ZoneInfo(_field(d, "zone", str, where)))
+    try:
+        action = Action(_field(d, "action", str, where))
+        to_state = State(_field(d, "to_state", str, where))
+        raw_from = d.get("from_state")
+        from_state = None if raw_from is None else State(_field(d, "from_state", str, where))
+    except ValueError as exc:
+        raise FileFormatError(
+            _EVENT_SOURCE, where, "action/state", "a known value", str(exc)
+        ) from None
+    payload = _field(d, "payload", dict, where)
+    return CaseEvent(
+        CaseId(_field(d, "case_id", str, where)),
+        _field(d, "seq", int, where),
+        at,
+        PersonId(_field(d, "actor", str, where)),
+        _role(_field(d, "role", str, where)),
+        action,
+        from_state,
+        to_state,
+        _field(d, "reason", str, where),
+        MappingProxyType(dict(payload)),
+    )
+
+
+def _role(raw: str) -> str:
+    try:
+        return DeskRole(raw)
+    except ValueError:
+        return raw
+
+
+def event_from_json(text: str) -> CaseEvent:
+    """The event from `event_to_json` text."""
+    try:
+        d = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise FileFormatError(_EVENT_SOURCE, f"char {exc.pos}", "", "JSON text", exc.msg) from None
+    if not isinstance(d, dict):
+        raise FileFormatError(_EVENT_SOURCE, "", "", "a JSON object", type(d).__name__)
+    return event_from_dict(d)
+
+
+# -- the log --------------------------------------------------------------------------
+
+_ROUTING_ACTIONS: Final = frozenset(
+    {Action.DISPATCH, Action.TRANSFER, Action.APPROVE_RETURN, Action.ESCALATE, Action.REOPEN}
+)
+_DESK_ACTIONS: Final = frozenset({Action.VERIFY, Action.REGISTER})
+
+
+class CaseLog:
+    """Cases and their event lists, changed only through guarded actions or checked events.
+
+    Optimistic concurrency: `act(..., expected_seq=n)` and `append(event)` fail with
+    `StaleSequenceError` when another writer appended first.
+    """
+
+    __slots__ = ("_all", "_cases", "_events", "policy")
+
+    def __init__(self, policy: DeadlinePolicy | None = None) -> None:
+        self.policy = policy
+        self._cases: dict[CaseId, Case] = {}
+        self._events: dict[CaseId, list[CaseEvent]] = {}
+        self._all: list[CaseEvent] = []
+
+    def report(
+        self,
+        case_id: CaseId,
+        actor: Actor,
+        now: datetime,
+        *,
+        grid: AreaCode,
+        category: CategoryCode,
+        channel: str = "patrol",
+        severity: int | None = None,
+        reason: str = "",
+        payload: Payload | None = None,
+    ) -> Outcome:
+        """Open a new case (see `report`); `DuplicateCaseError` if the id is taken."""
+        if case_id in self._cases:
+            raise DuplicateCaseError(f"case {case_id!r} already exists: expected a new case id")
+        out = report(
+            case_id,
+            actor,
+            now,
+            grid=grid,
+            category=category,
+            channel=channel,
+            severity=severity,
+            reason=reason,
+            payload=payload,
+            policy=self.policy,
+        )
+        self._cases[case_id] = out[0]
+        self._events[case_id] = [out[1]]
+        self._all.append(out[1])
+        return out
+
+    def act(
+        self,
+        case_id: CaseId,
+        action: Action | str,
+        actor: Actor,
+        now: datetime,
+        reason: str = "",
+        payload: Payload | None = None,
+        *,
+        expected_seq: int | None = None,
+    ) -> Outcome:
+        """Apply an action to a held case and record its event.
+
+        `expected_seq` is the seq the caller last saw; a different current one is stale.
+        """
+        case = self._cases.get(case_id)
+        if case is None:
+            raise UnknownItemError("case", case_id, "case log")
+        if expected_seq is not None and expected_seq != case.seq:
+            raise StaleSequenceError(case_id, case.seq + 1, expected_seq + 1)
+        if action == Action.MERGE and payload:
+            into = payload.get("into")
+            if isinstance(into, str) and into not in self._cases:
+                raise _refuse(
+                    case_id,
+                    case.state,
+                    action,
+                    actor,
+                    Rule.PAYLOAD,
+                    f"payload 'into' = {into!r} is not a case in this log",
+                )
+        out = apply(case, action, actor, now, reason, payload, policy=self.policy)
+        self._cases[case_id] = out[0]
+        self._events[case_id].append(out[1])
+        self._all.append(out[1])
+        return out
+
+    def append(self, event: CaseEvent) -> Case:
+        """Record an event written elsewhere, after the same checks `apply` makes.
+
+        Raises `StaleSequenceError` unless `event.seq` is the next one of its case.
+        """
+        cid = event.case_id
+        case = self._cases.get(cid)
+        expected = 1 if case is None else case.seq + 1
+        if event.seq != expected:
+            raise StaleSequenceError(cid, expected, event.seq)
+        if case is None:
+            new = _case_from_report(event)
+            self._events[cid] = []
+        else:
+            if event.from_state != case.state:
+                raise EventLogError(
+                    f"case {cid!r} event #{event.seq}: from_state {event.from_state!r}, "
+                    f"expected {case.state.value!r}"
+                )
+            actor = Actor(event.actor, _desk_role(event), str(event.payload.get("unit", "")))
+            tr = _check(case, event.action, actor, event.at, event.reason, event.payload)
+            if tr.target != event.to_state:
+                raise EventLogError(
+                    f"case {cid!r} event #{event.seq}: to_state {event.to_state!r}, "
+                    f"expected {tr.target.value!r}"
+                )
+            new = _FOLD.get(tr.action, _fold_plain)(case, event)
+        self._cases[cid] = new
+        self._events[cid].append(event)
+        self._all.append(event)
+        return new
+
+    def case(self, case_id: CaseId) -> Case:
+        """The case as of its last event."""
+        try:
+            return self._cases[case_id]
+        except KeyError:
+            raise UnknownItemError("case", case_id, "case log") from None
+
+    def events(self, case_id: CaseId) -> tuple[CaseEvent, ...]:
+        """The case's events in order."""
+        try:
+            return tuple(self._events[case_id])
+        except KeyError:
+            raise UnknownItemError("case", case_id, "case log") from None
+
+    def all_events(self) -> Sequence[CaseEvent]:
+        """Every event in the order appended (a read-only view)."""
+        return _ReadOnly(self._all)
+
+    def cases(self) -> Iterator[Case]:
+        """Every case, in the order reported."""
+        return iter(self._cases.values())
+
+    def __len__(self) -> int:
+        return len(self._cases)
+
+    def __contains__(self, case_id: object) -> bool:
+        return case_id in self._cases
+
+    def __iter__(self) -> Iterator[CaseId]:
+        return iter(self._cases)
+
+    def accountable_at(self, case_id: CaseId, t: datetime) -> str | None:
+        """Who is accountable for the case at instant `t`: one answer.
+
+        The first handler from the first sign-for on (首办必须负责); before it, the owner it
+        was last dispatched, transferred, returned or escalated to; before any dispatch,
+        the desk person who last verified or registered it; None before that (just
+        reported: nobody has taken it yet) or before the case existed.
+        """
+        who: str | None = None
+        for e in self.events(case_id):
+            if e.at > t:
+                break
+            if e.action == Action.SIGN_FOR:
+                return e.actor
+            if e.action in _ROUTING_ACTIONS:
+                to = e.payload.get("to")
+                who = str(to) if to is not None else who
+            elif e.action in _DESK_ACTIONS:
+                who = e.actor
+        return who
+
+
+def _desk_role(e: CaseEvent) -> DeskRole:
+    try:
+        return DeskRole(e.role)
+    except ValueError:
+        raise EventLogError(
+            f"case {e.case_id!r} event #{e.seq}: role {e.role!r}: expected one of "
+            f"{[r.value for r in DeskRole]}"
+        ) from None
+
+
+class _ReadOnly(Sequence[CaseEvent]):
+    """A list seen through a window that cannot change it."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: list[CaseEvent]) -> None:
+        self._data = data
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __getitem__(self, i: Any) -> Any:
+        return self._data[i]
+
+    def __iter__(self) -> Iterator[CaseEvent]:
+        return iter(self._data)

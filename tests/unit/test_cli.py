@@ -1,0 +1,41 @@
+"""The command line: exit codes and what it writes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from gridcore.cli import main
+from gridcore.io import read_geojson
+
+
+def test_city_writes_a_readable_geojson(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`gridcore city` writes the preset city; it reads back with the same grids."""
+    out = tmp_path / "c.geojson"
+    assert main(["city", "--preset", "shuanghu", "--seed", "3", "--out", str(out)]) == 0
+    assert len(read_geojson(out).grids) == 12
+    assert "12 grids" in capsys.readouterr().out
+
+
+def test_unknown_preset_is_a_clean_error(capsys: pytest.CaptureFixture[str]) -> None:
+    """A gridcore error prints one line naming the preset and exits 2."""
+    assert main(["summary", "--preset", "atlantis"]) == 2
+    err = capsys.readouterr().err
+    assert "atlantis" in err and "Traceback" not in err
+
+
+def test_summary_prints_json(capsys: pytest.CaptureFixture[str]) -> None:
+    """`gridcore summary` prints the city's counts as JSON."""
+    assert main(["summary", "--preset", "shibanxi", "--seed", "1"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["areas_per_level"]["grid"] == 15
+
+
+def test_validate_missing_file_is_a_clean_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A file that cannot be read is named."""
+    assert main(["validate", str(tmp_path / "none.geojson")]) == 2
+    assert "none.geojson" in capsys.readouterr().err
