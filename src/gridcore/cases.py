@@ -321,12 +321,27 @@ _NO_EXTRA: Final = CaseExtra()
 
 
 @attrs.frozen
+class Assignment:
+    """Who holds a case and by when: owner and level, handler, first handler, deadline."""
+
+    owner: str | None = None
+    level: str | None = None
+    handler: PersonId | None = None
+    first_handler: PersonId | None = None
+    due: datetime | None = None
+    due_budget: timedelta | None = None
+
+
+_UNASSIGNED: Final = Assignment()
+
+
+@attrs.frozen
 class Case:
     """A case as of its last event (a fold of its events).
 
-    The hot fields sit on the record itself; what is fixed at report is in `info`, the
-    side-path counters and requests in `extra` (both shared between versions while
-    unchanged, which keeps `apply` cheap). Properties give them flat names.
+    The record is small so that `apply` stays cheap: who holds it and by when is in
+    `assignment`, what is fixed at report in `info`, the side-path counters and requests
+    in `extra`; versions share these parts while unchanged. Properties give flat names.
     """
 
     id: CaseId
@@ -335,14 +350,39 @@ class Case:
     updated_at: datetime
     stage_since: datetime
     stage_seq: int
-    owner: str | None
-    level: str | None
-    handler: PersonId | None
-    first_handler: PersonId | None
-    due: datetime | None
-    due_budget: timedelta | None
+    assignment: Assignment
     info: CaseInfo
     extra: CaseExtra = _NO_EXTRA
+
+    @property
+    def owner(self) -> str | None:
+        """The person or department the case is dispatched to (None before dispatch)."""
+        return self.assignment.owner
+
+    @property
+    def level(self) -> str | None:
+        """The level the owner sits at (one of `OWNER_LEVELS`)."""
+        return self.assignment.level
+
+    @property
+    def handler(self) -> PersonId | None:
+        """Who signed for it and holds it now (None until signed for by the current owner)."""
+        return self.assignment.handler
+
+    @property
+    def first_handler(self) -> PersonId | None:
+        """Who signed for it first (首办): fixed for good at the first sign-for."""
+        return self.assignment.first_handler
+
+    @property
+    def due(self) -> datetime | None:
+        """The resolution deadline (None before dispatch or without limits)."""
+        return self.assignment.due
+
+    @property
+    def due_budget(self) -> timedelta | None:
+        """The working time `due` stands for (sign-for + handling limits, + extensions)."""
+        return self.assignment.due_budget
 
     @property
     def category(self) -> CategoryCode:
@@ -448,7 +488,13 @@ class Case:
                     f"case {case.id!r}: event {e.case_id!r}#{e.seq} from {e.from_state!r} "
                     f"does not follow #{case.seq} in state {case.state.value!r}"
                 )
-            case = _FOLD.get(e.action, _fold_plain)(case, e)
+            tr = _TABLE.get((case.state, e.action))
+            if tr is None or tr.target != e.to_state:
+                raise EventLogError(
+                    f"case {case.id!r}: event #{e.seq} {e.action!r} from {case.state.value!r} "
+                    f"to {e.to_state!r} is not in the transition table"
+                )
+            case = tr.fold(case, e)
         return case
 
 
@@ -494,6 +540,9 @@ Outcome: TypeAlias = tuple[Case, CaseEvent, tuple[Notification, ...]]
 """What `apply` returns: the new case, its event and the notifications it causes."""
 
 GuardCheck: TypeAlias = Callable[[Case, Actor, str, Payload], str]
+Fold: TypeAlias = Callable[[Case, CaseEvent], Case]
+Prepare: TypeAlias = Callable[[Case, datetime, "DeadlinePolicy | None", dict[str, JSONValue]], None]
+Notify: TypeAlias = Callable[[Case, CaseEvent], tuple[Notification, ...]]
 
 
 @attrs.frozen
@@ -514,6 +563,9 @@ class Transition:
     target: State
     roles: frozenset[DeskRole]
     guards: tuple[Guard, ...]
+    fold: Fold = attrs.field(repr=False)
+    prepare: Prepare | None = attrs.field(default=None, repr=False)
+    notify: Notify | None = attrs.field(default=None, repr=False)
 
 
 # -- guards ---------------------------------------------------------------------------
@@ -526,13 +578,14 @@ def _reason(c: Case, a: Actor, reason: str, p: Payload) -> str:
 
 
 def _by_handler(c: Case, a: Actor, reason: str, p: Payload) -> str:
-    if a.id == c.handler:
+    if a.id == c.assignment.handler:
         return ""
     return f"only the handler {c.handler!r} may do this"
 
 
 def _by_owner(c: Case, a: Actor, reason: str, p: Payload) -> str:
-    if c.owner == a.id or (a.unit and c.owner == a.unit):
+    owner = c.assignment.owner
+    if owner == a.id or (a.unit and owner == a.unit):
         return ""
     return f"dispatched to {c.owner!r}, not to {a.id!r} (unit {a.unit!r})"
 
@@ -555,7 +608,7 @@ def _by_holder_or_desk(c: Case, a: Actor, reason: str, p: Payload) -> str:
 
 
 def _checker(c: Case, a: Actor, reason: str, p: Payload) -> str:
-    if a.id == c.handler:
+    if a.id == c.assignment.handler:
         return f"{a.id!r} is the handler: the check is done by someone else"
     if a.id in c.extra.co_handlers:
         return f"{a.id!r} is a co-handler: the check is done by someone else"
@@ -802,24 +855,6 @@ _SPEC: Final[
 )
 
 
-def _build_table() -> Mapping[tuple[State, Action], Transition]:
-    table: dict[tuple[State, Action], Transition] = {}
-    for action, sources, target, roles, guards in _SPEC:
-        for src in sources:
-            key = (src, action)
-            if key in table:
-                raise ConfigError(f"transition table: ({src.value}, {action.value}) given twice")
-            table[key] = Transition(
-                src, action, src if target is None else target, frozenset(roles), guards
-            )
-    return MappingProxyType(table)
-
-
-TRANSITIONS: Final[Mapping[tuple[State, Action], Transition]] = _build_table()
-"""The transition table: (state, action) -> `Transition`. `report` creates a case in
-`START_STATE` and is not in the table."""
-
-
 def mermaid_diagram() -> str:
     """The table as a Mermaid `stateDiagram-v2` (`[*]` marks the start and the final states)."""
     lines = ["stateDiagram-v2", f"    [*] --> {START_STATE.value}"]
@@ -1021,7 +1056,7 @@ def _check(
     payload: Payload | None,
 ) -> Transition:
     """The table entry for the action if every rule lets it through, else raise."""
-    tr = TRANSITIONS.get((case.state, action))  # type: ignore[arg-type]
+    tr = _TABLE.get((case.state, action))  # type: ignore[arg-type]
     if tr is None:
         rule = _missing_rule(case.state, action)
         detail = (
@@ -1068,9 +1103,6 @@ def _check(
         if detail:
             raise _refuse(case.id, case.state, action, actor, g.rule, detail)
     return tr
-
-
-Prepare: TypeAlias = Callable[[Case, datetime, "DeadlinePolicy | None", dict[str, JSONValue]], None]
 
 
 def _prep_dispatch(
@@ -1173,12 +1205,17 @@ def apply(
     'verified'
     """
     tr = _check(case, action, actor, now, reason, payload)
-    p: dict[str, JSONValue] = dict(payload) if payload else {}
-    if actor.unit:
-        p["unit"] = actor.unit
-    prep = _PREPARE.get(tr.action)
-    if prep is not None:
-        prep(case, now, policy, p)
+    prep = tr.prepare
+    if payload or prep is not None or actor.unit:
+        p: dict[str, JSONValue] = dict(payload) if payload else {}
+        if actor.unit:
+            p["unit"] = actor.unit
+        if prep is not None:
+            prep(case, now, policy, p)
+        frozen_p = MappingProxyType(p) if p else _EMPTY
+    else:
+        # The common case: nothing to record beyond the event itself; share one empty view.
+        frozen_p = _EMPTY
     event = CaseEvent(
         case.id,
         case.seq + 1,
@@ -1189,10 +1226,10 @@ def apply(
         case.state,
         tr.target,
         reason,
-        MappingProxyType(p),
+        frozen_p,
     )
-    new = _FOLD.get(tr.action, _fold_plain)(case, event)
-    notify = _NOTIFY.get(tr.action)
+    new = tr.fold(case, event)
+    notify = tr.notify
     return new, event, (() if notify is None else notify(new, event))
 
 
@@ -1274,46 +1311,45 @@ def _case_from_report(e: CaseEvent) -> Case:
         e.at,
         int(p.get("severity", 0) or 0),  # type: ignore[arg-type]
     )
-    return Case(e.case_id, START_STATE, 1, e.at, e.at, 1, None, None, None, None, None, None, info)
+    return Case(e.case_id, START_STATE, 1, e.at, e.at, 1, _UNASSIGNED, info)
 
 
-def _stage(c: Case, e: CaseEvent) -> tuple[datetime, int]:
-    if STATE_STAGE[e.to_state] is STATE_STAGE[c.state]:
-        return c.stage_since, c.stage_seq
-    return e.at, e.seq
-
-
-def _fold_plain(c: Case, e: CaseEvent) -> Case:
-    to = e.to_state
-    if STATE_STAGE[to] is STATE_STAGE[c.state]:
-        since, sseq = c.stage_since, c.stage_seq
-    else:
-        since, sseq = e.at, e.seq
+def _fold_same(c: Case, e: CaseEvent) -> Case:
+    """A plain step inside the same stage: only state, seq and time change."""
     return Case(
-        c.id,
-        to,
-        e.seq,
-        e.at,
-        since,
-        sseq,
-        c.owner,
-        c.level,
-        c.handler,
-        c.first_handler,
-        c.due,
-        c.due_budget,
-        c.info,
-        c.extra,
+        c.id, e.to_state, e.seq, e.at, c.stage_since, c.stage_seq, c.assignment, c.info, c.extra
     )
 
 
-def _due_of(c: Case, p: Payload) -> tuple[datetime | None, timedelta | None]:
+def _fold_new(c: Case, e: CaseEvent) -> Case:
+    """A plain step into another stage: its clock starts now."""
+    return Case(c.id, e.to_state, e.seq, e.at, e.at, e.seq, c.assignment, c.info, c.extra)
+
+
+def _evolved(
+    c: Case, e: CaseEvent, assignment: Assignment, info: CaseInfo, extra: CaseExtra
+) -> Case:
+    if STATE_STAGE[e.to_state] is STATE_STAGE[c.state]:
+        return Case(
+            c.id, e.to_state, e.seq, e.at, c.stage_since, c.stage_seq, assignment, info, extra
+        )
+    return Case(c.id, e.to_state, e.seq, e.at, e.at, e.seq, assignment, info, extra)
+
+
+def _due_of(a: Assignment, p: Payload) -> tuple[datetime | None, timedelta | None]:
     raw = p.get("due")
     if raw is None:
-        return c.due, c.due_budget
+        return a.due, a.due_budget
     due = datetime.fromisoformat(str(raw))
     b = p.get("budget_s")
-    return due, (c.due_budget if b is None else timedelta(seconds=float(b)))  # type: ignore[arg-type]
+    return due, (a.due_budget if b is None else timedelta(seconds=float(b)))  # type: ignore[arg-type]
+
+
+def _with_due(a: Assignment, p: Payload) -> Assignment:
+    if p.get("due") is None:
+        return a
+    due, budget = _due_of(a, p)
+    return Assignment(a.owner, a.level, a.handler, a.first_handler, due, budget)
 
 
 def _fired(x: CaseExtra, p: Payload) -> frozenset[tuple[str, int]]:
@@ -1323,71 +1359,45 @@ def _fired(x: CaseExtra, p: Payload) -> frozenset[tuple[str, int]]:
     return x.fired | {(str(rule), int(p.get("epoch", 0) or 0))}  # type: ignore[arg-type]
 
 
-def _routed(c: Case, e: CaseEvent, handler: PersonId | None, extra: CaseExtra) -> Case:
-    """The case handed to a new owner ("to"/"level"), waiting for sign-for."""
+def _routed(c: Case, e: CaseEvent, extra: CaseExtra) -> Case:
+    """The case handed to a new owner ("to"/"level"), waiting for its sign-for."""
     p = e.payload
-    due, budget = _due_of(c, p)
+    a = c.assignment
+    due, budget = _due_of(a, p)
     level = p.get("level")
-    since, sseq = _stage(c, e)
-    return Case(
-        c.id,
-        e.to_state,
-        e.seq,
-        e.at,
-        since,
-        sseq,
-        str(p["to"]),
-        c.level if level is None else str(level),
-        handler,
-        c.first_handler,
-        due,
-        budget,
-        c.info,
-        extra,
+    new = Assignment(
+        str(p["to"]), a.level if level is None else str(level), None, a.first_handler, due, budget
     )
+    return _evolved(c, e, new, c.info, extra)
 
 
 def _fold_dispatch(c: Case, e: CaseEvent) -> Case:
     sup = e.payload.get("supervisor")
     x = c.extra if sup is None else attrs.evolve(c.extra, supervisor=PersonId(str(sup)))
-    return _routed(c, e, None, x)
+    return _routed(c, e, x)
 
 
 def _fold_sign_for(c: Case, e: CaseEvent) -> Case:
-    since, sseq = _stage(c, e)
+    a = c.assignment
     # 首办必须负责: the first sign-for fixes the first handler for good.
-    first = e.actor if c.first_handler is None else c.first_handler
-    return Case(
-        c.id,
-        e.to_state,
-        e.seq,
-        e.at,
-        since,
-        sseq,
-        c.owner,
-        c.level,
-        e.actor,
-        first,
-        c.due,
-        c.due_budget,
-        c.info,
-        c.extra,
-    )
+    first = e.actor if a.first_handler is None else a.first_handler
+    new = Assignment(a.owner, a.level, e.actor, first, a.due, a.due_budget)
+    return Case(c.id, e.to_state, e.seq, e.at, e.at, e.seq, new, c.info, c.extra)
 
 
 def _released(x: CaseExtra, **changes: Any) -> CaseExtra:
-    """Side-path state dropped when a case leaves its handler."""
+    """The side-path state a case drops when it leaves its handler."""
     return attrs.evolve(
         x, pending_return=None, pending_extension=None, beyond_authority=False, **changes
     )
 
 
 def _fold_transfer(c: Case, e: CaseEvent) -> Case:
-    return _routed(c, e, None, _released(c.extra, transfer_count=c.extra.transfer_count + 1))
+    return _routed(c, e, _released(c.extra, transfer_count=c.extra.transfer_count + 1))
 
 
 def _fold_approve_return(c: Case, e: CaseEvent) -> Case:
-    return _routed(c, e, None, _released(c.extra, return_count=c.extra.return_count + 1))
+    return _routed(c, e, _released(c.extra, return_count=c.extra.return_count + 1))
 
 
 def _fold_escalate(c: Case, e: CaseEvent) -> Case:
@@ -1398,151 +1408,96 @@ def _fold_escalate(c: Case, e: CaseEvent) -> Case:
     x = _released(
         x,
         escalation_level=x.escalation_level + 1,
-        supervision=max(x.supervision, int(sup)) if sup is not None else x.supervision,  # type: ignore[arg-type]
+        supervision=x.supervision if sup is None else max(x.supervision, int(sup)),  # type: ignore[arg-type]
         supervisor=x.supervisor if supervisor is None else PersonId(str(supervisor)),
         fired=_fired(x, p),
     )
-    return _routed(c, e, None, x)
+    return _routed(c, e, x)
 
 
 def _fold_reopen(c: Case, e: CaseEvent) -> Case:
-    return _routed(c, e, None, attrs.evolve(c.extra, reopen_count=c.extra.reopen_count + 1))
+    return _routed(c, e, attrs.evolve(c.extra, reopen_count=c.extra.reopen_count + 1))
 
 
-def _with_extra(c: Case, e: CaseEvent, extra: CaseExtra) -> Case:
-    since, sseq = _stage(c, e)
-    return Case(
-        c.id,
-        e.to_state,
-        e.seq,
-        e.at,
-        since,
-        sseq,
-        c.owner,
-        c.level,
-        c.handler,
-        c.first_handler,
-        c.due,
-        c.due_budget,
-        c.info,
-        extra,
-    )
-
-
-def _with_due(c: Case, e: CaseEvent, extra: CaseExtra) -> Case:
-    since, sseq = _stage(c, e)
-    due, budget = _due_of(c, e.payload)
-    return Case(
-        c.id,
-        e.to_state,
-        e.seq,
-        e.at,
-        since,
-        sseq,
-        c.owner,
-        c.level,
-        c.handler,
-        c.first_handler,
-        due,
-        budget,
-        c.info,
-        extra,
-    )
+def _fold_extra(c: Case, e: CaseEvent, extra: CaseExtra) -> Case:
+    return _evolved(c, e, c.assignment, c.info, extra)
 
 
 def _fold_register(c: Case, e: CaseEvent) -> Case:
     sev = e.payload.get("severity")
-    if sev is None:
-        return _fold_plain(c, e)
-    since, sseq = _stage(c, e)
-    info = attrs.evolve(c.info, severity=int(sev))  # type: ignore[arg-type]
-    return Case(
-        c.id,
-        e.to_state,
-        e.seq,
-        e.at,
-        since,
-        sseq,
-        c.owner,
-        c.level,
-        c.handler,
-        c.first_handler,
-        c.due,
-        c.due_budget,
-        info,
-        c.extra,
-    )
+    info = c.info if sev is None else attrs.evolve(c.info, severity=int(sev))  # type: ignore[arg-type]
+    return _evolved(c, e, c.assignment, info, c.extra)
 
 
 def _fold_request_return(c: Case, e: CaseEvent) -> Case:
-    return _with_extra(c, e, attrs.evolve(c.extra, pending_return=e.reason))
+    return _fold_extra(c, e, attrs.evolve(c.extra, pending_return=e.reason))
 
 
 def _fold_reject_return(c: Case, e: CaseEvent) -> Case:
-    return _with_extra(c, e, attrs.evolve(c.extra, pending_return=None))
+    return _fold_extra(c, e, attrs.evolve(c.extra, pending_return=None))
 
 
 def _fold_assist(c: Case, e: CaseEvent) -> Case:
     raw = e.payload.get("co_handlers")
-    have = c.extra.co_handlers
-    new = tuple(
-        dict.fromkeys((*have, *(PersonId(str(x)) for x in raw)))  # type: ignore[union-attr]
-    )
-    return _with_extra(c, e, attrs.evolve(c.extra, co_handlers=new))
+    added = (PersonId(str(x)) for x in raw)  # type: ignore[union-attr]
+    co = tuple(dict.fromkeys((*c.extra.co_handlers, *added)))
+    return _fold_extra(c, e, attrs.evolve(c.extra, co_handlers=co))
 
 
 def _fold_request_extension(c: Case, e: CaseEvent) -> Case:
     ext = timedelta(seconds=float(e.payload["extra_s"]))  # type: ignore[arg-type]
-    return _with_extra(c, e, attrs.evolve(c.extra, pending_extension=ext))
+    return _fold_extra(c, e, attrs.evolve(c.extra, pending_extension=ext))
 
 
 def _fold_approve_extension(c: Case, e: CaseEvent) -> Case:
-    ext = timedelta(seconds=float(e.payload["extra_s"]))  # type: ignore[arg-type]
+    p = e.payload
+    ext = timedelta(seconds=float(p["extra_s"]))  # type: ignore[arg-type]
     x = attrs.evolve(
         c.extra, pending_extension=None, extension_granted=c.extra.extension_granted + ext
     )
-    new = _with_due(c, e, x)
-    if new.due_budget is not None and "budget_s" not in e.payload:
-        new = attrs.evolve(new, due_budget=new.due_budget + ext)
-    return new
+    a = _with_due(c.assignment, p)
+    if a.due_budget is not None and p.get("budget_s") is None:
+        a = attrs.evolve(a, due_budget=a.due_budget + ext)
+    return _evolved(c, e, a, c.info, x)
 
 
 def _fold_reject_extension(c: Case, e: CaseEvent) -> Case:
-    return _with_extra(c, e, attrs.evolve(c.extra, pending_extension=None))
+    return _fold_extra(c, e, attrs.evolve(c.extra, pending_extension=None))
 
 
 def _fold_park(c: Case, e: CaseEvent) -> Case:
-    return _with_extra(c, e, attrs.evolve(c.extra, parked_since=e.at))
+    return _fold_extra(c, e, attrs.evolve(c.extra, parked_since=e.at))
 
 
 def _fold_resume(c: Case, e: CaseEvent) -> Case:
     parked = timedelta(seconds=float(e.payload.get("parked_s", 0.0) or 0.0))  # type: ignore[arg-type]
     x = attrs.evolve(c.extra, parked_since=None, parked_total=c.extra.parked_total + parked)
-    return _with_due(c, e, x)
+    return _evolved(c, e, _with_due(c.assignment, e.payload), c.info, x)
 
 
 def _fold_declare(c: Case, e: CaseEvent) -> Case:
-    return _with_extra(c, e, attrs.evolve(c.extra, beyond_authority=True))
+    return _fold_extra(c, e, attrs.evolve(c.extra, beyond_authority=True))
 
 
 def _fold_supervise(c: Case, e: CaseEvent) -> Case:
     p = e.payload
     sup = int(p["supervision"])  # type: ignore[arg-type]
     x = attrs.evolve(c.extra, supervision=max(c.extra.supervision, sup), fired=_fired(c.extra, p))
-    return _with_extra(c, e, x)
+    return _fold_extra(c, e, x)
 
 
 def _fold_warn(c: Case, e: CaseEvent) -> Case:
-    return _with_extra(c, e, attrs.evolve(c.extra, fired=_fired(c.extra, e.payload)))
+    return _fold_extra(c, e, attrs.evolve(c.extra, fired=_fired(c.extra, e.payload)))
 
 
 def _fold_rework(c: Case, e: CaseEvent) -> Case:
-    return _with_due(c, e, attrs.evolve(c.extra, rework_count=c.extra.rework_count + 1))
+    x = attrs.evolve(c.extra, rework_count=c.extra.rework_count + 1)
+    return _evolved(c, e, _with_due(c.assignment, e.payload), c.info, x)
 
 
 def _fold_merge(c: Case, e: CaseEvent) -> Case:
     into = CaseId(str(e.payload["into"]))
-    return _with_extra(c, e, attrs.evolve(c.extra, merged_into=into))
+    return _fold_extra(c, e, attrs.evolve(c.extra, merged_into=into))
 
 
 _FOLD: Final[Mapping[Action, Callable[[Case, CaseEvent], Case]]] = MappingProxyType(
@@ -1601,6 +1556,39 @@ _NOTIFY: Final[Mapping[Action, Callable[[Case, CaseEvent], tuple[Notification, .
         }
     )
 )
+
+
+# -- the table, built ---------------------------------------------------------------
+
+
+def _build_table() -> dict[tuple[State, Action], Transition]:
+    table: dict[tuple[State, Action], Transition] = {}
+    for action, sources, target, roles, guards in _SPEC:
+        for src in sources:
+            key = (src, action)
+            if key in table:
+                raise ConfigError(f"transition table: ({src.value}, {action.value}) given twice")
+            to = src if target is None else target
+            fold = _FOLD.get(action)
+            if fold is None:
+                fold = _fold_same if STATE_STAGE[src] is STATE_STAGE[to] else _fold_new
+            table[key] = Transition(
+                src,
+                action,
+                to,
+                frozenset(roles),
+                guards,
+                fold,
+                _PREPARE.get(action),
+                _NOTIFY.get(action),
+            )
+    return table
+
+
+_TABLE: Final = _build_table()
+TRANSITIONS: Final[Mapping[tuple[State, Action], Transition]] = MappingProxyType(_TABLE)
+"""The transition table: (state, action) -> `Transition`. `report` creates a case in
+`START_STATE` and is not in the table."""
 
 
 # -- JSON -----------------------------------------------------------------------------
@@ -1820,7 +1808,7 @@ class CaseLog:
                     f"case {cid!r} event #{event.seq}: to_state {event.to_state!r}, "
                     f"expected {tr.target.value!r}"
                 )
-            new = _FOLD.get(tr.action, _fold_plain)(case, event)
+            new = tr.fold(case, event)
         self._cases[cid] = new
         self._events[cid].append(event)
         self._all.append(event)

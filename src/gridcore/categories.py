@@ -40,6 +40,7 @@ __all__ = [
     "ResolveLevel",
     "Stage",
     "Taxonomy",
+    "UnknownCategoryError",
     "default_taxonomy",
     "format_duration",
     "parse_duration",
@@ -84,6 +85,16 @@ class CategoryFieldError(TaxonomyError):
         self.got = got
         seen = f", got {got!r}" if got is not None else ""
         super().__init__(f"{where}: field {field!r}: expected {expected}{seen}")
+
+
+class UnknownCategoryError(TaxonomyError, LookupError):
+    """A category code that the taxonomy does not hold."""
+
+    def __init__(self, code: object, source: str = "") -> None:
+        self.code = code
+        self.source = source
+        where = f" in taxonomy {source!r}" if source else " in the taxonomy"
+        super().__init__(f"unknown category {code!r}{where}: expected a code the taxonomy holds")
 
 
 _ISO = re.compile(r"^PT(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d{1,6})?)S)?$")
@@ -364,14 +375,11 @@ class Taxonomy:
         self._source = source
 
     def get(self, code: CategoryCode | str) -> Category:
-        """The category with `code`; a `CategoryFieldError` naming the code if absent."""
+        """The category with `code`; an `UnknownCategoryError` (a `LookupError`) if absent."""
         try:
             return self._by_code[CategoryCode(code)]
         except KeyError:
-            src = f"{self._source}: " if self._source else ""
-            raise CategoryFieldError(
-                f"{src}{_where(code)}", "code", "a code in the taxonomy"
-            ) from None
+            raise UnknownCategoryError(code, self._source) from None
 
     def ancestors(self, code: CategoryCode | str) -> tuple[Category, ...]:
         """The parent, grandparent, ... of `code`, nearest first."""

@@ -79,6 +79,7 @@ MAX_YEAR = 2199
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
+_DAY_US = 86_400 * 1_000_000
 _ORIGIN_US = (CUMULATIVE_ORIGIN - _EPOCH) // _US
 
 
@@ -303,6 +304,9 @@ class _Span:
     s_np: npt.NDArray[np.int64]
     e_np: npt.NDArray[np.int64]
     cs_np: npt.NDArray[np.int64]
+    s_pad: npt.NDArray[np.int64]  # s_np with a sentinel at the end
+    first: npt.NDArray[np.int64]  # per UTC day from lo_us: last interval starting at or before
+    steps: int  # most interval starts inside one UTC day
 
 
 class _Timeline:
@@ -423,11 +427,17 @@ class WorkingHoursCalendar:
         w0 = 0 if i < 0 else int(cs_np[i]) + min(_ORIGIN_US - s[i], e[i] - s[i])
         cs_np -= w0
         ce_np -= w0
+        lo_us, hi_us = self._year_start_us(lo), self._year_start_us(hi + 1)
+        # A per-day bucket table: a lookup is one gather and a few compares instead of a
+        # binary search (several times faster over a million unsorted instants).
+        bstarts = lo_us + np.arange((hi_us - lo_us) // _DAY_US + 2, dtype=np.int64) * _DAY_US
+        pos = np.searchsorted(s_np, bstarts, side="right")
+        steps = int(np.diff(pos).max()) if pos.size > 1 else 0
         span = _Span(
             lo=lo,
             hi=hi,
-            lo_us=self._year_start_us(lo),
-            hi_us=self._year_start_us(hi + 1),
+            lo_us=lo_us,
+            hi_us=hi_us,
             base=-w0,
             s=s,
             e=e,
@@ -436,6 +446,9 @@ class WorkingHoursCalendar:
             s_np=s_np,
             e_np=e_np,
             cs_np=cs_np,
+            s_pad=np.append(s_np, np.iinfo(np.int64).max),
+            first=(pos - 1).astype(np.int64),
+            steps=steps,
         )
         self._tl.span = span
         return span
@@ -509,7 +522,9 @@ class WorkingHoursCalendar:
         span = self._cover_us(int(x.min()), int(x.max()))
         if span.s_np.size == 0:
             return np.full(x.shape, span.base / 1e6, np.float64)
-        i = np.searchsorted(span.s_np, x, side="right") - 1
+        i = span.first[(x - span.lo_us) // _DAY_US]
+        for _ in range(span.steps):
+            i += span.s_pad[i + 1] <= x
         ok = i >= 0
         ic = np.where(ok, i, 0)
         s = span.s_np[ic]

@@ -83,6 +83,21 @@ _ESCALATE = "escalate"
 _REOPEN = "reopen"
 _ROUTING = (_DISPATCH, _TRANSFER, _APPROVE_RETURN, _ESCALATE)
 _PASSING = (_TRANSFER, _APPROVE_RETURN)
+# Actions whose payload never carries "to", "level" or "due" (report's grid is read apart);
+# any other action, known or not, has its payload read.
+_NO_ROUTING_ACTIONS = (
+    _REPORT,
+    "verify",
+    "cancel",
+    "register",
+    _SIGN_FOR,
+    "handle",
+    _CLOSE,
+    "evaluate",
+    "merge",
+    "void",
+    "park",
+)
 # Final states that end a case without resolving it: never "due to close".
 _NOT_DUE_STATES = ("cancelled", "merged", "voided")
 # A parked case has its clock stopped: not due while parked.
@@ -152,6 +167,88 @@ def _instant_us(value: object, what: str) -> int:
     if not isinstance(value, datetime) or value.utcoffset() is None:
         raise MetricsError(f"{what}: {value!r} is not a timezone-aware instant")
     return (value - _EPOCH) // timedelta(microseconds=1)
+
+
+def _parse_instants(values: list[Any], where: Callable[[int], str]) -> IntArray:
+    """ISO 8601 instants (or aware datetimes) as int64 µs UTC; bulk-parsed when regular.
+
+    Strings shaped like `datetime.isoformat()` output ("YYYY-MM-DDTHH:MM:SS[.ffffff]" then
+    "+HH:MM", "-HH:MM" or "Z") are decoded with array arithmetic; anything else goes
+    through `datetime.fromisoformat`, which also reports a malformed value.
+    """
+    n = len(values)
+    out = np.zeros(n, np.int64)
+    if not n:
+        return out
+    done = np.zeros(n, np.bool_)
+    if all(type(v) is str for v in values):
+        lengths = np.fromiter(map(len, values), np.int64, n)
+        for length in (20, 25, 27, 32):
+            rows = np.flatnonzero(lengths == length)
+            if rows.size:
+                arr = np.array([values[i] for i in rows.tolist()], dtype=f"<U{length}")
+                us, ok = _parse_iso_block(arr.view(np.uint32).reshape(-1, length), length)
+                out[rows[ok]] = us[ok]
+                done[rows[ok]] = True
+    for i in np.flatnonzero(~done).tolist():
+        out[i] = _instant_us(values[i], where(i))
+    return out
+
+
+def _parse_iso_block(c: npt.NDArray[np.uint32], length: int) -> tuple[IntArray, BoolArray]:
+    """Decode rows of code points laid out as `isoformat()` output of one length."""
+    d = c.astype(np.int64) - 48  # '0' -> 0
+
+    def num(a: int, b: int) -> IntArray:
+        v = np.zeros(c.shape[0], np.int64)
+        for k in range(a, b):
+            v = v * 10 + d[:, k]
+        return v
+
+    digits = [*range(0, 4), 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]
+    seps = {4: "-", 7: "-", 10: "T", 13: ":", 16: ":"}
+    frac = length in (27, 32)
+    if frac:
+        digits += list(range(20, 26))
+        seps[19] = "."
+    tail = 26 if frac else 19
+    zulu = length in (20, 27)
+    if not zulu:
+        digits += [tail + 1, tail + 2, tail + 4, tail + 5]
+        seps[tail + 3] = ":"
+    ok = np.all((d[:, digits] >= 0) & (d[:, digits] <= 9), axis=1)
+    for pos, ch in seps.items():
+        ok &= c[:, pos] == ord(ch)
+    year, month, day = num(0, 4), num(5, 7), num(8, 10)
+    hour, minute, second = num(11, 13), num(14, 16), num(17, 19)
+    ok &= (month >= 1) & (month <= 12) & (day >= 1) & (day <= 31)
+    ok &= (hour <= 23) & (minute <= 59) & (second <= 59)
+    micro = num(20, 26) if frac else np.zeros(c.shape[0], np.int64)
+    if zulu:
+        ok &= c[:, tail] == ord("Z")
+        offset = np.zeros(c.shape[0], np.int64)
+    else:
+        sign = np.where(c[:, tail] == ord("-"), -1, 1)
+        ok &= (c[:, tail] == ord("+")) | (c[:, tail] == ord("-"))
+        offset = sign * (num(tail + 1, tail + 3) * 60 + num(tail + 4, tail + 6)) * 60
+    # days from the civil date (proleptic Gregorian), vectorised
+    y = year - (month <= 2)
+    era = y // 400
+    yoe = y - era * 400
+    mp = (month + 9) % 12
+    doy = (153 * mp + 2) // 5 + day - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    days = era * 146097 + doe - 719468
+    ok &= day <= _month_length(year, month)
+    seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset
+    return seconds * _US_PER_S + micro, ok
+
+
+def _month_length(year: IntArray, month: IntArray) -> IntArray:
+    leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
+    lengths = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], np.int64)
+    out: IntArray = lengths[np.clip(month, 1, 12) - 1] + ((month == 2) & leap)
+    return out
 
 
 def _first_per_case(case: IntArray, mask: BoolArray, n_cases: int) -> IntArray:
@@ -322,67 +419,53 @@ class EventTable:
         """
         evs = events if isinstance(events, Sequence) else list(events)
         n = len(evs)
-        cols = (
-            tuple(zip(*map(_ROW, evs), strict=True))
-            if n
-            else ((),) * 8  # one empty column per attribute
-        )
-        case_ids_col, seq_col, at_col, actor_col, action_col, from_col, to_col, pay_col = cols
+        # One list comprehension per attribute: far cheaper than zip(*rows) on 1M events.
+        pay_col = [e.payload for e in evs]
         case_codes, actions, states, persons = _Codes(), _Codes(), _Codes(), _Codes()
-        case = _codes_of(case_codes, case_ids_col, n)
-        seq = np.fromiter(seq_col, np.int64, n)
-        try:
-            ts = np.fromiter(map(datetime.timestamp, at_col), np.float64, n)
-        except TypeError:
-            raise MetricsError("event field 'at': expected datetime.datetime values") from None
-        # float seconds are exact to well under 1 µs for years 1970-2200, so rounding is exact.
-        at_us = np.rint(ts * 1e6).astype(np.int64)
-        action = _codes_of(actions, action_col, n)
-        from_state = _codes_of(states, from_col, n)
-        to_state = _codes_of(states, to_col, n)
-        actor = _codes_of(persons, actor_col, n)
-        due_raw = np.fromiter(map(_GET_DUE, pay_col), object, n)
-
+        case = _codes_of(case_codes, [e.case_id for e in evs], n)
+        seq = np.fromiter([e.seq for e in evs], np.int64, n)
+        at_us = _instants_us([e.at for e in evs])
+        action = _codes_of(actions, [e.action for e in evs], n)
+        # from_state is not read: in a valid log it is the previous event's to_state.
+        to_state = _codes_of(states, [e.to_state for e in evs], n)
+        actor = _codes_of(persons, [e.actor for e in evs], n)
         action_names = tuple(str(a) for a in actions.names())
+
+        # Payloads are read only on events whose action can carry "to", "level" or "due".
+        scan = np.flatnonzero(~_isin_names(action, action_names, _NO_ROUTING_ACTIONS))
+        scanned = [pay_col[i] or _EMPTY for i in scan.tolist()]
         to_owner = np.full(n, -1, np.int64)
         level = np.full(n, -1, np.int64)
-        owners, levels = _Codes(), _Codes()
-        for name in LEVELS:
-            levels[name]  # fixes the order of the known levels
-        routing = np.flatnonzero(_isin_names(action, action_names, _ROUTING))
-        for i in routing.tolist():
-            p = pay_col[i]
-            to = p.get("to")
-            if to is not None:
-                to_owner[i] = owners[str(to)]
-            lv = p.get("level")
-            if lv is not None:
-                level[i] = levels[str(lv)]
+        owner_codes, owner_names = _factorize([p.get("to") for p in scanned])
+        level_codes, level_names = _factorize([p.get("level") for p in scanned], LEVELS)
+        to_owner[scan] = owner_codes
+        level[scan] = level_codes
+        due_raw = np.full(n, None, object)
+        due_raw[scan] = [p.get("due") for p in scanned]
 
         n_cases = len(case_codes)
-        grids, categories = _Codes(), _Codes()
         grid = np.full(n_cases, -1, np.int64)
         category = np.full(n_cases, -1, np.int64)
         reports = np.flatnonzero(action == _code(action_names, _REPORT))
-        for i in reports.tolist():
-            p = pay_col[i]
-            c = case[i]
-            g = p.get("grid")
-            if g is not None:
-                grid[c] = grids[str(g)]
-            k = p.get("category")
-            if k is not None:
-                category[c] = categories[str(k)]
+        report_pay = [pay_col[i] or _EMPTY for i in reports.tolist()]
+        report_cases = case[reports]
+        grid_codes, grid_names = _factorize([p.get("grid") for p in report_pay])
+        cat_codes, category_names = _factorize([p.get("category") for p in report_pay])
+        grid[report_cases] = grid_codes
+        category[report_cases] = cat_codes
 
         order = np.lexsort((seq, case))
         if n and not np.all(order[1:] > order[:-1]):
             case, seq, at_us, action = case[order], seq[order], at_us[order], action[order]
-            from_state, to_state, actor = from_state[order], to_state[order], actor[order]
+            to_state, actor = to_state[order], actor[order]
             to_owner, level, due_raw = to_owner[order], level[order], due_raw[order]
         case_id_names = tuple(str(c) for c in case_codes.names())
         _check_sequences(case, seq, case_id_names)
+        from_state = np.full(n, -1, np.int64)
+        if n:
+            from_state[1:] = to_state[:-1]
+            from_state[seq == 1] = -1
 
-        grid_names = tuple(grids.names())
         area: IntArray | None = None
         area_names: tuple[str, ...] = ()
         if area_of is not None:
@@ -405,10 +488,10 @@ class EventTable:
             action_names=action_names,
             state_names=tuple("" if s is None else str(s) for s in states.names()),
             person_names=tuple(str(p) for p in persons.names()),
-            owner_names=tuple(owners.names()),
-            level_names=tuple(levels.names()),
+            owner_names=owner_names,
+            level_names=level_names,
             grid_names=grid_names,
-            category_names=tuple(categories.names()),
+            category_names=category_names,
             area_names=area_names,
         )
 
@@ -433,10 +516,75 @@ class EventTable:
         return _fold(self, keep, case, kept_cases, as_of_us)
 
 
-_ROW = operator.attrgetter(
-    "case_id", "seq", "at", "actor", "action", "from_state", "to_state", "payload"
-)
-_GET_DUE = operator.methodcaller("get", "due")
+_TZ = operator.attrgetter("tzinfo")
+_EMPTY: Mapping[str, Any] = {}
+
+
+def _factorize(values: list[Any], known: Sequence[str] = ()) -> tuple[IntArray, tuple[str, ...]]:
+    """Codes of values (as str) in order of first sight after `known`; None gives -1."""
+    raw_codes = _Codes()
+    raw = _codes_of(raw_codes, values, len(values))
+    out = _Codes()
+    for name in known:
+        out[name]  # fixes the order of the known names
+    lut = np.array([-1 if v is None else out[str(v)] for v in raw_codes.names()] + [-1], np.int64)
+    return lut[raw], tuple(out.names())
+
+
+def _code_or_none(codes: _Codes, value: object) -> int:
+    return -1 if value is None else codes[str(value)]
+
+
+def _instants_us(ats: list[datetime]) -> IntArray:
+    """Aware datetimes as int64 microseconds UTC, exactly.
+
+    `datetime.timestamp` asks the zone for every instant (slow for `zoneinfo`); when all
+    share one zone, the wall-clock fields are read in bulk and the UTC offset is looked up
+    once per distinct local hour (per instant only in hours where the offset changes).
+    """
+    n = len(ats)
+    if not all(isinstance(a, datetime) for a in ats[:1]):
+        raise MetricsError(f"event field 'at' = {ats[0]!r}: expected a datetime.datetime")
+    zones = set(map(_TZ, ats))
+    if None in zones:
+        raise MetricsError("event field 'at': expected timezone-aware instants, got a naive one")
+    if len(zones) != 1:
+        try:
+            ts = np.fromiter(map(datetime.timestamp, ats), np.float64, n)
+        except TypeError:
+            raise MetricsError("event field 'at': expected datetime.datetime values") from None
+        # float seconds are exact to well under 1 µs until about 2200, so rounding is exact.
+        return np.rint(ts * 1e6).astype(np.int64)
+    tz = next(iter(zones))
+    try:
+        day = np.fromiter(map(datetime.toordinal, ats), np.int64, n) - _ORDINAL_1970
+    except TypeError:
+        raise MetricsError("event field 'at': expected datetime.datetime values") from None
+    sec = np.fromiter(map(_HOUR, ats), np.int64, n) * 3600
+    sec += np.fromiter(map(_MINUTE, ats), np.int64, n) * 60
+    sec += np.fromiter(map(_SECOND, ats), np.int64, n)
+    local = (day * 86_400 + sec) * _US_PER_S + np.fromiter(map(_MICRO, ats), np.int64, n)
+    hours, inv = np.unique(local // (3600 * _US_PER_S), return_inverse=True)
+    inv = inv.reshape(-1)
+    offsets = np.empty((4, hours.size), np.int64)
+    for j, h in enumerate(hours.tolist()):
+        start = datetime(1970, 1, 1, tzinfo=tz) + timedelta(hours=h)
+        end = start + timedelta(microseconds=3600 * _US_PER_S - 1)
+        for k, t in enumerate((start, start.replace(fold=1), end, end.replace(fold=1))):
+            offsets[k, j] = (t.utcoffset() or timedelta(0)) // timedelta(microseconds=1)
+    out: IntArray = local - offsets[0][inv]
+    regular = np.all(offsets == offsets[0], axis=0)
+    # An hour with a transition or an ambiguous fold: ask the zone for each instant there.
+    for i in np.flatnonzero(~regular[inv]).tolist():
+        out[i] = (ats[i] - _EPOCH) // timedelta(microseconds=1)
+    return out
+
+
+_HOUR = operator.attrgetter("hour")
+_MINUTE = operator.attrgetter("minute")
+_SECOND = operator.attrgetter("second")
+_MICRO = operator.attrgetter("microsecond")
+_ORDINAL_1970 = date(1970, 1, 1).toordinal()
 
 
 def _check_sequences(case: IntArray, seq: IntArray, case_ids: tuple[str, ...]) -> None:
@@ -520,13 +668,11 @@ def _fold(
     last_due = _last_per_case(case, has_due & before_limit, n_cases)
     due_us = np.full(n_cases, NO_TIME, np.int64)
     with_due = np.flatnonzero(last_due >= 0)
-    memo: dict[object, int] = {}
-    for c, i in zip(with_due.tolist(), last_due[with_due].tolist(), strict=True):
-        raw = due_raw[i]
-        us = memo.get(raw)
-        if us is None:
-            us = memo[raw] = _instant_us(raw, f"case {t.case_ids[int(kept_cases[c])]!r} 'due'")
-        due_us[c] = us
+
+    def where(k: int) -> str:
+        return f"case {t.case_ids[int(kept_cases[with_due[k]])]!r} payload 'due'"
+
+    due_us[with_due] = _parse_instants(list(due_raw[last_due[with_due]]), where)
 
     routing = _isin_names(action, names, _ROUTING)
     routed_to = routing & (to_owner >= 0)

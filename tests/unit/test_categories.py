@@ -16,6 +16,7 @@ from gridcore.categories import (
     ResolveLevel,
     Stage,
     Taxonomy,
+    UnknownCategoryError,
     default_taxonomy,
     format_duration,
     parse_duration,
@@ -132,8 +133,9 @@ class TestQueries:
 
     def test_unknown_code_names_the_code(self, tax: Taxonomy) -> None:
         """A missing code raises a TaxonomyError naming it."""
-        with pytest.raises(TaxonomyError, match="Z9999"):
+        with pytest.raises(UnknownCategoryError, match="Z9999") as info:
             tax.get("Z9999")
+        assert isinstance(info.value, TaxonomyError) and isinstance(info.value, LookupError)
 
     def test_contains_len_iter(self, tax: Taxonomy) -> None:
         """The container protocol."""

@@ -313,6 +313,20 @@ class TestCumulative:
         got = cal.cumulative_seconds(np.array(["2019-12-31T02:00"], dtype="datetime64[us]"))
         assert got.tolist() == [-5.5 * 3600]
 
+    def test_many_short_periods_agree_with_between(self) -> None:
+        """The per-day lookup handles several interval starts a day (hourly shifts)."""
+        periods = tuple((time(h), time(h, 40)) for h in range(0, 24, 2))
+        cal = WorkingHoursCalendar(periods=periods, tz="America/New_York")
+        rng = np.random.default_rng(7)
+        base = datetime(2024, 3, 1, tzinfo=UTC)
+        ts = [base + timedelta(seconds=int(s)) for s in rng.integers(0, 90 * 86_400, 300)]
+        arr = np.array([np.datetime64(t.replace(tzinfo=None), "us") for t in ts])
+        got = cal.cumulative_seconds(arr)
+        for i in range(1, len(ts)):
+            a, b = ts[i - 1], ts[i]
+            want = (cal.between(a, b) - cal.between(b, a)).total_seconds()
+            assert got[i] - got[i - 1] == pytest.approx(want, abs=1e-6)
+
     def test_non_datetime_input_is_refused(self, cal: WorkingHoursCalendar) -> None:
         """Only datetime64 arrays are accepted."""
         with pytest.raises(CalendarError, match="datetime64"):

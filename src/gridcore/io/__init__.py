@@ -6,10 +6,13 @@ from gridcore.io.geojson import (
     read_geojson,
     write_geojson,
 )
+from gridcore.io.taxonomy import read_taxonomy, write_taxonomy
 
 __all__ = [
     "hierarchy_from_geojson",
     "hierarchy_to_geojson",
     "read_geojson",
+    "read_taxonomy",
     "write_geojson",
+    "write_taxonomy",
 ]

@@ -131,9 +131,7 @@ def mmc_mean_wait(c: int, arrival_rate: float, service_rate: float) -> float:
     1.7778
     """
     if arrival_rate <= 0 or service_rate <= 0:
-        raise ConfigError(
-            f"mmc_mean_wait: rates {arrival_rate!r}, {service_rate!r}: expected > 0"
-        )
+        raise ConfigError(f"mmc_mean_wait: rates {arrival_rate!r}, {service_rate!r}: expected > 0")
     a = arrival_rate / service_rate
     return erlang_c(c, a) / (c * service_rate - arrival_rate)
 

@@ -1,0 +1,305 @@
+"""Simulation results as flat immutable records, and the results folder they are written to.
+
+A `ReplicationResult` holds one replication's scalar metrics, its tables and its
+self-checks; a `ScenarioResult` holds all replications and their means with 95%
+intervals. `ScenarioResult.write(folder)` writes (byte for byte the same for the
+same scenario and seed):
+
+- `summary.json`: `<metric>_mean` at the top level for every metric (plus `p_wait`
+  for queue-only runs), `metrics` (mean, ci_low, ci_high, half_width, n per metric),
+  `checks` (each self-check, all replications), `theory` (queue-only: Erlang C);
+- `scenario.json`: the scenario, loadable with `scenario_from_dict`;
+- `replications.csv`: one row per replication, one column per metric;
+- `checks.csv`: replication, check, ok, value, tolerance, detail;
+- `<table>.csv`: each table, all replications stacked, `replication` first column.
+
+See docs/simulation.md for the format.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from gridcore.sim.scenario import Scenario
+from gridcore.sim.stats import Estimate, estimate
+
+__all__ = [
+    "FORMAT",
+    "Check",
+    "Comparison",
+    "ReplicationResult",
+    "ScenarioResult",
+    "Table",
+    "read_summary",
+]
+
+FORMAT = "gridcore.sim.results/1"
+"""The `format` value written in summary.json."""
+
+Cell = str | int | float | bool | None
+
+
+@attrs.frozen
+class Table:
+    """A named table: column names and rows of plain values (one replication's)."""
+
+    name: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Cell, ...], ...]
+
+    def column(self, name: str) -> list[Cell]:
+        """The values of one column."""
+        i = self.columns.index(name)
+        return [r[i] for r in self.rows]
+
+
+@attrs.frozen
+class Check:
+    """A self-check of one replication: passed or not, with the measured value."""
+
+    name: str
+    ok: bool
+    value: float
+    tolerance: float
+    detail: str = ""
+
+
+@attrs.frozen
+class ReplicationResult:
+    """One replication's output: scalar metrics (sorted by name), tables and checks."""
+
+    scenario: str
+    replication: int
+    metrics: tuple[tuple[str, float], ...]
+    tables: tuple[Table, ...] = ()
+    checks: tuple[Check, ...] = ()
+    events: int = 0
+    """SimPy events processed (for the events-per-second figures)."""
+
+    def metric(self, name: str) -> float:
+        """One metric's value (KeyError if the run did not measure it)."""
+        for k, v in self.metrics:
+            if k == name:
+                return v
+        raise KeyError(name)
+
+    def as_dict(self) -> dict[str, float]:
+        """The metrics as a dict."""
+        return dict(self.metrics)
+
+    def table(self, name: str) -> Table:
+        """One table by name."""
+        for t in self.tables:
+            if t.name == name:
+                return t
+        raise KeyError(name)
+
+
+def metrics_record(values: Mapping[str, float]) -> tuple[tuple[str, float], ...]:
+    """Metrics as the sorted tuple of pairs a `ReplicationResult` holds."""
+    return tuple(sorted((k, float(v)) for k, v in values.items()))
+
+
+def _metric_names(reps: Sequence[ReplicationResult]) -> list[str]:
+    names: set[str] = set()
+    for r in reps:
+        names.update(k for k, _ in r.metrics)
+    return sorted(names)
+
+
+def _json_num(x: float) -> float | None:
+    return x if math.isfinite(x) else None
+
+
+def _clean(obj: Any) -> Any:
+    """JSON-safe: NaN and infinities become null (json would write invalid NaN)."""
+    if isinstance(obj, float):
+        return _json_num(obj)
+    if isinstance(obj, Mapping):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_clean(v) for v in obj]
+    return obj
+
+
+def _cell(v: Cell) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        return repr(v) if math.isfinite(v) else ""
+    return str(v)
+
+
+def _csv(columns: Sequence[str], rows: Iterable[Sequence[Cell]]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(columns)
+    for r in rows:
+        w.writerow([_cell(v) for v in r])
+    return buf.getvalue()
+
+
+@attrs.frozen
+class ScenarioResult:
+    """All replications of one scenario, in replication order."""
+
+    scenario: Scenario
+    replications: tuple[ReplicationResult, ...]
+    theory: tuple[tuple[str, float], ...] = ()
+    """Analytic values to compare with (queue-only: Erlang C)."""
+
+    def estimates(self) -> dict[str, Estimate]:
+        """Mean and 95% interval of every metric across replications."""
+        out = {}
+        for name in _metric_names(self.replications):
+            vals = [dict(r.metrics).get(name, math.nan) for r in self.replications]
+            out[name] = estimate(vals)
+        return out
+
+    def checks_ok(self) -> bool:
+        """Whether every self-check of every replication passed."""
+        return all(c.ok for r in self.replications for c in r.checks)
+
+    def summary(self) -> dict[str, Any]:
+        """The summary.json mapping (before NaN cleaning)."""
+        est = self.estimates()
+        s = self.scenario
+        out: dict[str, Any] = {
+            "format": FORMAT,
+            "scenario": s.name,
+            "mode": "queue_only" if s.queue_only is not None else "grid",
+            "seed": s.run.seed,
+            "replications": len(self.replications),
+            "days": s.run.days,
+            "warmup_days": s.run.warmup_days,
+        }
+        for name, e in est.items():
+            out[f"{name}_mean"] = e.mean
+        if "p_wait" in est:
+            out["p_wait"] = est["p_wait"].mean
+        out["metrics"] = {name: e.to_dict() for name, e in est.items()}
+        checks: dict[str, Any] = {}
+        for r in self.replications:
+            for c in r.checks:
+                entry = checks.setdefault(c.name, {"ok": True, "worst": 0.0, "tolerance": 0.0})
+                entry["ok"] = entry["ok"] and c.ok
+                if math.isfinite(c.value):
+                    entry["worst"] = max(entry["worst"], abs(c.value))
+                entry["tolerance"] = c.tolerance
+        out["checks"] = checks
+        out["checks_ok"] = self.checks_ok()
+        if self.theory:
+            out["theory"] = dict(self.theory)
+        out["events"] = sum(r.events for r in self.replications)
+        return out
+
+    def write(self, folder: str | Path) -> Path:
+        """Write the results folder (see the module docstring); returns its path."""
+        d = Path(folder)
+        d.mkdir(parents=True, exist_ok=True)
+        summary = json.dumps(_clean(self.summary()), indent=2, sort_keys=True, ensure_ascii=False)
+        (d / "summary.json").write_text(summary + "\n", encoding="utf-8")
+        scen = json.dumps(_clean(self.scenario.to_dict()), indent=2, ensure_ascii=False)
+        (d / "scenario.json").write_text(scen + "\n", encoding="utf-8")
+        names = _metric_names(self.replications)
+        rows = [
+            [r.replication, *(dict(r.metrics).get(n, math.nan) for n in names)]
+            for r in self.replications
+        ]
+        (d / "replications.csv").write_text(_csv(["replication", *names], rows), encoding="utf-8")
+        check_rows = [
+            [r.replication, c.name, c.ok, c.value, c.tolerance, c.detail]
+            for r in self.replications
+            for c in r.checks
+        ]
+        (d / "checks.csv").write_text(
+            _csv(["replication", "check", "ok", "value", "tolerance", "detail"], check_rows),
+            encoding="utf-8",
+        )
+        table_names = sorted({t.name for r in self.replications for t in r.tables})
+        for tname in table_names:
+            cols: tuple[str, ...] = ()
+            trows: list[list[Cell]] = []
+            for r in self.replications:
+                for t in r.tables:
+                    if t.name == tname:
+                        cols = t.columns
+                        trows.extend([r.replication, *row] for row in t.rows)
+            (d / f"{tname}.csv").write_text(_csv(["replication", *cols], trows), encoding="utf-8")
+        return d
+
+
+@attrs.frozen
+class Comparison:
+    """A what-if against a base with common random numbers: per-metric differences."""
+
+    base: ScenarioResult
+    whatif: ScenarioResult
+
+    def differences(self) -> dict[str, Estimate]:
+        """Mean and 95% interval of (what-if - base), paired by replication."""
+        out = {}
+        b_reps = {r.replication: dict(r.metrics) for r in self.base.replications}
+        for name in _metric_names(self.whatif.replications):
+            diffs = []
+            for r in self.whatif.replications:
+                b = b_reps.get(r.replication, {}).get(name)
+                if b is not None:
+                    diffs.append(dict(r.metrics).get(name, math.nan) - b)
+            out[name] = estimate(diffs)
+        return out
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per metric: base mean, what-if mean, difference and its interval."""
+        be, we = self.base.estimates(), self.whatif.estimates()
+        out = []
+        for name, d in self.differences().items():
+            out.append(
+                {
+                    "metric": name,
+                    "base": be[name].mean if name in be else math.nan,
+                    "whatif": we[name].mean,
+                    "difference": d.mean,
+                    "ci_low": d.low,
+                    "ci_high": d.high,
+                }
+            )
+        return out
+
+    def write(self, folder: str | Path) -> Path:
+        """Write base/ and whatif/ result folders and comparison.csv + comparison.json."""
+        d = Path(folder)
+        self.base.write(d / "base")
+        self.whatif.write(d / "whatif")
+        rows = self.rows()
+        cols = ["metric", "base", "whatif", "difference", "ci_low", "ci_high"]
+        (d / "comparison.csv").write_text(
+            _csv(cols, [[r[c] for c in cols] for r in rows]), encoding="utf-8"
+        )
+        body = {
+            "format": FORMAT,
+            "base": self.base.scenario.name,
+            "whatif": self.whatif.scenario.name,
+            "differences": {r["metric"]: {k: r[k] for k in cols[1:]} for r in rows},
+        }
+        (d / "comparison.json").write_text(
+            json.dumps(_clean(body), indent=2, sort_keys=True, ensure_ascii=False) + "\n",
+            encoding="utf-8",
+        )
+        return d
+
+
+def read_summary(folder: str | Path) -> dict[str, Any]:
+    """Load a results folder's summary.json."""
+    data: dict[str, Any] = json.loads((Path(folder) / "summary.json").read_text("utf-8"))
+    return data

@@ -1,0 +1,81 @@
+"""Random draws for the simulation: numpy generators read through chunked buffers.
+
+A scalar draw from a numpy generator costs ~1 µs; a vectorised draw ~8 ns. The
+buffers refill a few thousand draws at a time, so a SimPy process pays a list pop.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from gridcore.sim.scenario import Dist
+
+__all__ = ["DistSampler", "ExpBuffer", "UniformBuffer"]
+
+_CHUNK = 4096
+
+
+class ExpBuffer:
+    """Standard exponential draws (mean 1) from one generator, in chunks."""
+
+    __slots__ = ("_buf", "_rng")
+
+    def __init__(self, rng: np.random.Generator) -> None:
+        self._rng = rng
+        self._buf: list[float] = []
+
+    def __call__(self) -> float:
+        """The next draw."""
+        if not self._buf:
+            self._buf = self._rng.standard_exponential(_CHUNK).tolist()
+        return self._buf.pop()
+
+
+class UniformBuffer:
+    """Uniform [0, 1) draws from one generator, in chunks."""
+
+    __slots__ = ("_buf", "_rng")
+
+    def __init__(self, rng: np.random.Generator) -> None:
+        self._rng = rng
+        self._buf: list[float] = []
+
+    def __call__(self) -> float:
+        """The next draw."""
+        if not self._buf:
+            self._buf = self._rng.random(_CHUNK).tolist()
+        return self._buf.pop()
+
+
+class DistSampler:
+    """Draws minutes from a scenario `Dist` with one generator, in chunks."""
+
+    __slots__ = ("_buf", "_dist", "_rng")
+
+    def __init__(self, dist: Dist, rng: np.random.Generator) -> None:
+        self._dist = dist
+        self._rng = rng
+        self._buf: list[float] = []
+
+    def _refill(self) -> list[float]:
+        d, rng = self._dist, self._rng
+        if d.kind == "exponential":
+            out = rng.standard_exponential(_CHUNK) * d.mean_minutes
+        elif d.kind == "lognormal":
+            # mean m and log-sd s: mu = ln m - s^2 / 2
+            mu = math.log(d.mean_minutes) - d.sigma**2 / 2
+            out = rng.lognormal(mu, d.sigma, _CHUNK)
+        elif d.kind == "empirical":
+            out = rng.choice(np.asarray(d.values, dtype=np.float64), _CHUNK)
+        else:
+            out = np.full(_CHUNK, d.mean_minutes)
+        values: list[float] = out.tolist()
+        return values
+
+    def __call__(self) -> float:
+        """The next draw in minutes."""
+        if not self._buf:
+            self._buf = self._refill()
+        return self._buf.pop()
