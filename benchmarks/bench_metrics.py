@@ -12,117 +12,134 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import attrs
 import numpy as np
 import pytest
 
+from gridcore.cases import Action, CaseEvent, State
+from gridcore.ids import CaseId, PersonId
 from gridcore.metrics import EventTable, compute_metrics
 
 SH = ZoneInfo("Asia/Shanghai")
-N_CASES = 110_000
+N_CASES = 100_000
 SEED = 20240304
 LEVELS = ("grid", "community", "street", "department")
+_ACTION = {a.value: a for a in Action}
+_STATE = {s.value: s for s in State}
 
 
-@attrs.frozen
-class BenchEvent:
-    """The attributes of gridcore.cases.CaseEvent (built directly: no guards to pay for)."""
+class _Writer:
+    """Appends the events of one case with consecutive seqs and increasing instants."""
 
-    case_id: str
-    seq: int
-    at: datetime
-    actor: str
-    role: str
-    action: str
-    from_state: str | None
-    to_state: str
-    reason: str
-    payload: Mapping[str, Any]
+    def __init__(self, out: list[CaseEvent], cid: str, t: datetime, gaps: np.ndarray) -> None:
+        self.out, self.cid, self.t, self.gaps = out, cid, t, gaps.tolist()
+        self.seq = 0
+        self.state: State | None = None
+
+    def ev(self, action: str, to: str | None, actor: str, payload: Mapping[str, Any]) -> None:
+        self.seq += 1
+        self.t = self.t + timedelta(minutes=self.gaps[self.seq % 16])
+        new = self.state if to is None else _STATE[to]
+        assert new is not None
+        self.out.append(
+            CaseEvent(
+                CaseId(self.cid),
+                self.seq,
+                self.t,
+                PersonId(actor),
+                "x",
+                _ACTION[action],
+                self.state,
+                new,
+                "",
+                payload,
+            )
+        )
+        self.state = new
+
+    def due(self, hours: int) -> str:
+        return (self.t + timedelta(hours=hours)).isoformat()
 
 
-def synthetic_log(n_cases: int = N_CASES, seed: int = SEED) -> list[BenchEvent]:
-    """A seeded log: ~9 events a case, with reworks, transfers, returns, parks, cancels."""
+def synthetic_log(n_cases: int = N_CASES, seed: int = SEED) -> list[CaseEvent]:
+    """A seeded log of real `CaseEvent`s, built directly (the desk's guards are not timed here).
+
+    ~10 events a case, with reworks, transfers, returns, parks, extensions and cancels.
+    """
     rng = np.random.default_rng(seed)
     t0 = datetime(2024, 1, 1, tzinfo=SH)
-    start_min = rng.integers(0, 90 * 24 * 60, n_cases)
+    start_min = rng.integers(0, 90 * 24 * 60, n_cases).tolist()
     gaps = rng.exponential(45.0, (n_cases, 16)) + 1.0
-    grid = rng.integers(0, 1000, n_cases)
-    cat = rng.integers(0, 40, n_cases)
-    fate = rng.random(n_cases)
-    reworks = rng.binomial(2, 0.2, n_cases)
-    transfer = rng.random(n_cases) < 0.25
-    ret = rng.random(n_cases) < 0.1
-    park = rng.random(n_cases) < 0.15
-    ext = rng.random(n_cases) < 0.3
-    dept = rng.integers(0, 60, (n_cases, 3))
-    level = rng.integers(0, len(LEVELS), (n_cases, 3))
-    handler = rng.integers(0, 3000, (n_cases, 2))
-    limit_h = rng.choice([2, 5, 8, 24, 72], n_cases)
-    events: list[BenchEvent] = []
-    append = events.append
+    grid = rng.integers(0, 1000, n_cases).tolist()
+    cat = rng.integers(0, 40, n_cases).tolist()
+    fate = rng.random(n_cases).tolist()
+    reworks = rng.binomial(2, 0.2, n_cases).tolist()
+    transfer = (rng.random(n_cases) < 0.25).tolist()
+    ret = (rng.random(n_cases) < 0.1).tolist()
+    park = (rng.random(n_cases) < 0.15).tolist()
+    ext = (rng.random(n_cases) < 0.3).tolist()
+    dept = rng.integers(0, 60, (n_cases, 3)).tolist()
+    level = rng.integers(0, len(LEVELS), (n_cases, 3)).tolist()
+    handler = rng.integers(0, 3000, (n_cases, 2)).tolist()
+    limit_h = rng.choice([2, 5, 8, 24, 72], n_cases).tolist()
+    events: list[CaseEvent] = []
     for c in range(n_cases):
-        cid = f"C{c:07d}"
-        t = t0 + timedelta(minutes=int(start_min[c]))
-        g = gaps[c]
-        k = 0
-        seq = 0
-        state: str | None = None
+        w = _Writer(events, f"C{c:07d}", t0 + timedelta(minutes=start_min[c]), gaps[c])
+        h0, h1 = f"P{handler[c][0]}", f"P{handler[c][1]}"
 
-        def ev(action: str, to: str, actor: str, payload: Mapping[str, Any] | None = None) -> None:
-            nonlocal seq, state, t, k
-            seq += 1
-            t = t + timedelta(minutes=float(g[k % 16]))
-            k += 1
-            append(BenchEvent(cid, seq, t, actor, "x", action, state, to, "", payload or {}))
-            state = to
+        def route(action: str, i: int, w: _Writer = w, c: int = c) -> None:
+            pay = {"to": f"D{dept[c][i]:02d}", "level": LEVELS[level[c][i]]}
+            w.ev(action, "dispatched", "DISP", {**pay, "due": w.due(limit_h[c])})
 
-        ev("report", "reported", "R1", {"grid": f"G{grid[c]:04d}", "category": f"K{cat[c]:02d}"})
-        ev("verify", "verified", "V1")
+        w.ev("report", "reported", "R1", {"grid": f"G{grid[c]:04d}", "category": f"K{cat[c]:02d}"})
+        w.ev("verify", "verified", "V1", {})
         if fate[c] < 0.05:
-            ev("cancel", "cancelled", "V1")
+            w.ev("cancel", "cancelled", "V1", {})
             continue
-        ev("register", "registered", "V1")
-
-        def dispatch(action: str, i: int, to: str) -> None:
-            due = (t + timedelta(hours=int(limit_h[c]))).isoformat()
-            pay = {"to": f"D{dept[c, i]:02d}", "level": LEVELS[level[c, i]], "due": due}
-            ev(action, to, "DISP", pay)
-
-        dispatch("dispatch", 0, "dispatched")
+        w.ev("register", "registered", "V1", {})
+        route("dispatch", 0)
         if ret[c]:
-            ev("request_return", "return_requested", f"P{handler[c, 0]}")
-            ev("approve_return", "registered", "DISP")
-            dispatch("dispatch", 1, "dispatched")
+            w.ev("request_return", None, h0, {})
+            route("approve_return", 1)
         if fate[c] < 0.12:
             continue  # still waiting for sign-for
-        ev("sign_for", "in_progress", f"P{handler[c, 0]}")
+        w.ev("sign_for", "signed_for", h0, {})
         if transfer[c]:
-            dispatch("transfer", 2, "dispatched")
-            ev("sign_for", "in_progress", f"P{handler[c, 1]}")
+            route("transfer", 2)
+            w.ev("sign_for", "signed_for", h1, {})
+        w.ev("start", "in_progress", h0, {})
         if park[c]:
-            ev("park", "parked", "SUP")
-            ev("resume", "in_progress", "SUP", {"due": (t + timedelta(hours=8)).isoformat()})
+            w.ev("park", "parked", "SUP", {})
+            w.ev("resume", "in_progress", "SUP", {"due": w.due(8)})
         if ext[c]:
-            ev("approve_extension", "in_progress", "SUP", {"due": (t + timedelta(hours=4)).isoformat()})
+            w.ev("approve_extension", None, "SUP", {"due": w.due(4)})
         if fate[c] < 0.2:
             continue  # in progress
-        for _ in range(int(reworks[c])):
-            ev("handle", "handled", f"P{handler[c, 0]}")
-            ev("rework", "in_progress", "CHK", {"due": (t + timedelta(hours=2)).isoformat()})
-        ev("handle", "handled", f"P{handler[c, 0]}")
-        ev("close", "closed", "CHK")
-        ev("evaluate", "evaluated", "EVAL")
+        for _ in range(reworks[c]):
+            w.ev("handle", "handled", h0, {})
+            w.ev("rework", "in_progress", "CHK", {"due": w.due(2)})
+        w.ev("handle", "handled", h0, {})
+        w.ev("close", "closed", "CHK", {})
+        w.ev("evaluate", "evaluated", "EVAL", {})
     return events
 
 
-def naive_metrics_by_grid(events: list[BenchEvent]) -> dict[str, dict[str, float]]:
+def naive_metrics_by_grid(events: list[CaseEvent]) -> dict[str, dict[str, float]]:
     """The baseline: one Python dict per case, then per-grid lists and statistics."""
     cases: dict[str, dict[str, Any]] = {}
     for e in sorted(events, key=lambda e: (e.case_id, e.seq)):
         c = cases.setdefault(
             e.case_id,
-            {"rework": 0, "passes": 0, "first_to": None, "resent": False, "closed_at": None,
-             "due": None, "sign": None, "state": None, "dispatched": False},
+            {
+                "rework": 0,
+                "passes": 0,
+                "first_to": None,
+                "resent": False,
+                "closed_at": None,
+                "due": None,
+                "sign": None,
+                "state": None,
+                "dispatched": False,
+            },
         )
         a = e.action
         c["state"] = e.to_state
@@ -141,7 +158,7 @@ def naive_metrics_by_grid(events: list[BenchEvent]) -> dict[str, dict[str, float
         if c["closed_at"] is None and "due" in e.payload:
             c["due"] = datetime.fromisoformat(e.payload["due"])
         if a in ("dispatch", "transfer", "approve_return", "escalate") and "to" in e.payload:
-            if a == "dispatch" and not c["dispatched"]:
+            if not c["dispatched"]:
                 c["dispatched"], c["first_to"] = True, e.payload["to"]
             elif e.payload["to"] != c["first_to"]:
                 c["resent"] = True
@@ -153,10 +170,14 @@ def naive_metrics_by_grid(events: list[BenchEvent]) -> dict[str, dict[str, float
     for grid, cs in groups.items():
         closed = [c for c in cs if c["closed_at"] is not None]
         due = [
-            c for c in cs
+            c
+            for c in cs
             if c["closed_at"] is not None
-            or (c["due"] is not None and c["due"] <= as_of
-                and c["state"] not in ("cancelled", "merged", "voided", "parked"))
+            or (
+                c["due"] is not None
+                and c["due"] <= as_of
+                and c["state"] not in ("cancelled", "merged", "voided", "parked")
+            )
         ]
         on_time = [c for c in closed if c["due"] is None or c["closed_at"] <= c["due"]]
         disp = [c for c in cs if c["dispatched"]]
@@ -166,26 +187,32 @@ def naive_metrics_by_grid(events: list[BenchEvent]) -> dict[str, dict[str, float
             "n_cases": len(cs),
             "closure_rate": len(closed) / len(due) if due else float("nan"),
             "on_time_rate": len(on_time) / len(due) if due else float("nan"),
-            "rework_rate": sum(c["rework"] > 0 for c in closed) / len(closed) if closed else float("nan"),
-            "accurate_dispatch_rate": sum(not c["resent"] for c in disp) / len(disp) if disp else float("nan"),
+            "rework_rate": sum(c["rework"] > 0 for c in closed) / len(closed)
+            if closed
+            else float("nan"),
+            "accurate_dispatch_rate": sum(not c["resent"] for c in disp) / len(disp)
+            if disp
+            else float("nan"),
             "n_passes": sum(c["passes"] for c in cs),
             "response_s_mean": statistics.fmean(resp) if resp else float("nan"),
-            "resolution_s_p90": statistics.quantiles(reso, n=10, method="inclusive")[8] if len(reso) > 1 else float("nan"),
+            "resolution_s_p90": statistics.quantiles(reso, n=10, method="inclusive")[8]
+            if len(reso) > 1
+            else float("nan"),
         }
     return out
 
 
 @pytest.fixture(scope="module")
-def log() -> list[BenchEvent]:
+def log() -> list[CaseEvent]:
     return synthetic_log()
 
 
 @pytest.fixture(scope="module")
-def table(log: list[BenchEvent]) -> EventTable:
+def table(log: list[CaseEvent]) -> EventTable:
     return EventTable.from_events(log)
 
 
-def test_event_table_from_events(benchmark: Any, log: list[BenchEvent]) -> None:
+def test_event_table_from_events(benchmark: Any, log: list[CaseEvent]) -> None:
     """The one lean pass over ~1M events."""
     t = benchmark.pedantic(EventTable.from_events, args=(log,), rounds=3, iterations=1)
     assert len(t) == len(log) and t.n_cases == N_CASES
@@ -209,7 +236,7 @@ def test_metrics_with_working_calendar(benchmark: Any, table: EventTable) -> Non
     assert np.all(m["resolution_work_s_mean"] <= m["resolution_s_mean"])
 
 
-def test_end_to_end_vectorised(benchmark: Any, log: list[BenchEvent]) -> None:
+def test_end_to_end_vectorised(benchmark: Any, log: list[CaseEvent]) -> None:
     """from_events + metrics by grid: the figure compared with the naive baseline."""
 
     def run() -> Any:
@@ -224,7 +251,7 @@ def test_end_to_end_vectorised(benchmark: Any, log: list[BenchEvent]) -> None:
     assert int(m["n_cases"].sum()) == N_CASES
 
 
-def test_baseline_naive_dict_loop(benchmark: Any, log: list[BenchEvent]) -> None:
+def test_baseline_naive_dict_loop(benchmark: Any, log: list[CaseEvent]) -> None:
     """Baseline: per-case Python dicts, per-grid lists (same metrics subset)."""
     out = benchmark.pedantic(naive_metrics_by_grid, args=(log,), rounds=1, iterations=1)
     assert sum(v["n_cases"] for v in out.values()) == N_CASES

@@ -1204,7 +1204,33 @@ def apply(
     >>> apply(c, Action.VERIFY, Actor(PersonId("d"), DeskRole.DISPATCHER), t)[0].state.value
     'verified'
     """
-    tr = _check(case, action, actor, now, reason, payload)
+    return _apply(case, action, actor, now, reason, payload, policy)
+
+
+def _apply(
+    case: Case,
+    action: Action | str,
+    actor: Actor,
+    now: datetime,
+    reason: str,
+    payload: Payload | None,
+    policy: DeadlinePolicy | None,
+) -> Outcome:
+    """`apply` with positional arguments (the hot path of `CaseLog.act`)."""
+    tr = _TABLE.get((case.state, action))  # type: ignore[arg-type]
+    if (
+        tr is None
+        or actor.role not in tr.roles
+        or now.tzinfo is None
+        or now < case.updated_at
+        or payload
+    ):
+        # Anything unusual goes through the full check, which names the refusing rule.
+        tr = _check(case, action, actor, now, reason, payload)
+    else:
+        for g in tr.guards:
+            if g.check(case, actor, reason, _EMPTY):
+                _check(case, action, actor, now, reason, payload)  # raises, naming the rule
     prep = tr.prepare
     if payload or prep is not None or actor.unit:
         p: dict[str, JSONValue] = dict(payload) if payload else {}
@@ -1765,7 +1791,7 @@ class CaseLog:
             raise UnknownItemError("case", case_id, "case log")
         if expected_seq is not None and expected_seq != case.seq:
             raise StaleSequenceError(case_id, case.seq + 1, expected_seq + 1)
-        if action == Action.MERGE and payload:
+        if action == Action.MERGE and payload and (case.state, Action.MERGE) in _TABLE:
             into = payload.get("into")
             if isinstance(into, str) and into not in self._cases:
                 raise _refuse(
@@ -1776,7 +1802,7 @@ class CaseLog:
                     Rule.PAYLOAD,
                     f"payload 'into' = {into!r} is not a case in this log",
                 )
-        out = apply(case, action, actor, now, reason, payload, policy=self.policy)
+        out = _apply(case, action, actor, now, reason, payload, self.policy)
         self._cases[case_id] = out[0]
         self._events[case_id].append(out[1])
         self._all.append(out[1])

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from gridcore.errors import GridcoreError
@@ -15,11 +16,21 @@ __all__ = ["main"]
 
 def _cmd_city(args: argparse.Namespace) -> int:
     from gridcore.io.geojson import write_geojson
-    from gridcore.synth import build_city
+    from gridcore.io.staff_csv import write_roster_csv
+    from gridcore.synth import synthetic_city
 
-    h = build_city(args.preset, seed=args.seed)
+    city = synthetic_city(args.preset, seed=args.seed)
+    h = city.hierarchy
     path = write_geojson(h, args.out)
     print(f"wrote {path}: {len(h.grids)} grids, {h.total_households} households")
+    if args.staff_dir:
+        staff = Path(args.staff_dir)
+        staff.mkdir(parents=True, exist_ok=True)
+        write_roster_csv(city.roster, staff / "people.csv", staff / "assignments.csv")
+        print(
+            f"wrote {staff}/people.csv, assignments.csv: {len(city.roster.people)} people "
+            f"(policy {city.policy.name!r})"
+        )
     return 0
 
 
@@ -74,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preset", default="yichang", help="preset name (default: yichang)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, help="the GeoJSON file to write")
+    p.add_argument("--staff-dir", help="also write people.csv and assignments.csv here")
     p.set_defaults(func=_cmd_city)
 
     p = sub.add_parser("summary", help="print a summary of a synthetic city")

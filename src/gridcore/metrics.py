@@ -181,7 +181,7 @@ def _parse_instants(values: list[Any], where: Callable[[int], str]) -> IntArray:
     if not n:
         return out
     done = np.zeros(n, np.bool_)
-    if all(type(v) is str for v in values):
+    if set(map(type, values)) == {str}:
         lengths = np.fromiter(map(len, values), np.int64, n)
         for length in (20, 25, 27, 32):
             rows = np.flatnonzero(lengths == length)
@@ -286,7 +286,8 @@ def _take(values: IntArray, idx: IntArray, missing: int) -> IntArray:
 
 
 def _isin_names(codes: IntArray, vocab: Sequence[Any], names: Iterable[str]) -> BoolArray:
-    wanted = [i for i, v in enumerate(vocab) if v in set(names)]
+    wanted_names = set(names)
+    wanted = [i for i, v in enumerate(vocab) if v in wanted_names]
     out: BoolArray = np.isin(codes, np.asarray(wanted, np.int64))
     return out
 
@@ -459,7 +460,7 @@ class EventTable:
             case, seq, at_us, action = case[order], seq[order], at_us[order], action[order]
             to_state, actor = to_state[order], actor[order]
             to_owner, level, due_raw = to_owner[order], level[order], due_raw[order]
-        case_id_names = tuple(str(c) for c in case_codes.names())
+        case_id_names = tuple(map(str, case_codes))
         _check_sequences(case, seq, case_id_names)
         from_state = np.full(n, -1, np.int64)
         if n:
@@ -564,8 +565,18 @@ def _instants_us(ats: list[datetime]) -> IntArray:
     sec += np.fromiter(map(_MINUTE, ats), np.int64, n) * 60
     sec += np.fromiter(map(_SECOND, ats), np.int64, n)
     local = (day * 86_400 + sec) * _US_PER_S + np.fromiter(map(_MICRO, ats), np.int64, n)
-    hours, inv = np.unique(local // (3600 * _US_PER_S), return_inverse=True)
-    inv = inv.reshape(-1)
+    hour = local // (3600 * _US_PER_S)
+    lo = int(hour.min())
+    span = int(hour.max()) - lo + 1
+    if span <= 4 * n + 1024:
+        # Hours are dense in a real log: a bincount finds the distinct ones without a sort.
+        hours = np.flatnonzero(np.bincount(hour - lo, minlength=span)) + lo
+        slot = np.full(span, -1, np.int64)
+        slot[hours - lo] = np.arange(hours.size)
+        inv = slot[hour - lo]
+    else:
+        hours, inv = np.unique(hour, return_inverse=True)
+        inv = inv.reshape(-1)
     offsets = np.empty((4, hours.size), np.int64)
     for j, h in enumerate(hours.tolist()):
         start = datetime(1970, 1, 1, tzinfo=tz) + timedelta(hours=h)
@@ -676,8 +687,9 @@ def _fold(
 
     routing = _isin_names(action, names, _ROUTING)
     routed_to = routing & (to_owner >= 0)
-    first_dispatch = _first_per_case(case, is_action(_DISPATCH), n_cases)
-    first_target = _first_per_case(case, is_action(_DISPATCH) & (to_owner >= 0), n_cases)
+    # The first routing event with a target is the dispatch (an escalation straight from
+    # registration dispatches too); any later one to another owner is a re-send.
+    first_target = _first_per_case(case, routed_to, n_cases)
     first_owner = _take(to_owner, first_target, -1)
     resend = routed_to & (first_owner[case] >= 0) & (to_owner != first_owner[case])
     last_owner = _take(to_owner, _last_per_case(case, routed_to & before_limit, n_cases), -1)
@@ -687,7 +699,11 @@ def _fold(
     passing = _isin_names(action, names, _PASSING)
     return CaseFacts(
         as_of_us=as_of_us,
-        case_ids=tuple(t.case_ids[i] for i in kept_cases.tolist()),
+        case_ids=(
+            t.case_ids
+            if n_cases == t.n_cases
+            else tuple(map(t.case_ids.__getitem__, kept_cases.tolist()))
+        ),
         grid=t.grid[kept_cases],
         grid_names=t.grid_names,
         area=None if t.area is None else t.area[kept_cases],
@@ -700,7 +716,7 @@ def _fold(
         due_us=due_us,
         rework=np.bincount(case[is_action(_REWORK)], minlength=n_cases).astype(np.int64),
         passes=np.bincount(case[passing], minlength=n_cases).astype(np.int64),
-        dispatched=first_dispatch >= 0,
+        dispatched=first_target >= 0,
         resends=np.bincount(case[resend], minlength=n_cases).astype(np.int64),
         resolved_level=resolved_level,
         level_names=t.level_names,

@@ -10,6 +10,8 @@ by households. Coordinates are planar metres.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import attrs
 import numpy as np
@@ -19,8 +21,20 @@ from numpy.typing import NDArray
 from gridcore.errors import ConfigError, UnknownItemError
 from gridcore.hierarchy import URBAN, Area, Hierarchy
 from gridcore.ids import AreaCode
+from gridcore.staffing import Roster, StaffingPolicy, get_policy, staff_city
 
-__all__ = ["PRESETS", "CitySpec", "build_city", "preset_spec"]
+__all__ = [
+    "DEFAULT_START",
+    "PRESETS",
+    "City",
+    "CitySpec",
+    "build_city",
+    "preset_spec",
+    "synthetic_city",
+]
+
+DEFAULT_START = datetime(2026, 1, 1, tzinfo=ZoneInfo("Asia/Shanghai"))
+"""When synthetic staff assignments start unless told otherwise (a fixed instant, not the clock)."""
 
 # Components per household, from the Chongqing grid in DOMAIN.md (285 households).
 _COMPONENT_RATES: dict[str, float] = {
@@ -303,3 +317,37 @@ def build_city(spec: CitySpec | str = "yichang", seed: int = 0) -> Hierarchy:
                 comm_i += 1
             street_i += 1
     return Hierarchy.build(areas, URBAN)
+
+
+@attrs.frozen
+class City:
+    """A synthetic city: its hierarchy, the staffing policy and the roster that fills it."""
+
+    spec: CitySpec
+    seed: int
+    hierarchy: Hierarchy
+    policy: StaffingPolicy
+    roster: Roster
+
+
+def synthetic_city(
+    spec: CitySpec | str = "yichang",
+    seed: int = 0,
+    *,
+    start: datetime = DEFAULT_START,
+    policy: StaffingPolicy | str | None = None,
+) -> City:
+    """A seeded city with staff assigned by its preset's policy (or `policy`) from `start`.
+
+    >>> city = synthetic_city("shuanghu", seed=1)
+    >>> len(city.roster.people)
+    24
+    """
+    if isinstance(spec, str):
+        spec = preset_spec(spec)
+    hierarchy = build_city(spec, seed)
+    pol = get_policy(policy if policy is not None else spec.staffing)
+    total = spec.staff_total if policy is None else None
+    # the staff draw gets its own stream so that the map does not change with the policy
+    roster = staff_city(hierarchy, pol, seed + 1_000_003, start, staff_total=total)
+    return City(spec, seed, hierarchy, pol, roster)

@@ -204,7 +204,8 @@ class _GeometryCheck:
         self.codes: tuple[AreaCode, ...] = tuple(a.code for a in h.areas)
         # Own polygons of every area, repaired where invalid so GEOS can work on them.
         self.own: ObjArray = np.array([a.polygon for a in h.areas], dtype=object)
-        self.overlapping: set[AreaCode] = set()
+        # positions whose polygons are invalid or overlap: no fast coverage union for them
+        self.dirty: set[int] = set()
         self.gap_shapes: list[Any] = []
 
     def run(self) -> list[Finding]:
@@ -242,6 +243,7 @@ class _GeometryCheck:
                 )
             )
             self.own[i] = shapely.make_valid(self.own[i])
+            self.dirty.add(int(i))
 
     def _check_overlaps(self, codes: Sequence[AreaCode], polys: ObjArray, level: str) -> None:
         """Pairs at one level whose interiors meet over more than the tolerance."""
@@ -260,7 +262,7 @@ class _GeometryCheck:
         for a, b, area in zip(idx[left], idx[right], areas, strict=True):
             if area > self.tol:
                 ca, cb = sorted((codes[a], codes[b]))
-                self.overlapping.update((ca, cb))
+                self.dirty.update((self.h.position(ca), self.h.position(cb)))
                 self.findings.append(
                     Finding(
                         FindingKind.OVERLAP,
@@ -300,27 +302,34 @@ class _GeometryCheck:
             parents = np.flatnonzero(level_of == d)
             child_pos: list[int] = []
             child_parent: list[int] = []
-            for p in parents:
+            with_own: list[tuple[int, Any]] = []
+            for p in map(int, parents):
                 kids = [h.position(c) for c in h.children(self.codes[p])]
                 kid_polys = eff[kids]
                 if any(k is None for k in kid_polys):
                     continue
-                clean = not any(self.codes[k] in self.overlapping for k in kids) and bool(
-                    shapely.is_valid(kid_polys).all()
-                )
+                clean = not any(k in self.dirty for k in kids)
                 union = self._union(kid_polys, clean)
-                own = self.own[p]
-                if own is None:
+                if self.own[p] is None:
                     eff[p] = union
                     if self.h.parent(self.codes[p]) is None:
                         self._report_holes(int(p), union)
                     continue
-                self._report_gap(int(p), own, union)
+                with_own.append((int(p), union))
                 child_pos += kids
                 child_parent += [int(p)] * len(kids)
-            self._report_outside(
+            spilled = self._report_outside(
                 np.array(child_pos, dtype=np.int64), np.array(child_parent, dtype=np.int64), eff
             )
+            if not with_own:
+                continue
+            owners = [p for p, _ in with_own]
+            unions = np.array([u for _, u in with_own], dtype=object)
+            # children inside the parent: the gap's area is the difference of the areas
+            gap_area = shapely.area(self.own[owners]) - shapely.area(unions)
+            for j, (p, union) in enumerate(with_own):
+                if p in spilled or gap_area[j] > self.tol:
+                    self._report_gap(p, self.own[p], union)
 
     def _report_gap(self, p: int, own: Any, union: Any) -> None:
         gap = shapely.difference(own, union)
@@ -365,14 +374,15 @@ class _GeometryCheck:
 
     def _report_outside(
         self, kids: NDArray[np.int64], parents: NDArray[np.int64], eff: ObjArray
-    ) -> None:
+    ) -> set[int]:
+        """Report children outside their parent; return the parents with a child not covered."""
         if not len(kids):
-            return
+            return set()
         kid_geoms, par_geoms = eff[kids], self.own[parents]
         inside = shapely.covers(par_geoms, kid_geoms)
         out = np.flatnonzero(~inside)
         if not len(out):
-            return
+            return set()
         areas = shapely.area(shapely.difference(kid_geoms[out], par_geoms[out]))
         for j, area in zip(out, areas, strict=True):
             if area > self.tol:
@@ -386,6 +396,7 @@ class _GeometryCheck:
                         float(area),
                     )
                 )
+        return {int(p) for p in parents[out]}
 
 
 def _where(geom: Any) -> str:

@@ -39,3 +39,14 @@ def test_validate_missing_file_is_a_clean_error(
     """A file that cannot be read is named."""
     assert main(["validate", str(tmp_path / "none.geojson")]) == 2
     assert "none.geojson" in capsys.readouterr().err
+
+
+def test_city_can_write_its_staff(tmp_path: Path) -> None:
+    """`--staff-dir` writes people and assignments that read back."""
+    from gridcore.io import read_roster_csv
+
+    out = tmp_path / "c.geojson"
+    staff = tmp_path / "staff"
+    assert main(["city", "--preset", "shuanghu", "--out", str(out), "--staff-dir", str(staff)]) == 0
+    roster = read_roster_csv(staff / "people.csv", staff / "assignments.csv")
+    assert len(roster.people) == 24

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import attrs
 import numpy as np
 import numpy.typing as npt
 import pytest
 
+from gridcore.cases import Action, CaseEvent, State
 from gridcore.errors import ConfigError, GridcoreError, UnknownItemError
+from gridcore.ids import CaseId, PersonId
 from gridcore.metrics import (
     DEPARTMENT_WEIGHTS,
     EventTable,
@@ -25,40 +25,26 @@ from gridcore.metrics import (
 
 SH = ZoneInfo("Asia/Shanghai")
 
+# The state each action leads to in gridcore.cases' table (for the events built by hand).
 _NEXT_STATE = {
-    "report": "reported",
-    "verify": "verified",
-    "register": "registered",
-    "dispatch": "dispatched",
-    "sign_for": "in_progress",
-    "handle": "handled",
-    "close": "closed",
-    "rework": "in_progress",
-    "transfer": "dispatched",
-    "escalate": "dispatched",
-    "approve_return": "registered",
-    "cancel": "cancelled",
-    "reopen": "in_progress",
-    "evaluate": "evaluated",
-    "park": "parked",
-    "resume": "in_progress",
+    "report": State.REPORTED,
+    "verify": State.VERIFIED,
+    "register": State.REGISTERED,
+    "dispatch": State.DISPATCHED,
+    "sign_for": State.SIGNED_FOR,
+    "start": State.IN_PROGRESS,
+    "handle": State.HANDLED,
+    "close": State.CLOSED,
+    "rework": State.IN_PROGRESS,
+    "transfer": State.DISPATCHED,
+    "escalate": State.DISPATCHED,
+    "approve_return": State.DISPATCHED,
+    "cancel": State.CANCELLED,
+    "reopen": State.DISPATCHED,
+    "evaluate": State.EVALUATED,
+    "park": State.PARKED,
+    "resume": State.IN_PROGRESS,
 }
-
-
-@attrs.frozen
-class Ev:
-    """A stand-in with the attributes of gridcore.cases.CaseEvent."""
-
-    case_id: str
-    seq: int
-    at: datetime
-    actor: str
-    role: str
-    action: str
-    from_state: str | None
-    to_state: str
-    reason: str
-    payload: Mapping[str, Any]
 
 
 def at(hhmm: str, day: int = 4) -> datetime:
@@ -70,15 +56,28 @@ def iso(hhmm: str, day: int = 4) -> str:
     return at(hhmm, day).isoformat()
 
 
-def case(case_id: str, *steps: tuple[Any, ...]) -> list[Ev]:
+def case(case_id: str, *steps: tuple[Any, ...]) -> list[CaseEvent]:
     """steps: (action, when, actor, payload) with payload optional."""
-    out: list[Ev] = []
-    state: str | None = None
+    out: list[CaseEvent] = []
+    state: State | None = None
     for i, step in enumerate(steps, start=1):
         action, when, actor = step[0], step[1], step[2]
         payload = step[3] if len(step) > 3 else {}
         nxt = _NEXT_STATE[action]
-        out.append(Ev(case_id, i, when, actor, "x", action, state, nxt, "", payload))
+        out.append(
+            CaseEvent(
+                CaseId(case_id),
+                i,
+                when,
+                PersonId(actor),
+                "x",
+                Action(action),
+                state,
+                nxt,
+                "",
+                payload,
+            )
+        )
         state = nxt
     return out
 
@@ -94,7 +93,7 @@ def route(action: str, when: datetime, to: str, level: str, due: str | None = No
     return (action, when, "DISP", payload)
 
 
-def hand_log() -> list[Ev]:
+def hand_log() -> list[CaseEvent]:
     """Five cases whose metrics are worked out by hand in the tests below."""
     c1 = case(
         "C1",
@@ -164,7 +163,8 @@ class TestEventTable:
     def test_first_handler_is_the_actor_of_the_first_sign_for(self) -> None:
         """首办必须负责: C3 stays with P2 although P3 signed for it after the transfer."""
         f = EventTable.from_events(hand_log()).facts()
-        handler = {c: f.person_names[h] if h >= 0 else "" for c, h in zip(f.case_ids, f.handler)}
+        names = [f.person_names[h] if h >= 0 else "" for h in f.handler]
+        handler = dict(zip(f.case_ids, names, strict=True))
         assert handler == {"C1": "P1", "C2": "P1", "C3": "P2", "C4": "", "C5": ""}
 
     def test_due_at_close_is_the_last_due_before_the_close(self) -> None:
@@ -368,7 +368,7 @@ class TestGrouping:
 
     def test_unknown_group_key_is_refused(self) -> None:
         """The message lists the keys accepted."""
-        with pytest.raises(ConfigError, match="'street'.*grid"):
+        with pytest.raises(ConfigError, match=r"'street'.*grid"):
             compute_metrics(EventTable.from_events(hand_log()), by="street")
 
 
@@ -390,9 +390,7 @@ class TestCompositeScores:
     def test_unknown_metric_in_weights_is_refused(self) -> None:
         """The unknown name is given back."""
         with pytest.raises(ConfigError, match="'speed'"):
-            composite_scores(
-                compute_metrics(EventTable.from_events(hand_log())), {"speed": 1.0}
-            )
+            composite_scores(compute_metrics(EventTable.from_events(hand_log())), {"speed": 1.0})
 
     def test_negative_weight_is_refused(self) -> None:
         """Weights live in [0, 1] even when they sum to 1."""
@@ -416,3 +414,68 @@ def test_rows_hold_plain_python_values() -> None:
 def test_timedelta_helper_sanity() -> None:
     """The hand log's instants are in Shanghai time."""
     assert at("09:00").utcoffset() == timedelta(hours=8)
+
+
+class TestWithTheCaseDesk:
+    """Logs written by gridcore.cases' own `CaseLog`, not built by hand."""
+
+    @staticmethod
+    def desk_log() -> tuple[Any, list[CaseEvent]]:
+        from gridcore.cases import Actor, CaseLog, DeskRole, FixedDeadlines
+        from gridcore.categories import Stage
+        from gridcore.clock import RoundTheClock
+        from gridcore.ids import AreaCode, CategoryCode
+
+        policy = FixedDeadlines(
+            RoundTheClock(), {Stage.SIGN_FOR: timedelta(hours=1), Stage.HANDLE: timedelta(hours=3)}
+        )
+        log = CaseLog(policy)
+        rep = Actor(PersonId("R"), DeskRole.REPORTER)
+        desk = Actor(PersonId("DESK"), DeskRole.DISPATCHER)
+        chk = Actor(PersonId("CHK"), DeskRole.CHECKER)
+        h1 = Actor(PersonId("H1"), DeskRole.HANDLER, "D1")
+        h2 = Actor(PersonId("H2"), DeskRole.HANDLER, "D2")
+        t = at("09:00")
+        for k in range(6):
+            cid = CaseId(f"K{k}")
+            step = iter(range(1, 100))
+
+            def now() -> datetime:
+                return t + timedelta(minutes=20 * next(step))  # noqa: B023
+
+            log.report(cid, rep, t, grid=AreaCode(f"G{k % 2}"), category=CategoryCode("leak"))
+            log.act(cid, "verify", desk, now())
+            log.act(cid, "register", desk, now())
+            log.act(cid, "dispatch", desk, now(), payload={"to": "D1", "level": "community"})
+            log.act(cid, "sign_for", h1, now())
+            holder = h1
+            if k == 1:  # 转办 to another department
+                log.act(cid, "transfer", h1, now(), "not ours", {"to": "D2", "level": "street"})
+                log.act(cid, "sign_for", h2, now())
+                holder = h2
+            log.act(cid, "start", holder, now())
+            log.act(cid, "handle", holder, now())
+            if k == 2:  # 返工
+                log.act(cid, "rework", chk, now(), "not fixed")
+                log.act(cid, "handle", holder, now())
+            if k == 5:
+                continue  # left handled, not closed
+            log.act(cid, "close", chk, now())
+        return log, list(log.all_events())
+
+    def test_metrics_agree_with_the_replayed_cases(self) -> None:
+        """Rework, transfers, first handler and state match what `CaseLog` holds."""
+        log, events = self.desk_log()
+        f = EventTable.from_events(events).facts()
+        for i, cid in enumerate(f.case_ids):
+            c = log.case(CaseId(cid))
+            assert f.rework[i] == c.extra.rework_count
+            assert f.passes[i] == c.extra.transfer_count + c.extra.return_count
+            assert f.person_names[f.handler[i]] == c.first_handler
+            assert f.state_names[f.final_state[i]] == c.state
+            assert f.owner_names[f.owner[i]] == c.owner
+        r = compute_metrics(f).to_rows()[0]
+        assert (r["n_closed"], r["n_reworked"], r["n_passed_cases"]) == (5, 1, 1)
+        assert r["accurate_dispatch_rate"] == pytest.approx(5 / 6)
+        assert r["share_community"] == pytest.approx(4 / 5)
+        assert r["share_street"] == pytest.approx(1 / 5)

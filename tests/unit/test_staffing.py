@@ -31,6 +31,7 @@ from gridcore.staffing import (
     Role,
     Roster,
     StaffingPolicy,
+    Violation,
     ViolationKind,
     check_policy,
     get_policy,
@@ -59,8 +60,8 @@ def tianjin_roster(tianjin: Hierarchy) -> Roster:
     return staff_city(tianjin, THREE_PER_GRID, seed=1, start=T0)
 
 
-def _kinds(violations: list[object]) -> list[ViolationKind]:
-    return [v.kind for v in violations]  # type: ignore[attr-defined]
+def _kinds(violations: list[Violation]) -> list[ViolationKind]:
+    return [v.kind for v in violations]
 
 
 class TestRoles:
@@ -92,7 +93,7 @@ class TestPersonAndAssignment:
     def test_person_with_unknown_role_is_refused(self) -> None:
         """Roles are checked when the person is made."""
         with pytest.raises(StaffingError, match="roles"):
-            Person(PersonId("P1"), "x", frozenset({"astronaut"}))  # type: ignore[arg-type]
+            Person(PersonId("P1"), "x", frozenset({"astronaut"}))
 
     def test_person_without_roles_may_hold_any_role(self) -> None:
         """An empty role set means any role."""
@@ -118,7 +119,7 @@ class TestPersonAndAssignment:
 
     def test_role_given_as_string_is_converted(self) -> None:
         """Roles read from files arrive as strings."""
-        a = Assignment(PersonId("P1"), "manager", AreaCode("1"), T0)  # type: ignore[arg-type]
+        a = Assignment(PersonId("P1"), "manager", AreaCode("1"), T0)
         assert a.role is Role.MANAGER
 
 
@@ -460,9 +461,7 @@ class TestResponsible:
     def test_answers_change_over_time(self, tianjin: Hierarchy, tianjin_roster: Roster) -> None:
         """A successor answers after the predecessor's assignment ends."""
         g = tianjin.grids[0]
-        (old,) = [
-            a for a in tianjin_roster.assignments if a.area == g and a.role is Role.ASSISTANT
-        ]
+        (old,) = [a for a in tianjin_roster.assignments if a.area == g and a.role is Role.ASSISTANT]
         new = Person(PersonId("N1"), "successor")
         r = tianjin_roster.end_assignment(old, T0 + 10 * DAY).with_changes(
             add_people=[new], add=[Assignment(new.id, Role.ASSISTANT, g, T0 + 10 * DAY)]
@@ -512,9 +511,7 @@ class TestWorkload:
         first = tianjin_roster.assignments[0]
         assert w.people[first.person].households == tianjin.households(first.area)
 
-    def test_a_person_above_the_grids_carries_all_of_them(
-        self, yichang: Hierarchy
-    ) -> None:
+    def test_a_person_above_the_grids_carries_all_of_them(self, yichang: Hierarchy) -> None:
         """A street supervisor's load is the street's households."""
         r = staff_city(yichang, FULL_DUTY, seed=1, start=T0)
         sup = next(a for a in r.assignments if a.role is Role.SUPERVISOR)

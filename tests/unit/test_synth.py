@@ -61,3 +61,16 @@ def test_bad_specs_are_refused() -> None:
         CitySpec(grids=0)
     with pytest.raises(UnknownItemError, match="preset"):
         build_city("atlantis")
+
+
+@pytest.mark.parametrize(
+    ("name", "people"), [("shuanghu", 24), ("yubei", 18_900), ("tianjin-pilot", 60)]
+)
+def test_synthetic_city_is_staffed_by_its_policy(name: str, people: int) -> None:
+    """Presets come staffed: Shuanghu 24 workers, Yubei 18,900, Tianjin three a grid."""
+    from gridcore.staffing import check_policy
+    from gridcore.synth import DEFAULT_START, synthetic_city
+
+    city = synthetic_city(name, seed=2)
+    assert len(city.roster.people) == people
+    assert check_policy(city.hierarchy, city.roster, city.policy, DEFAULT_START) == []

@@ -91,6 +91,17 @@ def raise_first_bad(x: FloatArray, y: FloatArray, bad: BoolArray) -> None:
     )
 
 
+def _sorted_unique(a: IntArray) -> IntArray:
+    """Sorted distinct values (a sort and a mask: faster here than numpy's hash unique)."""
+    s = np.sort(a)
+    if len(s) == 0:
+        return s
+    keep = np.empty(len(s), dtype=np.bool_)
+    keep[0] = True
+    np.not_equal(s[1:], s[:-1], out=keep[1:])
+    return s[keep]
+
+
 def _ragged(starts: IntArray, counts: IntArray) -> tuple[IntArray, IntArray]:
     """For groups (start, count): the group of every element and the element indexes."""
     total = int(counts.sum())
@@ -101,8 +112,13 @@ def _ragged(starts: IntArray, counts: IntArray) -> tuple[IntArray, IntArray]:
 
 
 def _crosses(
-    px: FloatArray, py: FloatArray, ax: FloatArray, ay: FloatArray, by: FloatArray,
-    dx: FloatArray, dy: FloatArray,
+    px: FloatArray,
+    py: FloatArray,
+    ax: FloatArray,
+    ay: FloatArray,
+    by: FloatArray,
+    dx: FloatArray,
+    dy: FloatArray,
 ) -> BoolArray:
     """The half-open crossing test of the module docstring, elementwise."""
     result: BoolArray = (ay <= py) & (py < by) & ((px - ax) * dy < (py - ay) * dx)
@@ -113,29 +129,39 @@ class BucketGrid:
     """The flat arrays of the point -> grid index, and the two ways to query them.
 
     Cells of a uniform bucket grid hold a grid position (the bucket lies inside
-    that grid), -1 (outside every grid) or ``-2 - m`` for mixed bucket `m`, whose
-    candidate grids (CSR ``pair_ptr``) each carry a base crossing parity and the
-    few edges whose crossing can vary inside the bucket (CSR ``edge_ptr``).
+    that grid), -1 (outside every grid) or ``-2 - m`` for mixed bucket `m`. A
+    mixed bucket lists its candidate grids (CSR ``pair_ptr``/``pair_grid``), a
+    bit mask of the candidates whose boundary the ray from any point of the
+    bucket always crosses an odd number of times (``base_bits``), and the few
+    edges whose crossing can vary inside the bucket, each with the number of
+    the candidate it belongs to (CSR ``ent_ptr``/``ent_edge``/``ent_bit``). A
+    point's candidate mask is ``base_bits`` toggled by every edge it crosses;
+    the lowest set bit names its grid. Buckets with more than 62 candidates
+    (``base_bits == -1``) are answered by the scalar path, which uses Python
+    integers of any width.
     """
 
     __slots__ = (
         "_single",
+        "base_bits",
         "cell",
-        "edge_grid",
-        "edges",
-        "edge_ptr",
+        "edata",
+        "ent_bit",
+        "ent_edge",
+        "ent_ptr",
         "h",
-        "local_edge",
+        "n_grids",
         "nx",
         "ny",
         "origin",
         "pair_base",
         "pair_grid",
         "pair_ptr",
-        "n_grids",
     )
 
-    def __init__(self, polygons: Sequence[Any] | NDArray[np.object_], buckets_per_grid: float = 64.0) -> None:
+    def __init__(
+        self, polygons: Sequence[Any] | NDArray[np.object_], buckets_per_grid: float = 64.0
+    ) -> None:
         n = len(polygons)
         if n == 0:
             raise RoutingError("a routing index needs at least one grid")
@@ -148,20 +174,21 @@ class BucketGrid:
         y_lo = float(edges[:, 1].min())
         y_hi = float(edges[:, 3].max())
         span_x, span_y = max(x_hi - x_lo, 1e-9), max(y_hi - y_lo, 1e-9)
-        h = math.sqrt(span_x * span_y / (buckets_per_grid * n))
-        h = min(h, span_x, span_y) if min(span_x, span_y) > 0 else h
+        h = min(math.sqrt(span_x * span_y / (buckets_per_grid * n)), span_x, span_y)
         # one empty bucket of margin on each side absorbs rounding at the territory's edge
         nx = math.ceil(span_x / h) + 2
         ny = math.ceil(span_y / h) + 2
+        if nx * ny > 2**31 - 1:
+            raise RoutingError(f"{nx} x {ny} buckets: too many, lower buckets_per_grid")
         ox, oy = x_lo - h, y_lo - h
         self.h, self.nx, self.ny, self.origin = h, nx, ny, (ox, oy)
         scale = max(abs(x_lo), abs(x_hi), abs(y_lo), abs(y_hi), h)
         # widen every bucket a little: a point whose computed bucket is off by rounding
         # still finds every edge that can matter to it
-        pad = 1e-6 * h + 64 * np.finfo(np.float64).eps * scale
+        pad = 1e-6 * h + 64 * float(np.finfo(np.float64).eps) * scale
         inv = 1.0 / h
 
-        cell = self._fill_centres(owner, edges, n)
+        cell = self._fill_centres(owner, edges)
         mixed_buckets, pair_bucket, pair_grid = self._rasterise(owner, edges, pad, inv, n)
         cell[mixed_buckets] = -2 - np.arange(len(mixed_buckets), dtype=np.int32)
         self.cell = cell
@@ -169,16 +196,16 @@ class BucketGrid:
         self.pair_ptr = np.append(pair_ptr, len(pair_bucket)).astype(np.int64)
         self.pair_grid = pair_grid.astype(np.int32)
         nonflat = edges[:, 1] < edges[:, 3]
-        self.edges = np.ascontiguousarray(edges[nonflat])
-        self.edge_grid = owner[nonflat]
-        base, edge_ptr, local_edge = self._local_edges(pair_bucket, pad, inv)
-        self.pair_base = base
-        self.edge_ptr = edge_ptr
-        self.local_edge = local_edge
+        e = edges[nonflat]
+        # ax, ay, by, dx, dy: what the crossing test reads, one row per edge
+        self.edata = np.ascontiguousarray(
+            np.column_stack([e[:, 0], e[:, 1], e[:, 3], e[:, 2] - e[:, 0], e[:, 3] - e[:, 1]])
+        )
+        self._local_edges(e, owner[nonflat], pair_bucket, pad, inv)
         self._single: Any = None
 
     # -- build --------------------------------------------------------------------
-    def _fill_centres(self, owner: IntArray, edges: FloatArray, n: int) -> I32Array:
+    def _fill_centres(self, owner: IntArray, edges: FloatArray) -> I32Array:
         """The grid holding each bucket's centre (scanline fill by rows), -1 if none."""
         h, nx, ny = self.h, self.nx, self.ny
         ox, oy = self.origin
@@ -203,8 +230,7 @@ class BucketGrid:
         span_grid = (key[0::2] // ny).astype(np.int32)
         c0 = np.clip(np.ceil((starts - ox) / h - 0.5).astype(np.int64), 0, nx)
         c1 = np.clip(np.ceil((ends - ox) / h - 0.5).astype(np.int64), 0, nx)
-        cnt = np.maximum(c1 - c0, 0)
-        which, cols = _ragged(c0, cnt)
+        which, cols = _ragged(c0, np.maximum(c1 - c0, 0))
         cell[span_rows[which] * nx + cols] = span_grid[which]
         return cell
 
@@ -221,7 +247,7 @@ class BucketGrid:
         r1 = np.clip(np.floor((by + pad - oy) * inv), 0, ny - 1).astype(np.int64)
         ncol = c1 - c0 + 1
         keys: list[IntArray] = []
-        step = 200_000
+        step = 50_000
         for s in range(0, len(edges), step):
             sl = slice(s, s + step)
             cnt = ncol[sl] * (r1[sl] - r0[sl] + 1)
@@ -243,32 +269,37 @@ class BucketGrid:
             lo = np.minimum(np.minimum(s00, s01), np.minimum(s10, s11))
             hi = np.maximum(np.maximum(s00, s01), np.maximum(s10, s11))
             touch = (lo <= 0) & (hi >= 0)
-            keys.append((row[touch] * nx + col[touch]) * n + owner[e[touch]])
-        pair_key = np.unique(np.concatenate(keys)) if keys else np.zeros(0, dtype=np.int64)
+            keys.append(_sorted_unique((row[touch] * nx + col[touch]) * n + owner[e[touch]]))
+        pair_key = _sorted_unique(np.concatenate(keys))
         pair_bucket = pair_key // n
         pair_grid = pair_key % n
-        return np.unique(pair_bucket), pair_bucket, pair_grid
+        return _sorted_unique(pair_bucket), pair_bucket, pair_grid
 
     def _local_edges(
-        self, pair_bucket: IntArray, pad: float, inv: float
-    ) -> tuple[NDArray[np.int8], IntArray, I32Array]:
-        """Per (bucket, candidate): the parity of edges always crossed, and the edges to test."""
+        self, e: FloatArray, e_grid: IntArray, pair_bucket: IntArray, pad: float, inv: float
+    ) -> None:
+        """Per candidate: the parity of edges always crossed, and the edges to test."""
         h, nx, ny = self.h, self.nx, self.ny
         ox, oy = self.origin
-        e = self.edges
         ax, ay, bx, by = e[:, 0], e[:, 1], e[:, 2], e[:, 3]
         r0 = np.clip(np.floor((ay - pad - oy) * inv), 0, ny - 1).astype(np.int64)
         r1 = np.clip(np.floor((by + pad - oy) * inv), 0, ny - 1).astype(np.int64)
         eid, rows = _ragged(r0, r1 - r0 + 1)
-        key = self.edge_grid[eid] * ny + rows
+        key = e_grid[eid] * ny + rows
         order = np.argsort(key, kind="stable")
         key, eid = key[order], eid[order]
         x_min = np.minimum(ax, bx)
         x_max = np.maximum(ax, bx)
         n_pairs = len(pair_bucket)
+        n_mixed = len(self.pair_ptr) - 1
+        pair_slot = np.arange(n_pairs, dtype=np.int64) - np.repeat(
+            self.pair_ptr[:-1], np.diff(self.pair_ptr)
+        )
         base = np.zeros(n_pairs, dtype=np.int8)
-        counts = np.zeros(n_pairs, dtype=np.int64)
-        local_parts: list[I32Array] = []
+        per_bucket = np.zeros(n_mixed, dtype=np.int64)
+        edge_parts: list[I32Array] = []
+        bit_parts: list[NDArray[np.int16]] = []
+        pair_mixed = np.repeat(np.arange(n_mixed, dtype=np.int64), np.diff(self.pair_ptr))
         for s in range(0, n_pairs, _CHUNK_PAIRS):
             sl = slice(s, min(s + _CHUNK_PAIRS, n_pairs))
             pb = pair_bucket[sl]
@@ -285,32 +316,46 @@ class BucketGrid:
             reach = x_max[ed] >= x0  # an edge wholly left of the bucket is never crossed
             always = reach & (ay[ed] < y0) & (by[ed] > y1) & (x_min[ed] > x1)
             local = reach & ~always
-            base[sl] = (np.bincount(grp[always], minlength=sl.stop - sl.start) & 1).astype(np.int8)
-            counts[sl] = np.bincount(grp[local], minlength=sl.stop - sl.start)
-            local_parts.append(ed[local].astype(np.int32))
-        edge_ptr = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
-        local_edge = (
-            np.concatenate(local_parts) if local_parts else np.zeros(0, dtype=np.int32)
-        )
-        return base, edge_ptr, local_edge
+            size = sl.stop - sl.start
+            base[sl] = (np.bincount(grp[always], minlength=size) & 1).astype(np.int8)
+            gl = grp[local] + s
+            per_bucket += np.bincount(pair_mixed[gl], minlength=n_mixed)
+            edge_parts.append(ed[local].astype(np.int32))
+            bit_parts.append(pair_slot[gl].astype(np.int16))
+        self.pair_base = base
+        self.ent_ptr = np.concatenate(([0], np.cumsum(per_bucket))).astype(np.int64)
+        self.ent_edge = np.concatenate(edge_parts) if edge_parts else np.zeros(0, np.int32)
+        self.ent_bit = np.concatenate(bit_parts) if bit_parts else np.zeros(0, np.int16)
+        wide = np.diff(self.pair_ptr) > 62
+        contrib = base.astype(np.int64) << np.minimum(pair_slot, 62)
+        bits = np.add.reduceat(contrib, self.pair_ptr[:-1]) if n_pairs else contrib
+        bits[wide] = -1
+        self.base_bits = bits.astype(np.int64)
 
     # -- queries ------------------------------------------------------------------
     @property
     def nbytes(self) -> int:
         """Bytes held by the index arrays."""
         arrays = (
-            self.cell, self.pair_ptr, self.pair_grid, self.pair_base, self.edge_ptr,
-            self.local_edge, self.edges, self.edge_grid,
+            self.cell,
+            self.pair_ptr,
+            self.pair_grid,
+            self.pair_base,
+            self.base_bits,
+            self.ent_ptr,
+            self.ent_edge,
+            self.ent_bit,
+            self.edata,
         )
         return int(sum(a.nbytes for a in arrays))
 
     def stats(self) -> dict[str, float]:
-        """Sizes of the index: buckets, mixed buckets, candidate pairs, local edges, bytes."""
+        """Sizes of the index: buckets, mixed buckets, candidates, edges to test, bytes."""
         return {
             "buckets": float(self.nx * self.ny),
             "mixed_buckets": float(len(self.pair_ptr) - 1),
-            "pairs": float(len(self.pair_grid)),
-            "local_edges": float(len(self.local_edge)),
+            "candidates": float(len(self.pair_grid)),
+            "edges_to_test": float(len(self.ent_edge)),
             "bucket_size": self.h,
             "bytes": float(self.nbytes),
         }
@@ -326,17 +371,16 @@ class BucketGrid:
         inv = 1.0 / self.h
         nx = self.nx
         nxf, nyf = float(self.nx), float(self.ny)
-        cell = memoryview(self.cell)
-        pair_ptr = self.pair_ptr.tolist()
-        pair_grid = memoryview(self.pair_grid)
-        pair_base = memoryview(self.pair_base)
-        edge_ptr = memoryview(self.edge_ptr)
-        local_edge = memoryview(self.local_edge)
-        eax = memoryview(np.ascontiguousarray(self.edges[:, 0]))
-        eay = memoryview(np.ascontiguousarray(self.edges[:, 1]))
-        eby = memoryview(np.ascontiguousarray(self.edges[:, 3]))
-        edx = memoryview(np.ascontiguousarray(self.edges[:, 2] - self.edges[:, 0]))
-        edy = memoryview(np.ascontiguousarray(self.edges[:, 3] - self.edges[:, 1]))
+        cell = self.cell.data
+        pair_ptr = self.pair_ptr.data
+        pair_grid = self.pair_grid.data
+        pair_base = self.pair_base.data
+        base_bits = self.base_bits.data
+        ent_ptr = self.ent_ptr.data
+        ent_edge = self.ent_edge.data
+        ent_bit = self.ent_bit.data
+        cols = [np.ascontiguousarray(self.edata[:, i]).data for i in range(5)]
+        eax, eay, eby, edx, edy = cols
         isfinite = math.isfinite
 
         def locate_position(x: float, y: float) -> int:
@@ -347,16 +391,20 @@ class BucketGrid:
                 if v >= -1:
                     return v
                 m = -v - 2
-                for p in range(pair_ptr[m], pair_ptr[m + 1]):
-                    par: int = pair_base[p]
-                    for k in range(edge_ptr[p], edge_ptr[p + 1]):
-                        e = local_edge[k]
-                        ay = eay[e]
-                        if ay <= y < eby[e] and (x - eax[e]) * edy[e] < (y - ay) * edx[e]:
-                            par ^= 1
-                    if par:
-                        g: int = pair_grid[p]
-                        return g
+                bits: int = base_bits[m]
+                p0: int = pair_ptr[m]
+                if bits < 0:  # more than 62 candidates: build the mask as a Python int
+                    bits = 0
+                    for p in range(p0, pair_ptr[m + 1]):
+                        bits |= pair_base[p] << (p - p0)
+                for k in range(ent_ptr[m], ent_ptr[m + 1]):
+                    e = ent_edge[k]
+                    ay = eay[e]
+                    if ay <= y < eby[e] and (x - eax[e]) * edy[e] < (y - ay) * edx[e]:
+                        bits ^= 1 << ent_bit[k]
+                if bits:
+                    g: int = pair_grid[p0 + (bits & -bits).bit_length() - 1]
+                    return g
                 return -1
             if not (isfinite(x) and isfinite(y)):
                 raise CoordinateError(f"point ({x!r}, {y!r}): expected finite coordinates")
@@ -377,45 +425,54 @@ class BucketGrid:
     def _locate_chunk(self, x: FloatArray, y: FloatArray) -> tuple[I32Array, BoolArray]:
         ox, oy = self.origin
         inv = 1.0 / self.h
-        fx = (x - ox) * inv
-        fy = (y - oy) * inv
+        fx = x - ox
+        fx *= inv
+        fy = y - oy
+        fy *= inv
         ok = (fx >= 0) & (fx < self.nx) & (fy >= 0) & (fy < self.ny)
         bad = ~(np.isfinite(x) & np.isfinite(y))
-        b = fy.astype(np.int64, copy=False) if ok.all() else np.where(ok, fy, 0).astype(np.int64)
+        all_ok = bool(ok.all())
+        if not all_ok:
+            fx[~ok] = 0
+            fy[~ok] = 0
+        b = fy.astype(np.int64)
         b *= self.nx
-        b += fx.astype(np.int64) if ok.all() else np.where(ok, fx, 0).astype(np.int64)
+        b += fx.astype(np.int64)
         v = self.cell[b]
-        if not ok.all():
+        if not all_ok:
             v[~ok] = -1
         mixed = np.flatnonzero(v <= -2)
         if len(mixed) == 0:
             return v, bad
         m = -(v[mixed].astype(np.int64)) - 2
-        out = v
-        out[mixed] = -1
-        p0 = self.pair_ptr[m]
-        pt, p = _ragged(p0, self.pair_ptr[m + 1] - p0)
-        e0 = self.edge_ptr[p]
-        pe, k = _ragged(e0, self.edge_ptr[p + 1] - e0)
-        ed = self.local_edge[k]
-        pts = mixed[pt[pe]]
-        e = self.edges
-        ax = e[ed, 0]
-        ay = e[ed, 1]
-        bx = e[ed, 2]
-        by = e[ed, 3]
-        hit = _crosses(x[pts], y[pts], ax, ay, by, bx - ax, by - ay)
-        cs = np.concatenate(([0], np.cumsum(hit, dtype=np.int64)))
-        cnt = self.edge_ptr[p + 1] - e0
+        bits0 = self.base_bits[m]
+        wide = bits0 < 0
+        if wide.any():
+            single = self.single()
+            for i in mixed[wide].tolist():
+                v[i] = single(float(x[i]), float(y[i]))
+            mixed, m, bits0 = mixed[~wide], m[~wide], bits0[~wide]
+        e0 = self.ent_ptr[m]
+        cnt = self.ent_ptr[m + 1] - e0
+        total = int(cnt.sum())
         off = np.cumsum(cnt) - cnt
-        cross = cs[off + cnt] - cs[off]
-        inside = ((self.pair_base[p] + cross) & 1).astype(np.bool_)
-        pt_in = pt[inside]
-        g_in = self.pair_grid[p[inside]]
-        if len(pt_in):
-            first = np.concatenate(([True], pt_in[1:] != pt_in[:-1]))
-            out[mixed[pt_in[first]]] = g_in[first]
-        return out, bad
+        k = np.arange(total, dtype=np.int64) - np.repeat(off - e0, cnt)
+        ed = self.edata[self.ent_edge[k]]
+        px = np.repeat(x[mixed], cnt)
+        py = np.repeat(y[mixed], cnt)
+        hit = _crosses(px, py, ed[:, 0], ed[:, 1], ed[:, 2], ed[:, 3], ed[:, 4])
+        val = np.left_shift(hit.astype(np.int64), self.ent_bit[k])
+        acc = np.empty(total + 1, dtype=np.int64)
+        acc[0] = 0
+        np.bitwise_xor.accumulate(val, out=acc[1:])
+        bits = bits0 ^ acc[off + cnt] ^ acc[off]
+        lowest = bits & -bits
+        found = bits != 0
+        slot = np.bitwise_count(lowest - 1).astype(np.int64)
+        slot[~found] = 0
+        g = self.pair_grid[self.pair_ptr[m] + slot]
+        v[mixed] = np.where(found, g, -1)
+        return v, bad
 
 
 def brute_force_locate(

@@ -212,12 +212,12 @@ class ScenarioResult:
         scen = json.dumps(_clean(self.scenario.to_dict()), indent=2, ensure_ascii=False)
         (d / "scenario.json").write_text(scen + "\n", encoding="utf-8")
         names = _metric_names(self.replications)
-        rows = [
+        rows: list[list[Cell]] = [
             [r.replication, *(dict(r.metrics).get(n, math.nan) for n in names)]
             for r in self.replications
         ]
         (d / "replications.csv").write_text(_csv(["replication", *names], rows), encoding="utf-8")
-        check_rows = [
+        check_rows: list[list[Cell]] = [
             [r.replication, c.name, c.ok, c.value, c.tolerance, c.detail]
             for r in self.replications
             for c in r.checks
@@ -234,7 +234,10 @@ class ScenarioResult:
                 for t in r.tables:
                     if t.name == tname:
                         cols = t.columns
-                        trows.extend([r.replication, *row] for row in t.rows)
+                        for row in t.rows:
+                            out_row: list[Cell] = [r.replication]
+                            out_row.extend(row)
+                            trows.append(out_row)
             (d / f"{tname}.csv").write_text(_csv(["replication", *cols], trows), encoding="utf-8")
         return d
 

@@ -1,0 +1,326 @@
+"""Escalation rules as data, and the escalations due at a given instant.
+
+A rule pairs a trigger (a stage overdue, the yellow light reached, severity at
+registration, the handler declaring the case beyond their authority, too many transfers
+and returns (推诿), a reopen) with a response (escalate to the parent level or to the
+department that owns the category there; tell the supervisor with a supervision level
+督办 1..3; or just warn). `due_escalations` is pure: it reads cases and `now` and returns
+`Escalation` values in a deterministic order; applying one goes through
+`gridcore.cases.apply` like any other action, so the transition table and its guards
+still decide.
+
+Levels: grid -> community -> street -> department (district or city). A rule fires at
+most once per case and stage (time triggers), per declaration (beyond authority), per
+count of transfers and returns (推诿) and per reopen; what fired is recorded in the
+case's events ("rule", "epoch") so replaying a log remembers it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Final
+
+import attrs
+
+from gridcore.cases import (
+    PARENT_LEVEL,
+    TRANSITIONS,
+    Action,
+    Actor,
+    Case,
+    CaseLog,
+    DeadlinePolicy,
+    DeskRole,
+    JSONValue,
+    Outcome,
+    Payload,
+    State,
+    apply,
+    case_light,
+    level_rank,
+)
+from gridcore.categories import Stage
+from gridcore.clock import WarningLight
+from gridcore.errors import ConfigError
+from gridcore.ids import CaseId, PersonId
+
+__all__ = [
+    "SYSTEM_ACTOR",
+    "Escalation",
+    "EscalationRule",
+    "OwnerFor",
+    "Response",
+    "Trigger",
+    "apply_escalations",
+    "default_owner",
+    "default_rules",
+    "due_escalations",
+]
+
+
+class Trigger(StrEnum):
+    """What makes a rule fire."""
+
+    STAGE_OVERDUE = "stage_overdue"
+    YELLOW_REACHED = "yellow_reached"
+    SEVERITY = "severity_at_registration"
+    BEYOND_AUTHORITY = "beyond_authority"
+    BUCK_PASSING = "buck_passing"
+    REOPENED = "reopened"
+
+
+class Response(StrEnum):
+    """What a fired rule does."""
+
+    ESCALATE_PARENT = "escalate_parent"
+    ESCALATE_DEPARTMENT = "escalate_department"
+    SUPERVISE = "supervise"
+    WARN = "warn"
+
+
+_ACTION: Final[Mapping[Response, Action]] = MappingProxyType(
+    {
+        Response.ESCALATE_PARENT: Action.ESCALATE,
+        Response.ESCALATE_DEPARTMENT: Action.ESCALATE,
+        Response.SUPERVISE: Action.SUPERVISE,
+        Response.WARN: Action.WARN,
+    }
+)
+
+_TIME_TRIGGERS: Final = frozenset({Trigger.STAGE_OVERDUE, Trigger.YELLOW_REACHED})
+_STAGE_ORDER: Final[Mapping[Stage, int]] = MappingProxyType({s: i for i, s in enumerate(Stage)})
+
+SYSTEM_ACTOR: Final = Actor(PersonId("system"), DeskRole.SYSTEM)
+"""The actor that applies rule-made escalations."""
+
+
+def _stages(value: Iterable[Stage | str]) -> frozenset[Stage]:
+    try:
+        return frozenset(Stage(s) for s in value)
+    except ValueError as exc:
+        raise ConfigError(f"escalation rule field 'stages': {exc}") from None
+
+
+def _check_rule(inst: EscalationRule) -> None:
+    if not inst.name:
+        raise ConfigError("escalation rule field 'name' is empty: expected a name")
+    if not 1 <= inst.supervision <= 3:
+        raise ConfigError(
+            f"escalation rule {inst.name!r} field 'supervision' = {inst.supervision!r}: "
+            "expected a 督办 level 1, 2 or 3"
+        )
+    if inst.threshold < 0:
+        raise ConfigError(
+            f"escalation rule {inst.name!r} field 'threshold' = {inst.threshold!r}: "
+            "expected a non-negative int"
+        )
+    if inst.stages and inst.trigger not in _TIME_TRIGGERS:
+        raise ConfigError(
+            f"escalation rule {inst.name!r} field 'stages': only time triggers "
+            f"({sorted(_TIME_TRIGGERS)}) look at stages, not {inst.trigger.value!r}"
+        )
+
+
+@attrs.frozen
+class EscalationRule:
+    """One rule: when `trigger` holds, do `response`.
+
+    `threshold`: severity >= threshold (SEVERITY), transfers + returns > threshold
+    (BUCK_PASSING). `stages`: the stages a time trigger watches (empty: all).
+    `supervision`: the 督办 level written with the response.
+    """
+
+    name: str
+    trigger: Trigger = attrs.field(converter=Trigger)
+    response: Response = attrs.field(converter=Response)
+    threshold: int = 0
+    supervision: int = 1
+    stages: frozenset[Stage] = attrs.field(default=frozenset(), converter=_stages)
+
+    def __attrs_post_init__(self) -> None:
+        _check_rule(self)
+
+
+@attrs.frozen
+class Escalation:
+    """An action a rule asks for on a case; apply it with `apply_to` or `apply_escalations`."""
+
+    case_id: CaseId
+    rule: str
+    trigger: Trigger
+    action: Action
+    reason: str
+    payload: Payload = attrs.field(hash=False)
+
+    def apply_to(
+        self,
+        case: Case,
+        now: datetime,
+        actor: Actor = SYSTEM_ACTOR,
+        policy: DeadlinePolicy | None = None,
+    ) -> Outcome:
+        """Apply through the transition table (refusals raise as for any action)."""
+        return apply(case, self.action, actor, now, self.reason, self.payload, policy=policy)
+
+
+OwnerFor = Callable[[Case, str], str]
+"""(case, target level) -> the id of the owner there (routing is the application's)."""
+
+
+def default_owner(case: Case, level: str) -> str:
+    """A stand-in owner id: "department:<category>" or "<level>:<grid>"."""
+    if level == "department":
+        return f"department:{case.category}"
+    return f"{level}:{case.grid}"
+
+
+def default_rules() -> tuple[EscalationRule, ...]:
+    """A sensible default rule set (warn at yellow; supervise, then escalate when overdue...)."""
+    return (
+        EscalationRule("yellow_warning", Trigger.YELLOW_REACHED, Response.WARN),
+        EscalationRule("overdue_supervise", Trigger.STAGE_OVERDUE, Response.SUPERVISE),
+        EscalationRule(
+            "handling_overdue_up",
+            Trigger.STAGE_OVERDUE,
+            Response.ESCALATE_PARENT,
+            supervision=2,
+            stages={Stage.HANDLE},
+        ),
+        EscalationRule(
+            "severe_to_department",
+            Trigger.SEVERITY,
+            Response.ESCALATE_DEPARTMENT,
+            threshold=4,
+            supervision=2,
+        ),
+        EscalationRule("beyond_authority_up", Trigger.BEYOND_AUTHORITY, Response.ESCALATE_PARENT),
+        EscalationRule(
+            "buck_passing", Trigger.BUCK_PASSING, Response.SUPERVISE, threshold=2, supervision=3
+        ),
+        EscalationRule("reopened", Trigger.REOPENED, Response.SUPERVISE, supervision=2),
+    )
+
+
+def _fires(
+    rule: EscalationRule,
+    case: Case,
+    now: datetime,
+    policy: DeadlinePolicy | None,
+    yellow_at: float,
+    red_at: float,
+) -> tuple[int, WarningLight | None] | None:
+    """The epoch the rule fires in (with the light for time triggers), else None."""
+    x = case.extra
+    trig = rule.trigger
+    if trig in _TIME_TRIGGERS:
+        stage = case.stage
+        if stage is None or (rule.stages and stage not in rule.stages):
+            return None  # no clock runs (parked, closed, final) or a stage not watched
+        light = case_light(case, now, policy, yellow_at, red_at)
+        if light is None or light is WarningLight.GREEN:
+            return None
+        if trig is Trigger.STAGE_OVERDUE and light is not WarningLight.RED:
+            return None
+        return _STAGE_ORDER[stage], light
+    if trig is Trigger.SEVERITY:
+        return (0, None) if case.severity >= rule.threshold else None
+    if trig is Trigger.BEYOND_AUTHORITY:
+        return (case.stage_seq, None) if x.beyond_authority else None
+    if trig is Trigger.BUCK_PASSING:
+        passed = x.transfer_count + x.return_count
+        return (passed, None) if passed > rule.threshold else None
+    return (x.reopen_count, None) if x.reopen_count > 0 else None
+
+
+def _target_level(rule: EscalationRule, case: Case) -> str | None:
+    current = case.level or "grid"
+    if rule.response is Response.ESCALATE_DEPARTMENT:
+        target = "department"
+    else:
+        parent = PARENT_LEVEL.get(current)
+        if parent is None:
+            return None
+        target = parent
+    # A case already there (or higher) has nowhere to go: the table would refuse it.
+    return target if level_rank(target) > level_rank(case.level) else None
+
+
+def due_escalations(
+    cases: Iterable[Case],
+    now: datetime,
+    rules: Sequence[EscalationRule],
+    *,
+    policy: DeadlinePolicy | None = None,
+    owner_for: OwnerFor = default_owner,
+    yellow_at: float = 0.8,
+    red_at: float = 1.0,
+) -> list[Escalation]:
+    """The escalations due at `now`, sorted by case id then rule order.
+
+    A rule already fired for the case in the same epoch is skipped; at most one
+    escalation (a change of owner) per case per call, since the next one must see the
+    case at its new level. Only actions the table allows in the case's state are returned.
+    """
+    names = [r.name for r in rules]
+    if len(set(names)) != len(names):
+        dup = sorted({n for n in names if names.count(n) > 1})
+        raise ConfigError(f"escalation rules: names {dup} given twice: expected unique names")
+    out: list[Escalation] = []
+    for case in sorted(cases, key=lambda c: c.id):
+        if case.state not in _WATCHED:
+            continue
+        escalated = False
+        for rule in rules:
+            action = _ACTION[rule.response]
+            if (case.state, action) not in TRANSITIONS:
+                continue
+            hit = _fires(rule, case, now, policy, yellow_at, red_at)
+            if hit is None:
+                continue
+            epoch, light = hit
+            if (rule.name, epoch) in case.extra.fired:
+                continue
+            payload: dict[str, JSONValue] = {
+                "rule": rule.name,
+                "epoch": epoch,
+                "trigger": rule.trigger.value,
+            }
+            reason = f"{rule.trigger.value} (rule {rule.name})"
+            if action is Action.ESCALATE:
+                if escalated:
+                    continue
+                level = _target_level(rule, case)
+                if level is None:
+                    continue
+                payload["to"] = owner_for(case, level)
+                payload["level"] = level
+                payload["supervision"] = rule.supervision
+                escalated = True
+            elif action is Action.SUPERVISE:
+                payload["supervision"] = rule.supervision
+            else:
+                payload["light"] = "red" if light is WarningLight.RED else "yellow"
+            out.append(
+                Escalation(
+                    case.id, rule.name, rule.trigger, action, reason, MappingProxyType(payload)
+                )
+            )
+    return out
+
+
+_WATCHED: Final = frozenset(
+    s for s in State if any((s, a) in TRANSITIONS for a in set(_ACTION.values()))
+)
+
+
+def apply_escalations(
+    log: CaseLog,
+    escalations: Iterable[Escalation],
+    now: datetime,
+    actor: Actor = SYSTEM_ACTOR,
+) -> list[Outcome]:
+    """Apply escalations to the cases of `log` in order, through `CaseLog.act`."""
+    return [log.act(e.case_id, e.action, actor, now, e.reason, e.payload) for e in escalations]

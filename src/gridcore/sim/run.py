@@ -1,0 +1,150 @@
+"""Running scenarios: one replication, all replications in parallel, and comparisons.
+
+`run_replication(scenario, i)` is a pure function of the scenario and `i`: its
+random streams come from `numpy.random.SeedSequence(seed).spawn(n)[i]` (which does
+not depend on n), so replications can run anywhere in any order and give the same
+numbers. `run_scenario` runs them on a `concurrent.futures` executor (a process pool
+over the machine's cores by default; a Dask client's `get_executor()` works too).
+`compare` runs a base and a what-if with the same seeds: common random numbers.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from concurrent.futures import Executor, ProcessPoolExecutor
+
+import attrs
+import numpy as np
+
+from gridcore.errors import SimulationError
+from gridcore.sim.results import (
+    Check,
+    Comparison,
+    ReplicationResult,
+    ScenarioResult,
+    metrics_record,
+)
+from gridcore.sim.scenario import Scenario
+
+__all__ = [
+    "Progress",
+    "compare",
+    "replication_seed",
+    "run_replication",
+    "run_scenario",
+]
+
+Progress = Callable[[int, int], None]
+"""Called as progress(done, total) after each finished replication."""
+
+
+def replication_seed(scenario: Scenario, replication: int) -> np.random.SeedSequence:
+    """The seed sequence of replication `i`: `SeedSequence(seed).spawn(n)[i]` for any n > i."""
+    if replication < 0:
+        raise SimulationError(f"replication {replication!r}: expected an index >= 0")
+    return np.random.SeedSequence(scenario.run.seed, spawn_key=(replication,))
+
+
+def run_replication(scenario: Scenario, replication: int) -> ReplicationResult:
+    """Run replication number `replication` of the scenario (pure: same input, same result)."""
+    seed = replication_seed(scenario, replication)
+    if scenario.queue_only is not None:
+        from gridcore.sim.queue import run_mmc
+
+        metrics, little, events = run_mmc(scenario.queue_only, scenario.run, seed)
+        checks = (
+            Check(
+                "little_queue",
+                little["relative_error"] <= little["tolerance"]
+                or little["relative_error"] != little["relative_error"],
+                little["relative_error"],
+                little["tolerance"],
+                "L = lambda W on the waiting line",
+            ),
+        )
+        return ReplicationResult(
+            scenario.name, replication, metrics_record(metrics), (), checks, events
+        )
+    from gridcore.sim.model import run_grid_replication
+
+    return run_grid_replication(scenario, replication, seed)
+
+
+def _theory(scenario: Scenario) -> tuple[tuple[str, float], ...]:
+    if scenario.queue_only is None:
+        return ()
+    from gridcore.sim.queue import mmc_theory
+
+    return tuple(sorted(mmc_theory(scenario.queue_only).items()))
+
+
+def default_workers() -> int:
+    """Worker processes used by default: the machine's cores."""
+    return max(1, os.cpu_count() or 1)
+
+
+def run_scenario(
+    scenario: Scenario,
+    executor: Executor | None = None,
+    progress: Progress | None = None,
+) -> ScenarioResult:
+    """Run every replication (in parallel by default) and gather them in order.
+
+    With `executor=None` and more than one replication, a `ProcessPoolExecutor` over
+    the machine's cores is used; a given executor is used and left open.
+    """
+    n = scenario.run.replications
+    results: list[ReplicationResult] = []
+    if executor is None and (n == 1 or default_workers() == 1):
+        for i in range(n):
+            results.append(run_replication(scenario, i))
+            if progress is not None:
+                progress(i + 1, n)
+    else:
+        own = executor is None
+        ex = executor or ProcessPoolExecutor(min(n, default_workers()))
+        try:
+            futures = [ex.submit(run_replication, scenario, i) for i in range(n)]
+            for done, fut in enumerate(futures, 1):
+                results.append(fut.result())
+                if progress is not None:
+                    progress(done, n)
+        finally:
+            if own:
+                ex.shutdown()
+    results.sort(key=lambda r: r.replication)
+    return ScenarioResult(scenario, tuple(results), _theory(scenario))
+
+
+def compare(
+    base: Scenario,
+    whatif: Scenario,
+    executor: Executor | None = None,
+    progress: Progress | None = None,
+) -> Comparison:
+    """Run base and what-if with common random numbers; differences paired by replication.
+
+    The what-if takes the base's seed, replication count, horizon and warm-up, so
+    replication i of both sees the same random streams.
+    """
+    run = attrs.evolve(
+        whatif.run,
+        seed=base.run.seed,
+        replications=base.run.replications,
+        days=base.run.days,
+        warmup_days=base.run.warmup_days,
+        start=base.run.start,
+    )
+    whatif = attrs.evolve(whatif, run=run)
+    n = base.run.replications
+
+    def step(offset: int) -> Progress | None:
+        if progress is None:
+            return None
+        p = progress
+        return lambda done, _total: p(offset + done, 2 * n)
+
+    b = run_scenario(base, executor, step(0))
+    w = run_scenario(whatif, executor, step(n))
+    return Comparison(b, w)

@@ -1,0 +1,327 @@
+"""Random actions by random actors against a reference model of the case life cycle.
+
+After every step: each case's state is in the table, replay equals the live case, the
+iron rules hold, and the accountable person never changes after the first sign-for.
+Events round-trip through JSON.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import attrs
+from hypothesis import given, note, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+
+from gridcore.cases import (
+    OWNER_LEVELS,
+    TRANSITIONS,
+    Action,
+    Actor,
+    Case,
+    CaseEvent,
+    CaseLog,
+    DeskRole,
+    FixedDeadlines,
+    Rule,
+    State,
+    event_from_json,
+    event_to_json,
+)
+from gridcore.categories import Stage
+from gridcore.clock import RoundTheClock
+from gridcore.errors import TransitionRefused
+from gridcore.ids import AreaCode, CaseId, CategoryCode, PersonId
+
+TZ = ZoneInfo("Asia/Shanghai")
+T0 = datetime(2024, 3, 4, 9, tzinfo=TZ)
+H = timedelta(hours=1)
+POLICY = FixedDeadlines(RoundTheClock(), {s: 2 * H for s in Stage})
+
+# The reference model: the life cycle written out plainly, independently of the table.
+_HOLD = ("dispatched", "signed_for", "in_progress")
+_WORK = ("signed_for", "in_progress")
+_ALIVE = (
+    "reported",
+    "verified",
+    "registered",
+    "dispatched",
+    "signed_for",
+    "in_progress",
+    "parked",
+    "handled",
+)
+_EARLY = ("reported", "verified", "registered", "dispatched")
+MODEL: dict[tuple[str, str], str] = {
+    ("reported", "verify"): "verified",
+    ("reported", "cancel"): "cancelled",
+    ("verified", "register"): "registered",
+    ("registered", "dispatch"): "dispatched",
+    ("dispatched", "sign_for"): "signed_for",
+    ("signed_for", "start"): "in_progress",
+    ("in_progress", "handle"): "handled",
+    ("handled", "close"): "closed",
+    ("handled", "rework"): "in_progress",
+    ("closed", "evaluate"): "evaluated",
+    ("closed", "reopen"): "dispatched",
+    ("parked", "resume"): "in_progress",
+    ("registered", "escalate"): "dispatched",
+}
+for _s in _HOLD:
+    MODEL[(_s, "request_return")] = _s
+    MODEL[(_s, "reject_return")] = _s
+    MODEL[(_s, "approve_return")] = "dispatched"
+    MODEL[(_s, "transfer")] = "dispatched"
+    MODEL[(_s, "escalate")] = "dispatched"
+for _s in _WORK:
+    for _a in (
+        "assist",
+        "request_extension",
+        "approve_extension",
+        "reject_extension",
+        "declare_beyond_authority",
+    ):
+        MODEL[(_s, _a)] = _s
+    MODEL[(_s, "park")] = "parked"
+for _s in _ALIVE:
+    MODEL[(_s, "supervise")] = _s
+    MODEL[(_s, "warn")] = _s
+for _s in _EARLY:
+    MODEL[(_s, "merge")] = "merged"
+    MODEL[(_s, "void")] = "voided"
+
+# Actions through which a signed-for case may leave its handler (签收必须办理).
+LEAVING = {"transfer", "approve_return", "escalate"}
+
+
+def _actor(pid: str, role: DeskRole, unit: str = "") -> Actor:
+    return Actor(PersonId(pid), role, unit)
+
+
+POOL = [
+    _actor("grid-1", DeskRole.GRID_WORKER),
+    _actor("desk-1", DeskRole.DISPATCHER),
+    _actor("desk-2", DeskRole.DISPATCHER),
+    _actor("h1", DeskRole.HANDLER),
+    _actor("h2", DeskRole.HANDLER),
+    _actor("h3", DeskRole.HANDLER, unit="dept-a"),
+    _actor("chk-1", DeskRole.CHECKER),
+    _actor("h1", DeskRole.CHECKER),  # a handler trying to check
+    _actor("sup-1", DeskRole.SUPERVISOR),
+    _actor("eva-1", DeskRole.EVALUATOR),
+    _actor("system", DeskRole.SYSTEM),
+    _actor("res-1", DeskRole.REPORTER),
+]
+OWNERS = ["h1", "h2", "h3", "dept-a", "street:1", "department:x"]
+PAYLOADS = st.fixed_dictionaries(
+    {},
+    optional={
+        "to": st.sampled_from(OWNERS),
+        "level": st.sampled_from([*OWNER_LEVELS, "moon"]),
+        "supervision": st.integers(0, 4),
+        "light": st.sampled_from(["yellow", "red", "blue"]),
+        "into": st.sampled_from(["c0", "c1", "c2"]),
+        "co_handlers": st.lists(st.sampled_from(["h1", "h2", "chk-1", "a-9"]), max_size=2),
+        "extra_s": st.sampled_from([0, 600, 3600.5, -5]),
+        "severity": st.integers(0, 5),
+    },
+)
+
+
+@attrs.define
+class ModelCase:
+    """What the reference model expects of one case."""
+
+    state: str = "reported"
+    handler: str | None = None
+    first_handler: str | None = None
+    first_sign_at: datetime | None = None
+    transfers: int = 0
+    returns: int = 0
+    reworks: int = 0
+    reopens: int = 0
+
+
+class CaseMachine(RuleBasedStateMachine):
+    """A desk driven by random actions; a model of what must hold."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.log = CaseLog(POLICY)
+        self.model: dict[CaseId, ModelCase] = {}
+        self.now = T0
+
+    @initialize()
+    def open_first(self) -> None:
+        self._report(CaseId("c0"))
+
+    def _report(self, cid: CaseId) -> None:
+        self.log.report(
+            cid,
+            POOL[0],
+            self.now,
+            grid=AreaCode("g1"),
+            category=CategoryCode("x"),
+        )
+        self.model[cid] = ModelCase()
+        note(f"report {cid}")
+
+    @rule(n=st.integers(1, 2))
+    def report_another(self, n: int) -> None:
+        cid = CaseId(f"c{n}")
+        if cid not in self.model:
+            self._report(cid)
+
+    @rule(data=st.data())
+    def act(self, data: st.DataObject) -> None:
+        cid = data.draw(st.sampled_from(sorted(self.model)), label="case")
+        before = self.log.case(cid)
+        m = self.model[cid]
+        # Mostly actions the model allows, sometimes anything at all.
+        allowed = sorted(a for (s, a) in MODEL if s == m.state) or ["verify"]
+        action = data.draw(
+            st.one_of(st.sampled_from(allowed), st.sampled_from([a.value for a in Action][1:])),
+            label="action",
+        )
+        holder = [_actor(before.handler, DeskRole.HANDLER)] if before.handler else []
+        actor = data.draw(st.sampled_from(holder * 3 + POOL), label="actor")
+        reason = data.draw(st.sampled_from(["", "because", "  "]), label="reason")
+        payload: dict[str, Any] = data.draw(PAYLOADS, label="payload")
+        self.now += data.draw(st.sampled_from([timedelta(0), 10 * timedelta(minutes=1), 3 * H]))
+        n_events = len(self.log.events(cid))
+        try:
+            case, event, _ = self.log.act(cid, action, actor, self.now, reason, payload)
+        except TransitionRefused as exc:
+            note(f"{cid} {m.state}: {action} by {actor.id}/{actor.role} refused: {exc.rule}")
+            assert self.log.case(cid) == before
+            assert len(self.log.events(cid)) == n_events
+            if (m.state, action) not in MODEL:
+                assert exc.rule in (Rule.TABLE, Rule.SIGNED_MUST_HANDLE)
+            return
+        note(f"{cid} {m.state} -> {case.state.value}: {action} by {actor.id}/{actor.role}")
+        assert (m.state, action) in MODEL, "the model refuses what the table accepted"
+        assert case.state.value == MODEL[(m.state, action)]
+        self._check_iron_rules(before, case, event, actor)
+        self._advance_model(m, case, event)
+
+    def _check_iron_rules(self, before: Case, case: Case, event: CaseEvent, actor: Actor) -> None:
+        action = event.action.value
+        if action in ("transfer", "request_return"):
+            assert event.reason.strip(), "转办必须阐明理由"
+        if action in ("close", "rework"):
+            assert actor.id != before.handler and actor.id not in before.co_handlers
+        if before.handler is not None and case.handler != before.handler:
+            assert action in LEAVING, f"签收必须办理: {action} took the case from its handler"
+        if before.first_handler is not None:
+            assert case.first_handler == before.first_handler, "首办必须负责"
+        assert actor.role in TRANSITIONS[(before.state, event.action)].roles
+
+    def _advance_model(self, m: ModelCase, case: Case, event: CaseEvent) -> None:
+        action = event.action.value
+        m.state = case.state.value
+        if action == "sign_for":
+            m.handler = event.actor
+            if m.first_handler is None:
+                m.first_handler = event.actor
+                m.first_sign_at = event.at
+        elif action in ("transfer", "approve_return", "escalate", "reopen"):
+            m.handler = None
+        m.transfers += action == "transfer"
+        m.returns += action == "approve_return"
+        m.reworks += action == "rework"
+        m.reopens += action == "reopen"
+
+    @invariant()
+    def states_are_in_the_table(self) -> None:
+        sources = {s for s, _ in TRANSITIONS}
+        for case in self.log.cases():
+            assert case.state in State
+            assert case.state in sources or case.is_final
+
+    @invariant()
+    def live_case_matches_model_and_replay(self) -> None:
+        for case in self.log.cases():
+            m = self.model[case.id]
+            assert case.state.value == m.state
+            assert case.handler == m.handler
+            assert case.first_handler == m.first_handler
+            assert (case.transfer_count, case.return_count) == (m.transfers, m.returns)
+            assert (case.rework_count, case.reopen_count) == (m.reworks, m.reopens)
+            assert Case.replay(self.log.events(case.id)) == case
+
+    @invariant()
+    def accountable_is_fixed_after_first_sign_for(self) -> None:
+        for cid, m in self.model.items():
+            if m.first_sign_at is not None:
+                assert self.log.accountable_at(cid, m.first_sign_at) == m.first_handler
+                assert self.log.accountable_at(cid, self.now) == m.first_handler
+
+    @invariant()
+    def last_events_round_trip_through_json(self) -> None:
+        for cid in self.model:
+            e = self.log.events(cid)[-1]
+            assert event_from_json(event_to_json(e)) == e
+
+
+TestCaseMachine = CaseMachine.TestCase
+TestCaseMachine.settings = settings(max_examples=60, stateful_step_count=40, deadline=None)
+
+
+# -- JSON round trip of arbitrary events ---------------------------------------------
+
+JSON_SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**53), 2**53)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8)
+)
+JSON_VALUES = st.recursive(
+    JSON_SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+ZONES = st.sampled_from(
+    [ZoneInfo("Asia/Shanghai"), ZoneInfo("UTC"), ZoneInfo("America/New_York"), None]
+)
+
+
+@st.composite
+def events(draw: st.DrawFn) -> CaseEvent:
+    """Any well-typed event, including odd zones, text and nested payloads."""
+    zone = draw(ZONES)
+    at = draw(
+        st.datetimes(
+            min_value=datetime(1990, 1, 1),
+            max_value=datetime(2100, 1, 1),
+            timezones=st.just(zone) if zone is not None else st.timezones(),
+        )
+    )
+    first = draw(st.booleans())
+    return CaseEvent(
+        CaseId(draw(st.text(min_size=1, max_size=10))),
+        1 if first else draw(st.integers(2, 10**9)),
+        at,
+        PersonId(draw(st.text(max_size=10))),
+        draw(st.sampled_from([*DeskRole, "custom-role"])),
+        draw(st.sampled_from(Action)),
+        None if first else draw(st.sampled_from(State)),
+        draw(st.sampled_from(State)),
+        draw(st.text(max_size=20)),
+        draw(st.dictionaries(st.text(max_size=6), JSON_VALUES, max_size=4)),
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(events())
+def test_events_round_trip_through_json(e: CaseEvent) -> None:
+    """to_json then from_json gives back an equal event, in the same zone and offset."""
+    back = event_from_json(event_to_json(e))
+    assert back == e
+    assert back.at.utcoffset() == e.at.utcoffset()
+    assert event_to_json(back) == event_to_json(e)

@@ -1,0 +1,248 @@
+"""Properties of gridcore.metrics on random logs: rates are rates, groups add up."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gridcore.cases import Action, CaseEvent, State
+from gridcore.ids import CaseId, PersonId
+from gridcore.metrics import EventTable, compute_metrics
+
+SH = ZoneInfo("Asia/Shanghai")
+T0 = datetime(2024, 3, 1, 8, 0, tzinfo=SH)
+GRIDS = ("G11", "G12", "G21", "G22", "G31")
+COMMUNITY = {"G11": "C1", "G12": "C1", "G21": "C2", "G22": "C2", "G31": "C3"}
+STREET_OF_COMMUNITY = {"C1": "S1", "C2": "S1", "C3": "S2"}
+OWNERS = ("D1", "D2", "D3")
+LEVELS = ("grid", "community", "street", "department")
+PEOPLE = ("P1", "P2", "P3", "P4")
+COUNTS = (
+    "n_cases",
+    "n_open",
+    "n_ended",
+    "n_due",
+    "n_closed",
+    "n_on_time",
+    "n_reworked",
+    "n_rework_events",
+    "n_dispatched",
+    "n_accurate_dispatch",
+    "n_passes",
+    "n_passed_cases",
+    "n_resolved_community",
+    "n_resolved_unknown",
+)
+RATES = (
+    "closure_rate",
+    "on_time_rate",
+    "rework_rate",
+    "accurate_dispatch_rate",
+    "passing_rate",
+    "share_grid",
+    "share_department",
+    "share_within_community",
+    "share_within_street",
+)
+
+
+@st.composite
+def case_events(draw: st.DrawFn, case_id: str) -> list[CaseEvent]:
+    """One case along the main loop with random side paths, minutes apart."""
+    minutes = draw(st.lists(st.integers(1, 600), min_size=16, max_size=16))
+    start = T0 + timedelta(minutes=draw(st.integers(0, 60 * 24 * 40)))
+    steps: list[tuple[str, State, str, dict[str, Any]]] = []
+    grid = draw(st.sampled_from(GRIDS))
+    steps.append(
+        ("report", State.REPORTED, "R", {"grid": grid, "category": draw(st.sampled_from("AB"))})
+    )
+    fate = draw(st.sampled_from(["cancel", "open", "signed", "closed", "closed", "reopened"]))
+    if fate == "cancel":
+        steps.append(("cancel", State.CANCELLED, "DESK", {}))
+    else:
+        due_h = draw(st.integers(1, 48))
+        owner = draw(st.sampled_from(OWNERS))
+        steps.append(
+            (
+                "dispatch",
+                State.DISPATCHED,
+                "DESK",
+                {"to": owner, "level": draw(st.sampled_from(LEVELS)), "due_h": due_h},
+            )
+        )
+        if fate != "open":
+            steps.append(("sign_for", State.SIGNED_FOR, draw(st.sampled_from(PEOPLE)), {}))
+            for _ in range(draw(st.integers(0, 2))):
+                action = draw(st.sampled_from(["transfer", "approve_return", "escalate"]))
+                to = draw(st.sampled_from(OWNERS))
+                steps.append(
+                    (
+                        action,
+                        State.DISPATCHED,
+                        "DESK",
+                        {"to": to, "level": draw(st.sampled_from(LEVELS))},
+                    )
+                )
+                steps.append(("sign_for", State.SIGNED_FOR, draw(st.sampled_from(PEOPLE)), {}))
+            if fate in ("closed", "reopened"):
+                for _ in range(draw(st.integers(0, 2))):
+                    steps.append(("handle", State.HANDLED, "H", {}))
+                    steps.append(
+                        ("rework", State.IN_PROGRESS, "CHK", {"due_h": draw(st.integers(1, 48))})
+                    )
+                steps.append(("handle", State.HANDLED, "H", {}))
+                steps.append(("close", State.CLOSED, "CHK", {}))
+                if fate == "reopened":
+                    steps.append(("reopen", State.DISPATCHED, "DESK", {"to": owner, "due_h": 8}))
+    events: list[CaseEvent] = []
+    t = start
+    prev: State | None = None
+    for i, (action, state, actor, payload) in enumerate(steps, start=1):
+        t = t + timedelta(minutes=minutes[i % 16])
+        p = dict(payload)
+        if "due_h" in p:
+            p["due"] = (t + timedelta(hours=p.pop("due_h"))).isoformat()
+        events.append(
+            CaseEvent(
+                CaseId(case_id), i, t, PersonId(actor), "x", Action(action), prev, state, "", p
+            )
+        )
+        prev = state
+    return events
+
+
+@st.composite
+def logs(draw: st.DrawFn) -> list[CaseEvent]:
+    n = draw(st.integers(1, 25))
+    out: list[CaseEvent] = []
+    for k in range(n):
+        out.extend(draw(case_events(f"K{k:03d}")))
+    return draw(st.permutations(out))
+
+
+def _check_rates(table: Any) -> None:
+    for name in RATES:
+        v = np.asarray(table[name], np.float64)
+        ok = np.isnan(v) | ((v >= 0.0) & (v <= 1.0))
+        assert ok.all(), (name, v)
+
+
+@settings(max_examples=60, deadline=None)
+@given(logs())
+def test_rates_are_in_zero_one_for_every_grouping(events: list[CaseEvent]) -> None:
+    """Every rate is NaN or within [0, 1], at every grouping."""
+    table = EventTable.from_events(events, area_of=COMMUNITY)
+    for by in ((), "grid", "area", "person", "department", "category", "day", ("week", "grid")):
+        _check_rates(compute_metrics(table, by=by))
+
+
+@settings(max_examples=60, deadline=None)
+@given(logs())
+def test_counts_add_up_across_groups_to_the_total(events: list[CaseEvent]) -> None:
+    """Summing any count column over the groups of one key gives the total row."""
+    table = EventTable.from_events(events, area_of=COMMUNITY)
+    total = compute_metrics(table).to_rows()[0]
+    assert total["n_cases"] == len({e.case_id for e in events})
+    for by in ("grid", "area", "person", "department", "first_department", "category", "month"):
+        groups = compute_metrics(table, by=by)
+        for name in COUNTS:
+            assert int(groups[name].sum()) == total[name], (by, name)
+
+
+@settings(max_examples=60, deadline=None)
+@given(logs())
+def test_coarser_area_equals_the_sum_of_finer_ones(events: list[CaseEvent]) -> None:
+    """Per street = the communities of that street summed; its rates follow from the sums."""
+    table = EventTable.from_events(events)
+    street_of_grid = {g: STREET_OF_COMMUNITY[c] for g, c in COMMUNITY.items()}
+    fine = compute_metrics(table, by="area", area_of=COMMUNITY).to_rows()
+    coarse = compute_metrics(table, by="area", area_of=street_of_grid).to_rows()
+    for row in coarse:
+        parts = [r for r in fine if STREET_OF_COMMUNITY[r["area"]] == row["area"]]
+        for name in COUNTS:
+            assert sum(r[name] for r in parts) == row[name], name
+        due = sum(r["n_due"] for r in parts)
+        closed = sum(r["n_closed"] for r in parts)
+        expected = closed / due if due else math.nan
+        assert math.isclose(row["closure_rate"], expected) or (
+            math.isnan(expected) and math.isnan(row["closure_rate"])
+        )
+
+
+@settings(max_examples=40, deadline=None)
+@given(logs())
+def test_percentiles_match_numpy_per_group(events: list[CaseEvent]) -> None:
+    """Group percentiles equal numpy.percentile over that group's cases."""
+    table = EventTable.from_events(events)
+    facts = table.facts()
+    groups = compute_metrics(facts, by="grid").to_rows()
+    for row in groups:
+        code = facts.grid_names.index(row["grid"])
+        sel = (facts.grid == code) & facts.closed
+        secs = (facts.closed_us[sel] - facts.reported_us[sel]) / 1e6
+        if secs.size == 0:
+            assert math.isnan(row["resolution_s_p90"])
+            continue
+        assert math.isclose(row["resolution_s_p90"], float(np.percentile(secs, 90)), rel_tol=1e-9)
+        assert math.isclose(row["resolution_s_mean"], float(secs.mean()), rel_tol=1e-9)
+
+
+def _one_case(at: datetime, due: str, mixed: bool) -> list[CaseEvent]:
+    at2 = at.astimezone(UTC) if mixed else at
+    return [
+        CaseEvent(
+            CaseId("X"),
+            1,
+            at,
+            PersonId("R"),
+            "x",
+            Action.REPORT,
+            None,
+            State.REPORTED,
+            "",
+            {"grid": "G"},
+        ),
+        CaseEvent(
+            CaseId("X"),
+            2,
+            at2,
+            PersonId("D"),
+            "x",
+            Action.DISPATCH,
+            State.REPORTED,
+            State.DISPATCHED,
+            "",
+            {"to": "D1", "due": due},
+        ),
+    ]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.datetimes(
+        min_value=datetime(1971, 1, 1),
+        max_value=datetime(2150, 1, 1),
+        timezones=st.sampled_from([ZoneInfo("Europe/Berlin"), ZoneInfo("America/New_York"), SH]),
+    ),
+    st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2150, 1, 1)),
+    st.integers(-14 * 60, 14 * 60),
+    st.booleans(),
+    st.booleans(),
+)
+def test_instants_and_due_strings_are_exact_to_the_microsecond(
+    at: datetime, due_naive: datetime, offset_min: int, zulu: bool, mixed: bool
+) -> None:
+    """Bulk decoding of instants (DST folds and gaps too) and ISO strings is exact."""
+    zone = UTC if zulu else timezone(timedelta(minutes=offset_min))
+    due = due_naive.replace(tzinfo=zone)
+    text = due.isoformat().replace("+00:00", "Z") if zulu else due.isoformat()
+    table = EventTable.from_events(_one_case(at, text, mixed))
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    assert table.at_us.tolist() == [(at - epoch) // timedelta(microseconds=1)] * 2
+    assert table.facts().due_us.tolist() == [(due - epoch) // timedelta(microseconds=1)]

@@ -1,0 +1,674 @@
+"""The case closed loop: the table itself, the iron rules, the log, deadlines, JSON."""
+
+from __future__ import annotations
+
+from collections import deque
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import attrs
+import pytest
+
+from gridcore.cases import (
+    FINAL_STATES,
+    START_STATE,
+    TRANSITIONS,
+    Action,
+    Actor,
+    Case,
+    CaseLog,
+    DeskRole,
+    DuplicateCaseError,
+    EventLogError,
+    FixedDeadlines,
+    Rule,
+    State,
+    apply,
+    case_light,
+    event_from_json,
+    event_to_json,
+    mermaid_diagram,
+    report,
+    stage_deadline,
+)
+from gridcore.categories import Stage
+from gridcore.clock import NoHolidays, RoundTheClock, WarningLight, WorkingHoursCalendar
+from gridcore.errors import (
+    ConfigError,
+    FileFormatError,
+    GridcoreError,
+    StaleSequenceError,
+    TransitionRefused,
+    UnknownItemError,
+)
+from gridcore.ids import AreaCode, CaseId, CategoryCode, PersonId
+
+TZ = ZoneInfo("Asia/Shanghai")
+T0 = datetime(2024, 3, 4, 9, 0, tzinfo=TZ)  # a Monday, 09:00
+H = timedelta(hours=1)
+
+REPORTER = Actor(PersonId("resident-1"), DeskRole.REPORTER)
+WORKER = Actor(PersonId("worker-1"), DeskRole.GRID_WORKER)
+DESK = Actor(PersonId("desk-1"), DeskRole.DISPATCHER)
+HANDLER = Actor(PersonId("h-1"), DeskRole.HANDLER)
+HANDLER2 = Actor(PersonId("h-2"), DeskRole.HANDLER)
+CHECKER = Actor(PersonId("chk-1"), DeskRole.CHECKER)
+SUPERVISOR = Actor(PersonId("sup-1"), DeskRole.SUPERVISOR)
+EVALUATOR = Actor(PersonId("eva-1"), DeskRole.EVALUATOR)
+CID = CaseId("C-1")
+
+
+def _log(policy: FixedDeadlines | None = None) -> CaseLog:
+    log = CaseLog(policy)
+    log.report(CID, REPORTER, T0, grid=AreaCode("g1"), category=CategoryCode("road"))
+    return log
+
+
+def _signed(policy: FixedDeadlines | None = None) -> CaseLog:
+    """A log holding one case signed for by HANDLER."""
+    log = _log(policy)
+    log.act(CID, Action.VERIFY, WORKER, T0 + H)
+    log.act(CID, Action.REGISTER, DESK, T0 + H)
+    log.act(CID, Action.DISPATCH, DESK, T0 + H, payload={"to": "h-1", "level": "grid"})
+    log.act(CID, Action.SIGN_FOR, HANDLER, T0 + 2 * H)
+    return log
+
+
+def _handled(policy: FixedDeadlines | None = None) -> CaseLog:
+    log = _signed(policy)
+    log.act(CID, Action.START, HANDLER, T0 + 2 * H)
+    log.act(CID, Action.HANDLE, HANDLER, T0 + 3 * H)
+    return log
+
+
+def _refused(log: CaseLog, rule: Rule, *args: object, **kw: object) -> TransitionRefused:
+    """Assert the action is refused by `rule` and leaves the log unchanged."""
+    before_case = log.case(CID)
+    before_events = log.events(CID)
+    with pytest.raises(TransitionRefused) as info:
+        log.act(CID, *args, **kw)  # type: ignore[arg-type]
+    assert info.value.rule == rule, info.value
+    assert log.case(CID) == before_case
+    assert log.events(CID) == before_events
+    return info.value
+
+
+class TestTable:
+    def test_every_state_is_reachable_from_the_start(self) -> None:
+        """Breadth-first search over the table reaches every state from `reported`."""
+        seen = {START_STATE}
+        todo = deque([START_STATE])
+        while todo:
+            s = todo.popleft()
+            for (src, _), tr in TRANSITIONS.items():
+                if src is s and tr.target not in seen:
+                    seen.add(tr.target)
+                    todo.append(tr.target)
+        assert seen == set(State)
+
+    def test_every_non_final_state_has_an_exit(self) -> None:
+        """A state that is not final can be left by some action to another state."""
+        for s in set(State) - FINAL_STATES:
+            assert any(src is s and tr.target is not s for (src, _), tr in TRANSITIONS.items()), s
+
+    def test_final_states_have_no_exit(self) -> None:
+        """No entry of the table starts from a final state."""
+        assert not [k for k in TRANSITIONS if k[0] in FINAL_STATES]
+
+    def test_entries_are_consistent(self) -> None:
+        """Each entry's key matches its source and action and names at least one role."""
+        for (src, action), tr in TRANSITIONS.items():
+            assert (tr.source, tr.action) == (src, action)
+            assert tr.roles
+            assert all(g.doc for g in tr.guards)
+
+    def test_mermaid_has_one_line_per_transition_and_start_and_ends(self) -> None:
+        """The diagram lists every transition, the start and every final state."""
+        text = mermaid_diagram()
+        lines = text.splitlines()
+        assert lines[0] == "stateDiagram-v2"
+        assert "    [*] --> reported" in lines
+        for (src, action), tr in TRANSITIONS.items():
+            assert f"    {src.value} --> {tr.target.value} : {action.value}" in lines
+        for s in FINAL_STATES:
+            assert f"    {s.value} --> [*]" in lines
+        assert len(lines) == 2 + len(TRANSITIONS) + len(FINAL_STATES)
+
+
+class TestMainLoop:
+    def test_main_loop_reaches_evaluated_and_replays(self) -> None:
+        """report .. evaluate runs through every main state; the fold equals the live case."""
+        log = _handled()
+        log.act(CID, Action.CLOSE, CHECKER, T0 + 4 * H)
+        case, _, _ = log.act(CID, Action.EVALUATE, EVALUATOR, T0 + 5 * H, payload={"score": 95})
+        assert case.state is State.EVALUATED
+        assert [e.to_state for e in log.events(CID)] == [
+            State.REPORTED,
+            State.VERIFIED,
+            State.REGISTERED,
+            State.DISPATCHED,
+            State.SIGNED_FOR,
+            State.IN_PROGRESS,
+            State.HANDLED,
+            State.CLOSED,
+            State.EVALUATED,
+        ]
+        assert [e.seq for e in log.events(CID)] == list(range(1, 10))
+        assert Case.replay(log.events(CID)) == case
+
+    def test_report_payload_carries_grid_category_and_channel(self) -> None:
+        """Metrics rely on these keys of the report event."""
+        _, e, _ = report(
+            CID, WORKER, T0, grid=AreaCode("g9"), category=CategoryCode("x"), channel="patrol"
+        )
+        assert e.payload["grid"] == "g9"
+        assert e.payload["category"] == "x"
+        assert e.payload["channel"] == "patrol"
+        assert e.from_state is None
+
+    def test_dispatch_payload_carries_to_and_level(self) -> None:
+        """Metrics rely on "to" and "level" in routing events."""
+        log = _signed()
+        e = log.events(CID)[3]
+        assert e.action is Action.DISPATCH
+        assert (e.payload["to"], e.payload["level"]) == ("h-1", "grid")
+
+    def test_cancel_as_not_existing_needs_a_reason(self) -> None:
+        """A report that does not exist is cancelled, with a reason."""
+        log = _log()
+        _refused(log, Rule.REASON_REQUIRED, Action.CANCEL, WORKER, T0)
+        case, _, _ = log.act(CID, Action.CANCEL, WORKER, T0, "nothing found on site")
+        assert case.state is State.CANCELLED and case.is_final
+
+    def test_report_of_a_taken_id_is_refused(self) -> None:
+        """Case ids are unique in a log."""
+        log = _log()
+        with pytest.raises(DuplicateCaseError):
+            log.report(CID, REPORTER, T0, grid=AreaCode("g1"), category=CategoryCode("x"))
+
+    def test_unknown_case_is_named(self) -> None:
+        """Acting on a case the log does not hold names it."""
+        with pytest.raises(UnknownItemError, match="C-404"):
+            _log().act(CaseId("C-404"), Action.VERIFY, DESK, T0)
+
+
+class TestRefusals:
+    def test_refusal_names_case_state_action_actor_and_rule(self) -> None:
+        """The error message carries everything needed to understand it."""
+        exc = _refused(_log(), Rule.TABLE, Action.CLOSE, CHECKER, T0)
+        assert (exc.case_id, exc.state, exc.action) == ("C-1", "reported", "close")
+        assert "chk-1" in exc.actor
+        msg = str(exc)
+        assert "C-1" in msg and "reported" in msg and "close" in msg and "transition_table" in msg
+
+    def test_role_not_allowed_is_refused(self) -> None:
+        """A reporter cannot register a case."""
+        log = _log()
+        log.act(CID, Action.VERIFY, WORKER, T0)
+        _refused(log, Rule.ROLE, Action.REGISTER, REPORTER, T0)
+
+    def test_going_back_in_time_is_refused(self) -> None:
+        """Events of a case are in time order."""
+        _refused(_log(), Rule.TIME_ORDER, Action.VERIFY, WORKER, T0 - H)
+
+    def test_naive_instant_is_a_config_error(self) -> None:
+        """Every instant is timezone-aware."""
+        with pytest.raises(ConfigError, match="naive"):
+            _log().act(CID, Action.VERIFY, WORKER, datetime(2024, 3, 4, 9))
+
+    def test_dispatch_needs_an_owner_and_a_level(self) -> None:
+        """Without "to" and "level" a dispatch cannot be routed."""
+        log = _log()
+        log.act(CID, Action.VERIFY, WORKER, T0)
+        log.act(CID, Action.REGISTER, DESK, T0)
+        _refused(log, Rule.PAYLOAD, Action.DISPATCH, DESK, T0, payload={"to": "h-1"})
+        _refused(log, Rule.PAYLOAD, Action.DISPATCH, DESK, T0, payload={"level": "grid"})
+        _refused(
+            log, Rule.PAYLOAD, Action.DISPATCH, DESK, T0, payload={"to": "h", "level": "planet"}
+        )
+
+    def test_all_refusals_are_gridcore_errors(self) -> None:
+        """One exception tree."""
+        assert issubclass(TransitionRefused, GridcoreError)
+
+
+class TestIronRules:
+    def test_transfer_without_reason_is_refused(self) -> None:
+        """转办必须阐明理由."""
+        log = _signed()
+        _refused(log, Rule.REASON, Action.TRANSFER, HANDLER, T0 + 3 * H, payload={"to": "h-2"})
+        _refused(
+            log, Rule.REASON, Action.TRANSFER, HANDLER, T0 + 3 * H, "   ", payload={"to": "h-2"}
+        )
+
+    def test_transfer_reason_is_kept_in_the_event(self) -> None:
+        """The reason of a transfer is recorded."""
+        log = _signed()
+        _, e, _ = log.act(
+            CID, Action.TRANSFER, HANDLER, T0 + 3 * H, "belongs to water", payload={"to": "h-2"}
+        )
+        assert e.reason == "belongs to water"
+        assert e.payload["level"] == "grid"  # the current level when none is given
+
+    def test_return_request_without_reason_is_refused(self) -> None:
+        """A return (回退) states why, like a transfer."""
+        log = _signed()
+        _refused(log, Rule.REASON, Action.REQUEST_RETURN, HANDLER, T0 + 3 * H)
+
+    @pytest.mark.parametrize("action", [Action.VOID, Action.MERGE, Action.CANCEL])
+    def test_signed_for_case_cannot_be_dropped(self, action: Action) -> None:
+        """签收必须办理: no void, merge or cancel once signed for."""
+        log = _signed()
+        _refused(
+            log, Rule.SIGNED_MUST_HANDLE, action, DESK, T0 + 3 * H, "x", payload={"into": "C-2"}
+        )
+
+    def test_signed_for_case_cannot_be_taken_by_someone_else(self) -> None:
+        """签收必须办理: a second sign-for or a re-dispatch is refused."""
+        log = _signed()
+        _refused(log, Rule.SIGNED_MUST_HANDLE, Action.SIGN_FOR, HANDLER2, T0 + 3 * H)
+        _refused(
+            log,
+            Rule.SIGNED_MUST_HANDLE,
+            Action.DISPATCH,
+            DESK,
+            T0 + 3 * H,
+            payload={"to": "h-2", "level": "grid"},
+        )
+
+    def test_only_the_handler_works_the_case(self) -> None:
+        """Another handler cannot start or finish it."""
+        log = _signed()
+        _refused(log, Rule.BY_HANDLER, Action.START, HANDLER2, T0 + 3 * H)
+
+    def test_only_the_owner_signs_for(self) -> None:
+        """A case dispatched to h-1 cannot be signed for by h-2; a unit member can sign."""
+        log = _log()
+        log.act(CID, Action.VERIFY, WORKER, T0)
+        log.act(CID, Action.REGISTER, DESK, T0)
+        log.act(CID, Action.DISPATCH, DESK, T0, payload={"to": "dept-water", "level": "street"})
+        _refused(log, Rule.BY_OWNER, Action.SIGN_FOR, HANDLER2, T0)
+        member = Actor(PersonId("w-7"), DeskRole.HANDLER, unit="dept-water")
+        case, e, _ = log.act(CID, Action.SIGN_FOR, member, T0)
+        assert case.handler == "w-7"
+        assert e.payload["unit"] == "dept-water"
+
+    def test_handler_cannot_check_own_work(self) -> None:
+        """The check is by someone other than the handler."""
+        log = _handled()
+        own = Actor(PersonId("h-1"), DeskRole.CHECKER)
+        _refused(log, Rule.CHECKER_NOT_HANDLER, Action.CLOSE, own, T0 + 4 * H)
+        _refused(log, Rule.CHECKER_NOT_HANDLER, Action.REWORK, own, T0 + 4 * H, "redo")
+
+    def test_co_handler_cannot_check(self) -> None:
+        """Nor by anyone who assisted."""
+        log = _signed()
+        log.act(CID, Action.ASSIST, HANDLER, T0 + 2 * H, payload={"co_handlers": ["chk-1"]})
+        log.act(CID, Action.START, HANDLER, T0 + 2 * H)
+        log.act(CID, Action.HANDLE, HANDLER, T0 + 3 * H)
+        _refused(log, Rule.CHECKER_NOT_HANDLER, Action.CLOSE, CHECKER, T0 + 4 * H)
+        other = Actor(PersonId("chk-2"), DeskRole.CHECKER)
+        assert log.act(CID, Action.CLOSE, other, T0 + 4 * H)[0].state is State.CLOSED
+
+    def test_first_handler_stays_through_transfers(self) -> None:
+        """首办必须负责: the first handler is fixed at the first sign-for."""
+        log = _signed()
+        log.act(CID, Action.TRANSFER, HANDLER, T0 + 3 * H, "not mine", payload={"to": "h-2"})
+        case, _, _ = log.act(CID, Action.SIGN_FOR, HANDLER2, T0 + 4 * H)
+        assert (case.handler, case.first_handler) == ("h-2", "h-1")
+        assert case.transfer_count == 1
+        assert log.accountable_at(CID, T0 + 5 * H) == "h-1"
+
+    def test_event_naming_another_first_handler_is_refused(self) -> None:
+        """首办必须负责: no payload can rename the first handler."""
+        log = _signed()
+        _refused(
+            log,
+            Rule.FIRST_HANDLER,
+            Action.TRANSFER,
+            HANDLER,
+            T0 + 3 * H,
+            "x",
+            payload={"to": "h-2", "first_handler": "h-2"},
+        )
+
+    def test_accountable_before_sign_for_is_the_desk_then_the_owner(self) -> None:
+        """Before the first sign-for: nobody, then the desk, then the owner dispatched to."""
+        log = _signed()
+        assert log.accountable_at(CID, T0) is None
+        assert log.accountable_at(CID, T0 + H - timedelta(seconds=1)) is None
+        assert log.accountable_at(CID, T0 + H) == "h-1"  # dispatched at T0 + H
+        assert log.accountable_at(CID, T0 - H) is None
+
+
+class TestSidePaths:
+    def test_return_approved_redispatches_and_counts(self) -> None:
+        """回退: requested with a reason, approved by the dispatcher to another owner."""
+        log = _signed()
+        log.act(CID, Action.START, HANDLER, T0 + 3 * H)
+        log.act(CID, Action.REQUEST_RETURN, HANDLER, T0 + 3 * H, "not our matter")
+        assert log.case(CID).pending_return == "not our matter"
+        _refused(log, Rule.PENDING, Action.HANDLE, HANDLER, T0 + 3 * H)
+        case, e, _ = log.act(
+            CID, Action.APPROVE_RETURN, DESK, T0 + 3 * H, payload={"to": "h-2", "level": "street"}
+        )
+        assert case.state is State.DISPATCHED
+        assert (case.owner, case.level, case.handler) == ("h-2", "street", None)
+        assert case.return_count == 1 and case.pending_return is None
+        assert e.payload["to"] == "h-2"
+
+    def test_return_rejected_keeps_the_handler(self) -> None:
+        """A rejected return leaves the case with its handler."""
+        log = _signed()
+        _refused(log, Rule.PENDING, Action.APPROVE_RETURN, DESK, T0 + 3 * H, payload={"to": "x"})
+        log.act(CID, Action.REQUEST_RETURN, HANDLER, T0 + 3 * H, "not ours")
+        case, _, _ = log.act(CID, Action.REJECT_RETURN, DESK, T0 + 3 * H, "it is yours")
+        assert case.state is State.SIGNED_FOR and case.handler == "h-1"
+        assert case.pending_return is None
+
+    def test_escalate_goes_up_only(self) -> None:
+        """An escalation moves the case to a higher level and notifies the supervisor."""
+        log = _signed()
+        _refused(
+            log,
+            Rule.ESCALATE_UP,
+            Action.ESCALATE,
+            SUPERVISOR,
+            T0 + 3 * H,
+            "too big",
+            payload={"to": "x", "level": "grid"},
+        )
+        case, _, notes = log.act(
+            CID,
+            Action.ESCALATE,
+            SUPERVISOR,
+            T0 + 3 * H,
+            "too big",
+            payload={"to": "street-1", "level": "street", "supervision": 2},
+        )
+        assert (case.state, case.level, case.owner) == (State.DISPATCHED, "street", "street-1")
+        assert case.escalation_level == 1 and case.extra.supervision == 2
+        assert case.first_handler == "h-1"
+        assert [(n.kind, n.to_role) for n in notes] == [("escalation", DeskRole.SUPERVISOR)]
+
+    def test_merge_needs_a_known_other_case(self) -> None:
+        """A duplicate is merged into another case of the log."""
+        log = _log()
+        log.report(CaseId("C-2"), REPORTER, T0, grid=AreaCode("g1"), category=CategoryCode("x"))
+        _refused(log, Rule.PAYLOAD, Action.MERGE, DESK, T0, payload={"into": "C-1"})
+        _refused(log, Rule.PAYLOAD, Action.MERGE, DESK, T0, payload={"into": "C-9"})
+        case, _, _ = log.act(CID, Action.MERGE, DESK, T0, payload={"into": "C-2"})
+        assert case.state is State.MERGED and case.merged_into == "C-2"
+
+    def test_rework_sends_back_and_counts(self) -> None:
+        """A failed check returns the case to its handler, rework count + 1."""
+        log = _handled()
+        case, _, _ = log.act(CID, Action.REWORK, CHECKER, T0 + 4 * H, "still leaking")
+        assert (case.state, case.handler, case.rework_count) == (State.IN_PROGRESS, "h-1", 1)
+
+    def test_reopen_after_close_goes_back_to_the_owner(self) -> None:
+        """A closed case can be reopened with a reason; it returns to its owner."""
+        log = _handled()
+        log.act(CID, Action.CLOSE, CHECKER, T0 + 4 * H)
+        _refused(log, Rule.REASON_REQUIRED, Action.REOPEN, DESK, T0 + 5 * H)
+        case, e, _ = log.act(CID, Action.REOPEN, DESK, T0 + 5 * H, "came back")
+        assert (case.state, case.owner, case.reopen_count) == (State.DISPATCHED, "h-1", 1)
+        assert e.payload["to"] == "h-1"
+
+    def test_void_before_sign_for(self) -> None:
+        """作废 with a reason, before anyone signed for it."""
+        log = _log()
+        case, _, _ = log.act(CID, Action.VOID, DESK, T0, "test entry")
+        assert case.state is State.VOIDED
+
+
+class TestNotifications:
+    def test_reporter_told_at_sign_for_handling_and_completion(self) -> None:
+        """Three messages to the reporter along the main loop."""
+        log = _signed()
+        sign_notes = log.act(CID, Action.START, HANDLER, T0 + 2 * H)[2]
+        log.act(CID, Action.HANDLE, HANDLER, T0 + 3 * H)
+        close_notes = log.act(CID, Action.CLOSE, CHECKER, T0 + 4 * H)[2]
+        first = Case.replay(log.events(CID)[:4])
+        notes = apply(first, Action.SIGN_FOR, HANDLER, T0 + 2 * H)[2]
+        kinds = [n.kind for n in (*notes, *sign_notes, *close_notes)]
+        assert kinds == ["signed_for", "handling", "completed"]
+        assert {n.to for n in (*notes, *sign_notes, *close_notes)} == {"resident-1"}
+        assert close_notes[0].at == T0 + 4 * H and close_notes[0].seq == 8
+
+    def test_supervisor_told_at_a_warning(self) -> None:
+        """A warning goes to the supervisor named at dispatch."""
+        log = _log()
+        log.act(CID, Action.VERIFY, WORKER, T0)
+        log.act(CID, Action.REGISTER, DESK, T0)
+        log.act(
+            CID,
+            Action.DISPATCH,
+            DESK,
+            T0,
+            payload={"to": "h-1", "level": "grid", "supervisor": "sup-1"},
+        )
+        notes = log.act(CID, Action.WARN, SUPERVISOR, T0, payload={"light": "yellow"})[2]
+        assert [(n.kind, n.to) for n in notes] == [("warning", "sup-1")]
+
+    def test_quiet_actions_notify_nobody(self) -> None:
+        """Verify and register tell nobody."""
+        log = _log()
+        assert log.act(CID, Action.VERIFY, WORKER, T0)[2] == ()
+
+
+class TestConcurrency:
+    def test_stale_expected_seq_is_refused(self) -> None:
+        """Two writers who read seq 1: the second one fails."""
+        log = _log()
+        log.act(CID, Action.VERIFY, WORKER, T0, expected_seq=1)
+        with pytest.raises(StaleSequenceError) as info:
+            log.act(CID, Action.VOID, DESK, T0, "dup", expected_seq=1)
+        assert (info.value.expected, info.value.got) == (3, 2)
+        assert log.case(CID).state is State.VERIFIED
+
+    def test_append_with_stale_seq_fails(self) -> None:
+        """Appending an event whose seq is not the next one fails clearly."""
+        log = _log()
+        _, e, _ = apply(log.case(CID), Action.VERIFY, WORKER, T0)
+        log.append(e)
+        with pytest.raises(StaleSequenceError, match="stale"):
+            log.append(e)
+
+    def test_append_replicates_another_log(self) -> None:
+        """A second log fed the events of the first holds the same cases."""
+        src = _handled()
+        dst = CaseLog()
+        for e in src.all_events():
+            dst.append(e)
+        assert dst.case(CID) == src.case(CID)
+
+    def test_append_checks_the_rules_too(self) -> None:
+        """An event forged to bypass a guard is refused on append."""
+        src = _handled()
+        events = list(src.events(CID))
+        forged = apply(src.case(CID), Action.CLOSE, CHECKER, T0 + 4 * H)[1]
+        forged = attrs.evolve(forged, actor=PersonId("h-1"))
+        dst = CaseLog()
+        for e in events:
+            dst.append(e)
+        with pytest.raises(TransitionRefused) as info:
+            dst.append(forged)
+        assert info.value.rule == Rule.CHECKER_NOT_HANDLER
+
+    def test_replay_rejects_events_out_of_order(self) -> None:
+        """A gap in the sequence is an error."""
+        events = list(_handled().events(CID))
+        with pytest.raises(EventLogError):
+            Case.replay([events[0], events[2]])
+        with pytest.raises(EventLogError):
+            Case.replay([])
+
+
+# A working calendar with no holidays: 08:30-12:00, 14:00-17:30, Monday to Friday.
+WORKING = WorkingHoursCalendar(tz=TZ, holidays=NoHolidays())
+LIMITS = {
+    Stage.VERIFY: H,
+    Stage.DISPATCH: H / 2,
+    Stage.SIGN_FOR: H,
+    Stage.HANDLE: 4 * H,
+    Stage.CHECK: 2 * H,
+}
+
+
+class TestDeadlines:
+    def test_dispatch_sets_due_in_working_time(self) -> None:
+        """Sign-for 1 h + handling 4 h from Monday 10:00 ends Monday 17:00."""
+        log = _signed(FixedDeadlines(WORKING, LIMITS))
+        case = log.case(CID)
+        assert case.due == datetime(2024, 3, 4, 17, 0, tzinfo=TZ)
+        assert case.due_budget == 5 * H
+        dispatch = log.events(CID)[3]
+        assert dispatch.payload["due"] == "2024-03-04T17:00:00+08:00"
+
+    def test_approved_extension_moves_due_across_the_night(self) -> None:
+        """Two more working hours from Monday 17:00: half an hour, then Tuesday to 10:00."""
+        log = _signed(FixedDeadlines(WORKING, LIMITS))
+        log.act(
+            CID, Action.REQUEST_EXTENSION, HANDLER, T0 + 2 * H, "parts", payload={"extra_s": 7200}
+        )
+        assert log.case(CID).pending_extension == 2 * H
+        case, e, _ = log.act(CID, Action.APPROVE_EXTENSION, DESK, T0 + 2 * H)
+        assert case.due == datetime(2024, 3, 5, 10, 0, tzinfo=TZ)
+        assert case.extension_granted == 2 * H and case.due_budget == 7 * H
+        assert case.pending_extension is None
+        assert e.payload["due"] == "2024-03-05T10:00:00+08:00"
+
+    def test_rejected_extension_keeps_due(self) -> None:
+        """A rejected extension changes no deadline."""
+        log = _signed(FixedDeadlines(WORKING, LIMITS))
+        due = log.case(CID).due
+        log.act(CID, Action.REQUEST_EXTENSION, HANDLER, T0 + 2 * H, "x", payload={"extra_s": 60})
+        case, _, _ = log.act(CID, Action.REJECT_EXTENSION, DESK, T0 + 2 * H)
+        assert case.due == due and case.pending_extension is None
+
+    def test_parked_working_time_moves_due(self) -> None:
+        """Parked Monday 11:00 to Tuesday 09:00 = 1 h + 3.5 h + 0.5 h = 5 working hours."""
+        log = _signed(FixedDeadlines(WORKING, LIMITS))
+        log.act(CID, Action.PARK, SUPERVISOR, T0 + 2 * H, "waiting for the owner")
+        case, e, _ = log.act(CID, Action.RESUME, SUPERVISOR, datetime(2024, 3, 5, 9, tzinfo=TZ))
+        assert case.state is State.IN_PROGRESS and case.parked_since is None
+        assert e.payload["parked_s"] == 5 * 3600
+        # Monday 17:00 + 5 working hours: 0.5 h Monday, 08:30-12:00 and 14:00-15:00 Tuesday.
+        assert case.due == datetime(2024, 3, 5, 15, 0, tzinfo=TZ)
+        assert case.extra.parked_total == 5 * H
+
+    def test_parking_over_a_weekend_counts_no_weekend_time(self) -> None:
+        """Friday 17:30 to Monday 08:30 is no working time: due does not move."""
+        log = CaseLog(FixedDeadlines(WORKING, LIMITS))
+        fri = datetime(2024, 3, 8, 16, 0, tzinfo=TZ)
+        log.report(CID, REPORTER, fri, grid=AreaCode("g"), category=CategoryCode("x"))
+        log.act(CID, Action.VERIFY, WORKER, fri)
+        log.act(CID, Action.REGISTER, DESK, fri)
+        log.act(CID, Action.DISPATCH, DESK, fri, payload={"to": "h-1", "level": "grid"})
+        log.act(CID, Action.SIGN_FOR, HANDLER, fri)
+        due = log.case(CID).due
+        log.act(CID, Action.PARK, DESK, datetime(2024, 3, 8, 17, 30, tzinfo=TZ), "wait")
+        case, _, _ = log.act(CID, Action.RESUME, DESK, datetime(2024, 3, 11, 8, 30, tzinfo=TZ))
+        assert case.due == due
+
+    def test_rework_gives_a_fresh_handling_limit(self) -> None:
+        """After a failed check the handler has the handling limit again from now."""
+        log = _handled(FixedDeadlines(WORKING, LIMITS))
+        case, e, _ = log.act(CID, Action.REWORK, CHECKER, T0 + 4 * H, "redo")
+        # Monday 13:00 (lunch) + 4 working hours = 14:00 + 4 h = 18:00 -> 17:30 + 0.5 h Tue.
+        assert case.due == datetime(2024, 3, 5, 9, 0, tzinfo=TZ)
+        assert "due" in e.payload
+
+    def test_no_policy_no_due(self) -> None:
+        """Without limits there is no deadline and no light."""
+        log = _signed()
+        assert log.case(CID).due is None
+        assert case_light(log.case(CID), T0, None) is None
+
+    def test_explicit_due_in_dispatch_is_kept(self) -> None:
+        """An application may set its own deadline at dispatch."""
+        log = _log()
+        log.act(CID, Action.VERIFY, WORKER, T0)
+        log.act(CID, Action.REGISTER, DESK, T0)
+        due = "2024-03-06T12:00:00+08:00"
+        case, _, _ = log.act(
+            CID, Action.DISPATCH, DESK, T0, payload={"to": "h", "level": "grid", "due": due}
+        )
+        assert case.due == datetime.fromisoformat(due)
+        _refused(log, Rule.TABLE, Action.DISPATCH, DESK, T0, payload={"to": "h", "level": "grid"})
+
+    def test_bad_explicit_due_is_refused(self) -> None:
+        """A deadline must be an aware ISO 8601 instant."""
+        log = _log()
+        log.act(CID, Action.VERIFY, WORKER, T0)
+        log.act(CID, Action.REGISTER, DESK, T0)
+        bad = {"to": "h", "level": "grid", "due": "tomorrow"}
+        _refused(log, Rule.PAYLOAD, Action.DISPATCH, DESK, T0, payload=bad)
+
+
+class TestWarningLight:
+    def _case(self) -> tuple[CaseLog, FixedDeadlines]:
+        policy = FixedDeadlines(RoundTheClock(), LIMITS)
+        log = _signed(policy)  # dispatched T0 + 1 h, due T0 + 6 h (budget 5 h)
+        return log, policy
+
+    def test_green_yellow_red_along_the_handling_stage(self) -> None:
+        """Under 80% green, from 80% yellow, past 100% red."""
+        log, policy = self._case()
+        case = log.case(CID)
+        assert case_light(case, T0 + 4 * H, policy) is WarningLight.GREEN  # 3/5 used
+        assert case_light(case, T0 + 5 * H, policy) is WarningLight.YELLOW  # 4/5
+        assert case_light(case, T0 + 6 * H, policy) is WarningLight.YELLOW  # exactly 100%
+        assert case_light(case, T0 + 7 * H, policy) is WarningLight.RED
+
+    def test_thresholds_are_configurable(self) -> None:
+        """A stricter desk turns yellow at half the limit."""
+        log, policy = self._case()
+        case = log.case(CID)
+        assert case_light(case, T0 + 4 * H, policy, yellow_at=0.5) is WarningLight.YELLOW
+
+    def test_light_is_frozen_while_parked(self) -> None:
+        """Parking stops the clock: the light stays where it was."""
+        log, policy = self._case()
+        log.act(CID, Action.PARK, DESK, T0 + 2 * H, "wait")
+        case = log.case(CID)
+        assert case_light(case, T0 + 100 * H, policy) is WarningLight.GREEN
+
+    def test_other_stages_use_their_own_limit(self) -> None:
+        """A reported case has one hour to be verified."""
+        policy = FixedDeadlines(RoundTheClock(), LIMITS)
+        log = _log(policy)
+        case = log.case(CID)
+        sd = stage_deadline(case, policy)
+        assert sd == (Stage.VERIFY, T0 + H, H)
+        assert case_light(case, T0 + H + timedelta(seconds=1), policy) is WarningLight.RED
+
+
+class TestJson:
+    def test_every_event_of_a_log_round_trips(self) -> None:
+        """to_json then from_json gives an equal event with the same zone."""
+        log = _signed(FixedDeadlines(WORKING, LIMITS))
+        log.act(CID, Action.ASSIST, HANDLER, T0 + 2 * H, payload={"co_handlers": ["a", "b"]})
+        for e in log.all_events():
+            back = event_from_json(event_to_json(e))
+            assert back == e
+            assert back.at.tzinfo == e.at.tzinfo
+            assert back.to_json() == e.to_json()
+
+    def test_replay_of_parsed_events_equals_live(self) -> None:
+        """A log stored as JSON and read back folds to the same case."""
+        log = _handled(FixedDeadlines(WORKING, LIMITS))
+        back = [event_from_json(event_to_json(e)) for e in log.events(CID)]
+        assert Case.replay(back) == log.case(CID)
+
+    def test_bad_json_names_the_field(self) -> None:
+        """A wrong field is named in the error."""
+        e = _log().events(CID)[0]
+        text = event_to_json(e).replace('"report"', '"teleport"')
+        with pytest.raises(FileFormatError, match="action"):
+            event_from_json(text)
+        with pytest.raises(FileFormatError):
+            event_from_json("[1, 2]")
+        with pytest.raises(FileFormatError, match="seq"):
+            event_from_json(event_to_json(e).replace('"seq":1', '"seq":"1"'))
