@@ -123,6 +123,14 @@ def synthetic_log(n_cases: int = N_CASES, seed: int = SEED) -> list[CaseEvent]:
     return events
 
 
+def _p90(values: list[float]) -> float:
+    if not values:
+        return float("nan")
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=10, method="inclusive")[8]
+
+
 def naive_metrics_by_grid(events: list[CaseEvent]) -> dict[str, dict[str, float]]:
     """The baseline: one Python dict per case, then per-grid lists and statistics."""
     cases: dict[str, dict[str, Any]] = {}
@@ -195,9 +203,7 @@ def naive_metrics_by_grid(events: list[CaseEvent]) -> dict[str, dict[str, float]
             else float("nan"),
             "n_passes": sum(c["passes"] for c in cs),
             "response_s_mean": statistics.fmean(resp) if resp else float("nan"),
-            "resolution_s_p90": statistics.quantiles(reso, n=10, method="inclusive")[8]
-            if len(reso) > 1
-            else float("nan"),
+            "resolution_s_p90": _p90(reso),
         }
     return out
 

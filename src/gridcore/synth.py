@@ -194,9 +194,9 @@ def _treemap(rect: Rect, weights: Sequence[float]) -> list[Rect]:
             break
     share = sum(weights[:cut]) / total
     if (x1 - x0) >= (y1 - y0):
-        xm = x0 + (x1 - x0) * share
+        xm = round(x0 + (x1 - x0) * share, 3)  # on the 1 mm lattice of the grids
         return _treemap((x0, y0, xm, y1), weights[:cut]) + _treemap((xm, y0, x1, y1), weights[cut:])
-    ym = y0 + (y1 - y0) * share
+    ym = round(y0 + (y1 - y0) * share, 3)
     return _treemap((x0, y0, x1, ym), weights[:cut]) + _treemap((x0, ym, x1, y1), weights[cut:])
 
 

@@ -274,7 +274,7 @@ class TestAddresses:
 
 
 def rule(area: str, category: str, owner: str, name: str = "") -> OwnershipRule:
-    return OwnershipRule(AreaCode(area), category, owner, name)  # type: ignore[arg-type]
+    return OwnershipRule(AreaCode(area), category, owner, name)
 
 
 class TestOwners:

@@ -1,21 +1,1186 @@
-"""The grid model: incidents, workers, duties and escalation as SimPy processes."""
+"""The grid model: incidents, grid workers, duties, escalation and routing as SimPy processes.
+
+One replication is cut into partitions, one per street (escalations stay inside a
+street; each street holds its share of every department), each its own small SimPy
+environment; partitions can run on separate cores and are merged afterwards.
+
+Per street:
+- incidents arise per community and category (Poisson, hour-of-day and weekday
+  profile, rates scaled by households, surges), at a point that the real routing
+  index (`gridcore.routing.RoutingIndex`) locates to its grid; a resident reports
+  it after a delay, or it stays latent until a patrol finds it (a discovery chance
+  per pass; severity grows while unseen);
+- every incident is a real case moved by `gridcore.cases.apply` (report, verify,
+  register, dispatch, escalate, sign_for, start, handle, close / rework), with
+  deadlines from the taxonomy and the working-time calendar;
+- grid workers are SimPy processes pulling tasks from their grid (cases by
+  priority, patrols, household visits, component inspections) in working hours;
+  an emergency (severity 4) interrupts a patrol and is taken off hours too;
+- community, street and department staff are multi-server queues (callbacks,
+  no processes); relay routing forwards level by level, flattened routing goes
+  straight to the owner;
+- events of finished cases are folded into the metrics' columnar facts in chunks,
+  so memory holds the open cases and one row of facts per case, not the logs.
+
+Event budget per case: occurrence 1, resident report 1, verify task 2 (wake +
+timeout), desk 1, each relay hop 1, handling 1-2, check 1: about 8-10 SimPy events.
+Duties: a patrol, a visit block and an inspection block are one timeout each.
+"""
 
 from __future__ import annotations
 
+import heapq
+import math
+from collections.abc import Callable, Generator, Sequence
+from datetime import datetime, time, timedelta
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import attrs
 import numpy as np
+import simpy
 
-from gridcore.errors import SimulationError
-from gridcore.sim.results import ReplicationResult
+from gridcore.cases import Action, Actor, Case, CaseEvent, CategoryDeadlines, DeskRole, apply
+from gridcore.cases import report as case_report
+from gridcore.categories import Category, Taxonomy, default_taxonomy
+from gridcore.clock import (
+    CalendarSet,
+    CountryHolidays,
+    NoHolidays,
+    RoundTheClock,
+    WorkingHoursCalendar,
+)
+from gridcore.errors import GridcoreError, SimulationError
+from gridcore.hierarchy import Hierarchy
+from gridcore.ids import AreaCode, CaseId, CategoryCode, PersonId
+from gridcore.metrics import CaseFacts, EventTable, compute_metrics
+from gridcore.sim.results import Check, ReplicationResult, Table, metrics_record
+from gridcore.sim.rng import DistSampler, UniformBuffer
 from gridcore.sim.scenario import Scenario
+from gridcore.sim.stats import little_check
 
-__all__ = ["run_grid_replication"]
+__all__ = ["PartitionResult", "city_for", "partitions", "run_grid_replication", "run_partition"]
+
+_FLUSH_EVENTS = 20_000
+_LEVELS = ("grid", "community", "street", "department")
+
+# task kinds in a grid's queue
+_VERIFY = 0
+_HANDLE = 1
+
+
+def _clock_minutes(text: str) -> int:
+    h, m = text.split(":")
+    return int(h) * 60 + int(m)
+
+
+@lru_cache(maxsize=4)
+def _city(preset: str, geojson: str, seed: int, grids: int) -> Hierarchy:
+    if geojson:
+        from gridcore.io.geojson import read_geojson
+
+        return read_geojson(geojson)
+    from gridcore.synth import CitySpec, build_city, preset_spec
+
+    spec = preset_spec(preset)
+    if grids and grids != spec.grids:
+        scale = spec.grids / grids
+        lo = max(1, round(spec.households_min * scale))
+        hi = max(lo, round(spec.households_max * scale))
+        communities = min(spec.communities, grids)
+        streets = min(spec.streets, communities)
+        spec = attrs.evolve(
+            spec,
+            grids=grids,
+            households_min=lo,
+            households_max=hi,
+            communities=max(communities, math.ceil(grids / 99)),
+            streets=streets,
+            districts=min(spec.districts, streets),
+        )
+    assert isinstance(spec, CitySpec)
+    return build_city(spec, seed=seed)
+
+
+@lru_cache(maxsize=8)
+def _calendars(
+    tz: str, holidays: bool, periods: tuple[str, ...]
+) -> tuple[WorkingHoursCalendar, CalendarSet]:
+    """The working calendar and the calendar set (cached: loading holidays is slow)."""
+    hol = CountryHolidays() if holidays else NoHolidays()
+    spans = tuple(
+        (time.fromisoformat(a.strip().zfill(5)), time.fromisoformat(b.strip().zfill(5)))
+        for a, b in (p.split("-") for p in periods)
+    )
+    working = WorkingHoursCalendar(periods=spans, holidays=hol, tz=ZoneInfo(tz))
+    return working, CalendarSet.of(working, RoundTheClock())
+
+
+def city_for(scenario: Scenario) -> Hierarchy:
+    """The hierarchy a scenario runs on (cached per process)."""
+    c = scenario.city
+    return _city(c.preset, c.geojson, c.seed, c.grids)
+
+
+@lru_cache(maxsize=4)
+def _index_for(preset: str, geojson: str, seed: int, grids: int) -> Any:
+    from gridcore.routing import RoutingIndex
+
+    return RoutingIndex.build(_city(preset, geojson, seed, grids))
+
+
+def _workers_per_grid(scenario: Scenario, h: Hierarchy) -> float:
+    if scenario.staffing.workers_per_grid > 0:
+        return scenario.staffing.workers_per_grid
+    from gridcore.staffing import get_policy
+    from gridcore.synth import PRESETS as CITY_PRESETS
+
+    spec = CITY_PRESETS.get(scenario.city.preset)
+    policy = scenario.staffing.policy or (spec.staffing if spec else "full_duty")
+    if not scenario.staffing.policy and spec is not None and spec.staff_total:
+        return spec.staff_total / max(1, len(h.grids))
+    pol = get_policy(policy)
+    if pol.staff_per_grid:
+        return float(pol.staff_per_grid)
+    leaf = h.scheme.leaf_level
+    n = sum(r.count for r in pol.requirements(leaf) if r.level == leaf)
+    return float(max(1, n))
+
+
+def partitions(scenario: Scenario) -> tuple[AreaCode, ...]:
+    """The street codes a replication is cut into (one SimPy environment each)."""
+    h = city_for(scenario)
+    levels = h.scheme.level_names
+    level = "street" if "street" in levels else levels[max(0, len(levels) - 3)]
+    return h.at_level(level)
+
+
+@attrs.frozen
+class PartitionResult:
+    """What one street's simulation returns, merged into a replication's result."""
+
+    street: str
+    facts: CaseFacts | None
+    counters: tuple[tuple[str, float], ...]
+    grid_rows: tuple[tuple[Any, ...], ...]
+    backlog: tuple[tuple[int, int], ...]
+    queues: tuple[tuple[str, float, int, float], ...]
+    """(queue kind, area, arrivals, total wait) per queue kind."""
+    events: int
+
+
+class _Queue:
+    """A priority queue with time-weighted accounting for Little's law."""
+
+    __slots__ = ("area", "arrivals", "heap", "kind", "last", "seq", "wait_sum")
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.heap: list[tuple[int, int, float, Any]] = []
+        self.seq = 0
+        self.area = 0.0
+        self.last = 0.0
+        self.arrivals = 0
+        self.wait_sum = 0.0
+
+    def push(self, now: float, prio: int, item: Any) -> None:
+        self.area += len(self.heap) * (now - self.last)
+        self.last = now
+        self.seq += 1
+        self.arrivals += 1
+        heapq.heappush(self.heap, (prio, self.seq, now, item))
+
+    def pop(self, now: float) -> Any:
+        self.area += len(self.heap) * (now - self.last)
+        self.last = now
+        _, _, t0, item = heapq.heappop(self.heap)
+        self.wait_sum += now - t0
+        return item
+
+    def close(self, now: float) -> tuple[float, int, float]:
+        """(area, arrivals, total wait incl. the wait so far of items still queued)."""
+        area = self.area + len(self.heap) * (now - self.last)
+        pending = sum(now - t0 for _, _, t0, _ in self.heap)
+        return area, self.arrivals, self.wait_sum + pending
+
+
+class _Incident:
+    __slots__ = ("case", "cat", "grid", "latent_since", "measured", "severity")
+
+    def __init__(self, grid: int, cat: int, severity: int, measured: bool) -> None:
+        self.grid = grid
+        self.cat = cat
+        self.severity = severity
+        self.measured = measured
+        self.case: Case | None = None
+        self.latent_since = 0.0
+
+
+class _Grid:
+    __slots__ = (
+        "code",
+        "community",
+        "idle",
+        "index",
+        "inspect_pool",
+        "latent",
+        "patrol_pending",
+        "patrolling",
+        "queue",
+        "team",
+        "visit_pool",
+        "workers",
+    )
+
+    def __init__(self, index: int, code: str, community: int, workers: int) -> None:
+        self.index = index
+        self.code = code
+        self.community = community
+        self.workers = workers
+        self.team = f"team:{code}"
+        self.queue = _Queue("grid")
+        self.idle: list[Any] = []
+        self.patrolling: list[Any] = []
+        self.patrol_pending = 0
+        self.visit_pool = 0.0
+        self.inspect_pool = 0.0
+        self.latent: list[_Incident] = []
+
+
+class _Pool:
+    """Staff of a community, street or department share: c servers, priority queue."""
+
+    __slots__ = ("free", "name", "queue", "staff")
+
+    def __init__(self, name: str, staff: int) -> None:
+        self.name = name
+        self.staff = [f"{name}#{k + 1}" for k in range(staff)]
+        self.free = list(reversed(self.staff))
+        self.queue = _Queue("level")
+
+
+def _taxonomy_rates(scenario: Scenario, tax: Taxonomy) -> tuple[list[Category], np.ndarray]:
+    leaves = sorted(tax.leaves(), key=lambda c: c.code)
+    weights = np.array([scenario.category(c.code).weight for c in leaves], dtype=np.float64)
+    if not weights.sum() > 0:
+        raise SimulationError(f"scenario {scenario.name!r}: every category weight is 0")
+    return leaves, weights / weights.sum()
+
+
+class _Street:
+    """One street's simulation (a mutable object that owns its SimPy environment)."""
+
+    def __init__(self, scenario: Scenario, replication: int, street_index: int) -> None:
+        s = scenario
+        self.s = s
+        h = city_for(s)
+        c = s.city
+        self.index = _index_for(c.preset, c.geojson, c.seed, c.grids)
+        self.street = partitions(s)[street_index]
+        root = np.random.SeedSequence(s.run.seed, spawn_key=(replication, street_index))
+        arr, hnd, pat, wrk = (np.random.default_rng(x) for x in root.spawn(4))
+        self.arr_rng = arr
+        self.env = simpy.Environment()
+        self.tz = ZoneInfo(s.run.timezone)
+        self.t0 = datetime.combine(s.run.start, time(0), self.tz)
+        self.warm = s.run.warmup_days * 1440.0
+        self.end = self.warm + s.run.days * 1440.0
+        self.tax = default_taxonomy()
+        working, self.calendars = _calendars(
+            s.run.timezone, s.duties.holidays, s.duties.working_periods
+        )
+        self.working_cal = working
+        self.policy = CategoryDeadlines(self.tax, self.calendars)
+        self.cats, self.cat_p = _taxonomy_rates(s, self.tax)
+        self.cat_24x7 = [self.calendars.get(k.calendar) is not working for k in self.cats]
+        self.cat_level = [str(k.resolve_level) for k in self.cats]
+        self.cat_dept = [f"dept:{k.parent or k.code}" for k in self.cats]
+        self.cat_resident = [
+            (
+                s.category(k.code).resident_share
+                if s.category(k.code).resident_share is not None
+                else s.incidents.resident_share
+            )
+            for k in self.cats
+        ]
+        t = s.times
+        self.verify_t = DistSampler(t.verify, hnd)
+        self.dispatch_t = DistSampler(t.dispatch, hnd)
+        self.check_t = DistSampler(t.check, hnd)
+        level_dists = {
+            "grid": t.handle_grid,
+            "community": t.handle_community,
+            "street": t.handle_street,
+            "department": t.handle_department,
+        }
+        self.handle_t = [
+            DistSampler(s.category(k.code).handle or level_dists[str(k.resolve_level)], hnd)
+            for k in self.cats
+        ]
+        self.forward_t = DistSampler(s.routing.forward, hnd)
+        self.direct_t = DistSampler(s.routing.direct, hnd)
+        self.delay_t = DistSampler(s.incidents.report_delay, arr)
+        self.u_hnd = UniformBuffer(hnd)
+        self.u_pat = UniformBuffer(pat)
+        self.wrk_rng = wrk
+
+        # areas of this street
+        grid_pos = h.grid_positions_under(self.street)
+        all_grids = h.grids
+        communities = h.children(self.street)
+        comm_index = {code: i for i, code in enumerate(communities)}
+        self.communities = communities
+        wpg = _workers_per_grid(s, h)
+        base = math.floor(wpg)
+        extra_share = wpg - base
+        self.grids: list[_Grid] = []
+        self.grid_of_pos: dict[int, int] = {}
+        households = h.grid_households()
+        self.hh: list[int] = []
+        self.components: list[int] = []
+        for i, p in enumerate(grid_pos.tolist()):
+            code = all_grids[p]
+            parent = h.parent(code)
+            workers = max(1, base + (1 if wrk.random() < extra_share else 0))
+            g = _Grid(i, code, comm_index.get(parent, 0) if parent else 0, workers)
+            self.grids.append(g)
+            self.grid_of_pos[p] = i
+            self.hh.append(int(households[p]))
+            self.components.append(sum(n for name, n in h.area(code).components if name))
+        self.comm_hh = np.zeros(len(communities))
+        for g, hh in zip(self.grids, self.hh, strict=True):
+            self.comm_hh[g.community] += hh
+        self.comm_boxes = []
+        for code in communities:
+            poly = h.area_polygon(code)
+            self.comm_boxes.append(poly.bounds if poly is not None else None)
+        self.comm_first_grid = [0] * len(communities)
+        for g in reversed(self.grids):
+            self.comm_first_grid[g.community] = g.index
+        st = s.staffing
+        self.pools: dict[str, _Pool] = {}
+        for code in communities:
+            self.pools[f"community:{code}"] = _Pool(f"community:{code}", st.community_staff)
+        self.pools[f"street:{self.street}"] = _Pool(f"street:{self.street}", st.street_staff)
+        for d in sorted(set(self.cat_dept)):
+            self.pools[d] = _Pool(f"{d}@{self.street}", st.department_staff)
+
+        # actors
+        self.desk = Actor(PersonId(f"desk:{self.street}"), DeskRole.DISPATCHER)
+        self.system = Actor(PersonId("system"), DeskRole.SYSTEM)
+        self.checker = Actor(PersonId(f"checker:{self.street}"), DeskRole.CHECKER)
+        self.resident = Actor(PersonId("resident"), DeskRole.REPORTER)
+
+        # state and counters
+        self.working = False
+        self.n_case = 0
+        self.logs: dict[str, list[CaseEvent]] = {}
+        self.finished: list[CaseEvent] = []
+        self.chunks: list[CaseFacts] = []
+        self.open_cases = 0
+        self.ctr: dict[str, float] = dict.fromkeys(
+            (
+                "incidents", "incidents_measured", "reported", "latent_found", "latent_open",
+                "pending_report", "closed", "cancelled", "severity_found_sum", "patrols_due",
+                "patrols_done", "visit_due_min", "visit_done_min", "inspect_due_min",
+                "inspect_done_min", "emergency_interrupts", "reworks",
+            ),
+            0.0,
+        )  # fmt: skip
+        ng = len(self.grids)
+        self.t_patrol = [0.0] * ng
+        self.t_visit = [0.0] * ng
+        self.t_inspect = [0.0] * ng
+        self.t_case = [0.0] * ng
+        self.work_min = [0.0] * ng
+        self.g_patrols = [0] * ng
+        self.g_found = [0] * ng
+        self.backlog: list[tuple[int, int]] = []
+        self.events_base = 0
+
+    # -- time ---------------------------------------------------------------------------
+
+    def dt(self, minutes: float) -> datetime:
+        return self.t0 + timedelta(minutes=minutes)
+
+    def after_work(self, now: float, minutes: float, cat: int) -> float:
+        """The instant (minutes) when `minutes` of working time have passed after `now`."""
+        if self.cat_24x7[cat]:
+            return now + minutes
+        end = self.working_cal.add(self.dt(now), timedelta(minutes=minutes))
+        return (end - self.t0).total_seconds() / 60.0
+
+    # -- case bookkeeping ---------------------------------------------------------------
+
+    def act(
+        self,
+        inc: _Incident,
+        action: Action,
+        actor: Actor,
+        reason: str = "",
+        payload: dict[str, Any] | None = None,
+    ) -> None:
+        assert inc.case is not None
+        now = self.dt(self.env.now)
+        try:
+            case, ev, _ = apply(inc.case, action, actor, now, reason, payload, policy=self.policy)
+        except GridcoreError as exc:
+            # SimPy re-raises by re-building the exception from its args: keep it simple.
+            raise SimulationError(f"{self.street} at {now.isoformat()}: {exc}") from exc
+        inc.case = case
+        if inc.measured:
+            self.logs[case.id].append(ev)
+
+    def finish(self, inc: _Incident) -> None:
+        assert inc.case is not None
+        self.open_cases -= 1
+        if inc.measured:
+            self.finished.extend(self.logs.pop(inc.case.id))
+            if len(self.finished) >= _FLUSH_EVENTS:
+                self.flush()
+        inc.case = None
+
+    def flush(self, as_of: datetime | None = None) -> None:
+        if self.finished:
+            self.chunks.append(EventTable.from_events(self.finished).facts(as_of))
+            self.finished = []
+
+    def open_case(self, inc: _Incident, actor: Actor, channel: str) -> None:
+        g = self.grids[inc.grid]
+        self.n_case += 1
+        cid = CaseId(f"{self.street}-{self.n_case}")
+        case, ev, _ = case_report(
+            cid,
+            actor,
+            self.dt(self.env.now),
+            grid=AreaCode(g.code),
+            category=CategoryCode(self.cats[inc.cat].code),
+            channel=channel,
+            severity=inc.severity,
+            policy=self.policy,
+        )
+        inc.case = case
+        self.open_cases += 1
+        if inc.measured:
+            self.logs[cid] = [ev]
+
+    # -- incidents ----------------------------------------------------------------------
+
+    def arrivals(self) -> Generator[Any, Any, None]:
+        env, s, rng = self.env, self.s, self.arr_rng
+        inc_cfg = s.incidents
+        hours = np.asarray(inc_cfg.hour_profile)
+        hours = hours / hours.sum()
+        week = np.asarray(inc_cfg.weekday_profile)
+        week = week / week.mean()
+        base = inc_cfg.per_1000_households_per_day * self.comm_hh / 1000.0
+        n_days = math.ceil(self.end / 1440.0)
+        codes = [k.code for k in self.cats]
+        for day in range(n_days):
+            day_start = day * 1440.0
+            d = s.run.start + timedelta(days=day)
+            factor = np.ones(len(self.cats))
+            since = (day_start - self.warm) / 1440.0
+            for sg in s.surges:
+                if sg.start_day <= since < sg.start_day + sg.days:
+                    hit = np.array([any(c.startswith(p) for p in sg.categories) for c in codes])
+                    factor = np.where(hit, factor * sg.factor, factor)
+            lam = np.outer(base * week[d.weekday()], self.cat_p * factor)
+            counts = rng.poisson(lam)
+            comm, cat = np.nonzero(counts)
+            reps = counts[comm, cat]
+            comm = np.repeat(comm, reps)
+            cat = np.repeat(cat, reps)
+            n = comm.size
+            if n == 0:
+                yield env.timeout(max(0.0, day_start + 1440.0 - env.now))
+                continue
+            at = day_start + (rng.choice(24, n, p=hours) + rng.random(n)) * 60.0
+            ux, uy = rng.random(n), rng.random(n)
+            resident = rng.random(n)
+            order = np.argsort(at, kind="stable")
+            boxes = self.comm_boxes
+            xs = np.empty(n)
+            ys = np.empty(n)
+            for j in range(n):
+                b = boxes[int(comm[j])]
+                if b is None:
+                    xs[j] = ys[j] = math.nan
+                else:
+                    xs[j] = b[0] + ux[j] * (b[2] - b[0])
+                    ys[j] = b[1] + uy[j] * (b[3] - b[1])
+            ok = np.isfinite(xs)
+            pos = np.full(n, -1, np.int64)
+            if ok.any():
+                pos[ok] = self.index.locate_many(xs[ok], ys[ok])
+            for j in order.tolist():
+                t = float(at[j])
+                if t >= self.end:
+                    break
+                if t > env.now:
+                    yield env.timeout(t - env.now)
+                gi = self.grid_of_pos.get(int(pos[j]), self.comm_first_grid[int(comm[j])])
+                k = int(cat[j])
+                measured = t >= self.warm
+                inc = _Incident(gi, k, self.cats[k].severity, measured)
+                self.ctr["incidents"] += 1
+                if measured:
+                    self.ctr["incidents_measured"] += 1
+                if resident[j] < self.cat_resident[k]:
+                    self.ctr["pending_report"] += 1
+                    env.timeout(self.delay_t()).callbacks.append(self._reporter(inc))
+                else:
+                    inc.latent_since = t
+                    self.grids[gi].latent.append(inc)
+                    self.ctr["latent_open"] += 1
+            if env.now < day_start + 1440.0:
+                yield env.timeout(day_start + 1440.0 - env.now)
+
+    def _reporter(self, inc: _Incident) -> Callable[[Any], None]:
+        return lambda _e: self.resident_report(inc)
+
+    def resident_report(self, inc: _Incident) -> None:
+        self.ctr["pending_report"] -= 1
+        if self.env.now >= self.end:
+            self.ctr["pending_report"] += 1  # reported after the horizon: still pending
+            return
+        self.ctr["reported"] += 1
+        self.open_case(inc, self.resident, "resident")
+        g = self.grids[inc.grid]
+        g.queue.push(self.env.now, -10 * inc.severity - _VERIFY, (_VERIFY, inc))
+        self.wake(g, emergency=inc.severity >= 4)
+
+    # -- grid workers -------------------------------------------------------------------
+
+    def wake(self, g: _Grid, emergency: bool = False) -> None:
+        if g.idle:
+            if self.working or emergency:
+                g.idle.pop().succeed()
+        elif emergency and g.patrolling:
+            self.ctr["emergency_interrupts"] += 1
+            g.patrolling.pop().interrupt("emergency")
+
+    def next_task(self, g: _Grid) -> tuple[str, Any]:
+        q = g.queue.heap
+        if q and (self.working or q[0][0] <= -40):
+            return "case", g.queue.pop(self.env.now)
+        if not self.working:
+            return "", None
+        if g.patrol_pending:
+            g.patrol_pending -= 1
+            return "patrol", None
+        block = self.s.duties.block_minutes
+        if g.visit_pool > 0:
+            m = min(block, g.visit_pool)
+            g.visit_pool -= m
+            return "visit", m
+        if g.inspect_pool > 0:
+            m = min(block, g.inspect_pool)
+            g.inspect_pool -= m
+            return "inspect", m
+        return "", None
+
+    def worker(self, g: _Grid, wid: int) -> Generator[Any, Any, None]:
+        env = self.env
+        me = Actor(PersonId(f"{g.code}-W{wid}"), DeskRole.GRID_WORKER)
+        me_unit = Actor(me.id, DeskRole.GRID_WORKER, g.team)
+        patrol_min = self.s.duties.patrol_minutes
+        i = g.index
+        while True:
+            kind, item = self.next_task(g)
+            if not kind:
+                ev = env.event()
+                g.idle.append(ev)
+                yield ev
+                continue
+            start = env.now
+            if kind == "patrol":
+                proc = env.active_process
+                g.patrolling.append(proc)
+                frac = 1.0
+                try:
+                    yield env.timeout(patrol_min)
+                except simpy.Interrupt:
+                    frac = (env.now - start) / patrol_min
+                if proc in g.patrolling:
+                    g.patrolling.remove(proc)
+                self.t_patrol[i] += env.now - start
+                self.patrol_done(g, me, frac)
+            elif kind == "visit":
+                yield env.timeout(item)
+                self.t_visit[i] += item
+            elif kind == "inspect":
+                yield env.timeout(item)
+                self.t_inspect[i] += item
+            else:
+                task, inc = item
+                if task == _VERIFY:
+                    yield env.timeout(self.verify_t())
+                    self.t_case[i] += env.now - start
+                    self.act(inc, Action.VERIFY, me)
+                    self.to_desk(inc)
+                else:
+                    if inc.case.state == "dispatched":
+                        self.act(inc, Action.SIGN_FOR, me_unit)
+                        self.act(inc, Action.START, me)
+                    # a reworked case goes back to its handler (签收必须办理)
+                    h = inc.case.handler
+                    who = me if h is None or h == me.id else Actor(h, DeskRole.GRID_WORKER)
+                    yield env.timeout(self.handle_t[inc.cat]())
+                    self.t_case[i] += env.now - start
+                    self.act(inc, Action.HANDLE, who)
+                    self.to_check(inc, None)
+
+    def patrol_done(self, g: _Grid, me: Actor, frac: float) -> None:
+        self.ctr["patrols_done"] += frac
+        self.g_patrols[g.index] += 1
+        if not g.latent:
+            return
+        p = self.s.incidents.discovery_probability * frac
+        keep: list[_Incident] = []
+        now = self.env.now
+        grow = self.s.incidents.severity_growth_days * 1440.0
+        for inc in g.latent:
+            if self.u_pat() < p:
+                self.ctr["latent_open"] -= 1
+                self.ctr["latent_found"] += 1
+                self.g_found[g.index] += 1
+                inc.severity = min(4, inc.severity + int((now - inc.latent_since) / grow))
+                self.ctr["severity_found_sum"] += inc.severity
+                self.open_case(inc, me, "patrol")
+                self.act(inc, Action.VERIFY, me)
+                self.to_desk(inc)
+            else:
+                keep.append(inc)
+        g.latent = keep
+
+    # -- desk, routing and levels -------------------------------------------------------
+
+    def to_desk(self, inc: _Incident) -> None:
+        d = self.after_work(self.env.now, self.dispatch_t(), inc.cat)
+        self.env.timeout(d - self.env.now).callbacks.append(lambda _e: self.dispatch(inc))
+
+    def owner_of(self, inc: _Incident, level: str) -> str:
+        g = self.grids[inc.grid]
+        if level == "grid":
+            return g.team
+        if level == "community":
+            return f"community:{self.communities[g.community]}"
+        if level == "street":
+            return f"street:{self.street}"
+        return self.cat_dept[inc.cat]
+
+    def dispatch(self, inc: _Incident) -> None:
+        self.act(inc, Action.REGISTER, self.desk)
+        target = self.cat_level[inc.cat]
+        if target == "grid":
+            self.act(
+                inc,
+                Action.DISPATCH,
+                self.desk,
+                "",
+                {"to": self.grids[inc.grid].team, "level": "grid"},
+            )
+            self.to_grid(inc)
+            return
+        if self.s.routing.mode == "flattened":
+            d = self.after_work(self.env.now, self.direct_t(), inc.cat)
+
+            def direct(_e: Any) -> None:
+                self.act(
+                    inc,
+                    Action.DISPATCH,
+                    self.desk,
+                    "",
+                    {"to": self.owner_of(inc, target), "level": target},
+                )
+                self.to_pool(inc, target)
+
+            self.env.timeout(d - self.env.now).callbacks.append(direct)
+            return
+        # relay: grid -> community -> street -> department, one forward delay a level
+        self.act(
+            inc,
+            Action.DISPATCH,
+            self.desk,
+            "",
+            {"to": self.owner_of(inc, "community"), "level": "community"},
+        )
+        self.relay(inc, "community", target)
+
+    def relay(self, inc: _Incident, level: str, target: str) -> None:
+        if level == target:
+            self.to_pool(inc, level)
+            return
+        nxt = _LEVELS[_LEVELS.index(level) + 1]
+        d = self.after_work(self.env.now, self.forward_t(), inc.cat)
+
+        def forward(_e: Any) -> None:
+            self.act(
+                inc,
+                Action.ESCALATE,
+                self.system,
+                f"beyond {level} authority",
+                {"to": self.owner_of(inc, nxt), "level": nxt},
+            )
+            self.relay(inc, nxt, target)
+
+        self.env.timeout(d - self.env.now).callbacks.append(forward)
+
+    def to_grid(self, inc: _Incident) -> None:
+        g = self.grids[inc.grid]
+        g.queue.push(self.env.now, -10 * inc.severity - _HANDLE, (_HANDLE, inc))
+        self.wake(g, emergency=inc.severity >= 4)
+
+    def to_pool(self, inc: _Incident, level: str) -> None:
+        pool = self.pools[self.owner_of(inc, level)]
+        pool.queue.push(self.env.now, -inc.severity, inc)
+        if pool.free:
+            self.pool_start(pool)
+
+    def pool_start(self, pool: _Pool) -> None:
+        inc: _Incident = pool.queue.pop(self.env.now)
+        person = pool.free.pop()
+        assert inc.case is not None
+        actor = Actor(PersonId(person), DeskRole.HANDLER)
+        if inc.case.state == "dispatched":
+            self.act(inc, Action.SIGN_FOR, Actor(actor.id, DeskRole.HANDLER, inc.case.owner or ""))
+            self.act(inc, Action.START, actor)
+        else:
+            actor = Actor(inc.case.handler or actor.id, DeskRole.HANDLER)
+        end = self.after_work(self.env.now, self.handle_t[inc.cat](), inc.cat)
+
+        def done(_e: Any) -> None:
+            self.act(inc, Action.HANDLE, actor)
+            pool.free.append(person)
+            if pool.queue.heap:
+                self.pool_start(pool)
+            self.to_check(inc, pool)
+
+        self.env.timeout(end - self.env.now).callbacks.append(done)
+
+    def to_check(self, inc: _Incident, pool: _Pool | None) -> None:
+        d = self.after_work(self.env.now, self.check_t(), inc.cat)
+
+        def check(_e: Any) -> None:
+            if self.u_hnd() < self.s.times.rework_probability:
+                self.ctr["reworks"] += 1
+                self.act(inc, Action.REWORK, self.checker, "check failed (返工)")
+                if pool is None:
+                    self.to_grid(inc)
+                else:
+                    pool.queue.push(self.env.now, -inc.severity - 10, inc)
+                    if pool.free:
+                        self.pool_start(pool)
+                return
+            self.act(inc, Action.CLOSE, self.checker)
+            self.ctr["closed"] += 1
+            self.finish(inc)
+
+        self.env.timeout(d - self.env.now).callbacks.append(check)
+
+    # -- the working day ----------------------------------------------------------------
+
+    def clock(self) -> Generator[Any, Any, None]:
+        env, s = self.env, self.s
+        duties = s.duties
+        periods = [tuple(_clock_minutes(x) for x in p.split("-")) for p in duties.working_periods]
+        starts = [_clock_minutes(x) for x in duties.patrol_starts]
+        n_p = duties.patrols_per_day
+        if n_p > len(starts):
+            first, last = periods[0][0], periods[-1][1] - duties.patrol_minutes
+            starts = [int(first + (last - first) * k / max(1, n_p - 1)) for k in range(n_p)]
+        starts = sorted(starts[:n_p])
+        day_work = sum(b - a for a, b in periods)
+        visit_day = [hh / duties.visit_cycle_days * duties.visit_minutes for hh in self.hh]
+        insp_day = [
+            n / duties.inspection_cycle_days * duties.inspection_minutes for n in self.components
+        ]
+        n_days = math.ceil(self.end / 1440.0)
+        for day in range(n_days):
+            day0 = day * 1440.0
+            d = s.run.start + timedelta(days=day)
+            measured = day0 >= self.warm
+            working_day = self.working_cal.is_working_day(d)
+            marks: list[tuple[float, str]] = []
+            if working_day:
+                for a, b in periods:
+                    marks += [(day0 + a, "on"), (day0 + b, "off")]
+                marks += [(day0 + t, "patrol") for t in starts]
+                marks.sort(key=lambda m: (m[0], m[1] != "on"))
+                for g, v, ins in zip(self.grids, visit_day, insp_day, strict=True):
+                    g.visit_pool += v
+                    g.inspect_pool += ins
+                    if measured:
+                        self.work_min[g.index] += g.workers * day_work
+                if measured:
+                    self.ctr["visit_due_min"] += sum(visit_day)
+                    self.ctr["inspect_due_min"] += sum(insp_day)
+            for t, what in marks:
+                if t >= self.end:
+                    break
+                if t > env.now:
+                    yield env.timeout(t - env.now)
+                if what == "on":
+                    self.working = True
+                    for g in self.grids:
+                        self.wake_all(g)
+                elif what == "off":
+                    self.working = False
+                else:
+                    for g in self.grids:
+                        g.patrol_pending += 1
+                        self.wake_all(g)
+                    if measured:
+                        self.ctr["patrols_due"] += len(self.grids)
+            if day0 + 1440.0 > env.now:
+                yield env.timeout(min(day0 + 1440.0, self.end) - env.now)
+            if measured:
+                self.backlog.append((day - int(self.warm // 1440.0), self.open_cases))
+            if env.now >= self.end:
+                return
+
+    def wake_all(self, g: _Grid) -> None:
+        work = len(g.queue.heap) + g.patrol_pending
+        block = self.s.duties.block_minutes
+        work += math.ceil(g.visit_pool / block) + math.ceil(g.inspect_pool / block)
+        for _ in range(min(work, len(g.idle))):
+            g.idle.pop().succeed()
+
+    # -- run --------------------------------------------------------------------------
+
+    def snapshot(self) -> Generator[Any, Any, None]:
+        """At the end of the warm-up, zero the duty-time accumulators."""
+        if self.warm > 0:
+            yield self.env.timeout(self.warm)
+            for arr in (self.t_patrol, self.t_visit, self.t_inspect, self.t_case):
+                for j in range(len(arr)):
+                    arr[j] = 0.0
+            self.ctr["patrols_done"] = 0.0
+            for g in self.grids:
+                g.queue.area = g.queue.wait_sum = 0.0
+                g.queue.arrivals = 0
+                g.queue.last = self.warm
+            for p in self.pools.values():
+                p.queue.area = p.queue.wait_sum = 0.0
+                p.queue.arrivals = 0
+                p.queue.last = self.warm
+
+    def run(self) -> PartitionResult:
+        env = self.env
+        env.process(self.arrivals())
+        env.process(self.clock())
+        env.process(self.snapshot())
+        for g in self.grids:
+            for w in range(g.workers):
+                env.process(self.worker(g, w + 1))
+        env.run(until=self.end)
+        return self.result()
+
+    def result(self) -> PartitionResult:
+        end_dt = self.dt(self.end)
+        # open cases at the horizon: their events as they stand
+        for evs in self.logs.values():
+            self.finished.extend(evs)
+        self.logs = {}
+        self.flush(end_dt)
+        facts = concat_facts(self.chunks, end_dt) if self.chunks else None
+        self.chunks = []
+        c = self.ctr
+        c["open_cases"] = float(self.open_cases)
+        c["grids"] = float(len(self.grids))
+        c["workers"] = float(sum(g.workers for g in self.grids))
+        c["latent_open"] = float(sum(len(g.latent) for g in self.grids))
+        for name, arr in (
+            ("t_patrol", self.t_patrol), ("t_visit", self.t_visit),
+            ("t_inspect", self.t_inspect), ("t_case", self.t_case), ("t_work", self.work_min),
+        ):  # fmt: skip
+            c[name] = math.fsum(arr)
+        c["visit_done_min"] = c["t_visit"]
+        c["inspect_done_min"] = c["t_inspect"]
+        rows = []
+        for g in self.grids:
+            i = g.index
+            busy = self.t_patrol[i] + self.t_visit[i] + self.t_inspect[i] + self.t_case[i]
+            rows.append(
+                (
+                    g.code,
+                    g.workers,
+                    self.hh[i],
+                    round(self.t_patrol[i], 6),
+                    round(self.t_visit[i], 6),
+                    round(self.t_inspect[i], 6),
+                    round(self.t_case[i], 6),
+                    round(max(0.0, self.work_min[i] - busy), 6),
+                    self.g_patrols[i],
+                    self.g_found[i],
+                    len(g.latent),
+                )
+            )
+        queues: dict[str, list[float]] = {}
+        for q in [g.queue for g in self.grids] + [p.queue for p in self.pools.values()]:
+            area, n, wait = q.close(self.end)
+            acc = queues.setdefault(q.kind, [0.0, 0.0, 0.0])
+            acc[0] += area
+            acc[1] += n
+            acc[2] += wait
+        return PartitionResult(
+            street=str(self.street),
+            facts=facts,
+            counters=tuple(sorted(c.items())),
+            grid_rows=tuple(rows),
+            backlog=tuple(self.backlog),
+            queues=tuple((k, v[0], int(v[1]), v[2]) for k, v in sorted(queues.items())),
+            events=_event_count(self.env),
+        )
+
+
+# -- facts: concatenate chunks with their vocabularies ----------------------------------
+
+_VOCAB = {
+    "grid": "grid_names",
+    "area": "area_names",
+    "category": "category_names",
+    "resolved_level": "level_names",
+    "final_state": "state_names",
+    "handler": "person_names",
+    "owner": "owner_names",
+    "first_owner": "owner_names",
+}
+
+
+def concat_facts(chunks: Sequence[CaseFacts], as_of: datetime) -> CaseFacts:
+    """One `CaseFacts` from several (vocabularies merged, codes remapped), as of `as_of`."""
+    names: dict[str, list[str]] = {}
+    lookup: dict[str, dict[str, int]] = {}
+    fields = attrs.fields(CaseFacts)
+    vocab_fields = [f.name for f in fields if f.name.endswith("_names")]
+    for vf in vocab_fields:
+        names[vf] = []
+        lookup[vf] = {}
+        for ch in chunks:
+            for n in getattr(ch, vf):
+                if n not in lookup[vf]:
+                    lookup[vf][n] = len(names[vf])
+                    names[vf].append(n)
+    out: dict[str, Any] = {}
+    for f in fields:
+        name = f.name
+        if name == "as_of_us":
+            out[name] = round(as_of.timestamp() * 1e6)
+        elif name in vocab_fields:
+            out[name] = tuple(names[name])
+        elif name == "case_ids":
+            out[name] = tuple(cid for ch in chunks for cid in ch.case_ids)
+        elif name in _VOCAB and name in {x.name for x in fields}:
+            vf = _VOCAB[name]
+            parts: list[np.ndarray[Any, Any]] = []
+            for ch in chunks:
+                col = getattr(ch, name)
+                if col is None:
+                    parts = []
+                    break
+                lut = np.array([lookup[vf][n] for n in getattr(ch, vf)] + [-1], dtype=np.int64)
+                parts.append(lut[np.where(col >= 0, col, len(lut) - 1)])
+            out[name] = np.concatenate(parts) if parts else None
+        else:
+            vals = [getattr(ch, name) for ch in chunks]
+            if isinstance(vals[0], np.ndarray):
+                out[name] = np.concatenate(vals)
+            else:
+                out[name] = vals[-1]
+    return CaseFacts(**out)
+
+
+# -- a replication --------------------------------------------------------------------
+
+
+def run_partition(scenario: Scenario, replication: int, street_index: int) -> PartitionResult:
+    """Simulate one street of one replication (pure: same input, same result)."""
+    return _Street(scenario, replication, street_index).run()
+
+
+_GRID_COLUMNS = (
+    "grid", "workers", "households", "patrol_min", "visit_min", "inspection_min", "case_min",
+    "idle_min", "patrols", "latent_found", "latent_open",
+)  # fmt: skip
+
+_METRIC_COLUMNS = (
+    ("n_cases", "cases"),
+    ("closure_rate", "closure_rate"),
+    ("on_time_rate", "on_time_rate"),
+    ("accurate_dispatch_rate", "accurate_dispatch_rate"),
+    ("rework_rate", "rework_rate"),
+    ("share_grid", "share_resolved_grid"),
+    ("share_community", "share_resolved_community"),
+    ("share_street", "share_resolved_street"),
+    ("share_department", "share_resolved_department"),
+)
+
+
+def merge_partitions(
+    scenario: Scenario, replication: int, parts: Sequence[PartitionResult]
+) -> ReplicationResult:
+    """A replication's result from its streets' results."""
+    tz = ZoneInfo(scenario.run.timezone)
+    t0 = datetime.combine(scenario.run.start, time(0), tz)
+    end_dt = t0 + timedelta(days=scenario.run.warmup_days + scenario.run.days)
+    chunks = [p.facts for p in parts if p.facts is not None and len(p.facts)]
+    ctr: dict[str, float] = {}
+    for p in parts:
+        for k, v in p.counters:
+            ctr[k] = ctr.get(k, 0.0) + v
+    m: dict[str, float] = {}
+    tables: list[Table] = []
+    checks: list[Check] = []
+    if chunks:
+        facts = concat_facts(chunks, end_dt)
+        total = compute_metrics(facts).to_rows()[0]
+        for src, dst in _METRIC_COLUMNS:
+            if src in total:
+                m[dst] = _f(total[src])
+        for key in ("response_s", "resolution_s"):
+            for stat in ("mean", "p90"):
+                col = f"{key}_{stat}"
+                if col in total:
+                    unit = 60.0 if key == "response_s" else 3600.0
+                    name = "response_minutes" if key == "response_s" else "resolution_hours"
+                    m[f"{name}_{stat}"] = _f(total[col]) / unit
+        by_grid = compute_metrics(facts, by="grid")
+        cols = [
+            c
+            for c in (
+                "grid",
+                "n_cases",
+                "n_closed",
+                "on_time_rate",
+                "response_s_mean",
+                "resolution_s_mean",
+                "share_grid",
+            )
+            if c in by_grid.names
+        ]
+        rows = [tuple(_cell(r[c]) for c in cols) for r in by_grid.to_rows()]
+        tables.append(Table("grid_cases", tuple(cols), tuple(rows)))
+        n_open = int(total.get("n_open", 0))
+    else:
+        n_open = 0
+    work = ctr.get("t_work", 0.0)
+    busy = sum(ctr.get(k, 0.0) for k in ("t_patrol", "t_visit", "t_inspect", "t_case"))
+    for k, name in (
+        ("t_patrol", "patrol"),
+        ("t_visit", "visit"),
+        ("t_inspect", "inspection"),
+        ("t_case", "case"),
+    ):
+        m[f"worker_share_{name}"] = ctr.get(k, 0.0) / work if work else math.nan
+    m["worker_share_idle"] = max(0.0, work - busy) / work if work else math.nan
+    m["worker_utilisation"] = busy / work if work else math.nan
+    m["patrol_coverage"] = _ratio(ctr.get("patrols_done", 0.0), ctr.get("patrols_due", 0.0))
+    m["visit_rate"] = _ratio(ctr.get("visit_done_min", 0.0), ctr.get("visit_due_min", 0.0))
+    m["inspection_rate"] = _ratio(ctr.get("inspect_done_min", 0.0), ctr.get("inspect_due_min", 0.0))
+    m["incidents"] = ctr.get("incidents_measured", 0.0)
+    found = ctr.get("latent_found", 0.0)
+    m["latent_found"] = found
+    m["latent_open_end"] = ctr.get("latent_open", 0.0)
+    m["severity_at_discovery_mean"] = (
+        ctr.get("severity_found_sum", 0.0) / found if found else math.nan
+    )
+    m["open_cases_end"] = ctr.get("open_cases", 0.0)
+    m["emergency_interrupts"] = ctr.get("emergency_interrupts", 0.0)
+    m["grids"] = ctr.get("grids", 0.0)
+    m["workers"] = ctr.get("workers", 0.0)
+
+    # self-checks
+    incidents = ctr.get("incidents", 0.0)
+    accounted = (
+        ctr.get("closed", 0.0)
+        + ctr.get("open_cases", 0.0)
+        + ctr.get("latent_open", 0.0)
+        + ctr.get("pending_report", 0.0)
+    )
+    checks.append(
+        Check(
+            "conservation",
+            incidents == accounted,
+            incidents - accounted,
+            0.0,
+            "incidents = closed + open cases + latent + reports pending at the horizon",
+        )
+    )
+    checks.append(
+        Check(
+            "open_cases_in_metrics",
+            n_open <= ctr.get("open_cases", 0.0) + 0.5,
+            float(n_open),
+            0.0,
+            "cases open in the metrics <= open cases at the horizon",
+        )
+    )
+    span = (end_dt - t0).total_seconds() / 60.0 - scenario.run.warmup_days * 1440.0
+    qs: dict[str, list[float]] = {}
+    for p in parts:
+        for kind, area, n_in, wait in p.queues:
+            acc = qs.setdefault(kind, [0.0, 0.0, 0.0])
+            acc[0] += area
+            acc[1] += n_in
+            acc[2] += wait
+    for kind, (area, n, wait) in sorted(qs.items()):
+        lc = little_check(f"{kind}_queue", area, int(n), wait / n if n else 0.0, span, 0.05)
+        checks.append(
+            Check(
+                f"little_{kind}_queue",
+                lc.ok,
+                lc.relative_error,
+                lc.tolerance,
+                f"L={lc.l_observed:.4g} lambdaW={lc.lambda_w:.4g}",
+            )
+        )
+    grid_rows = tuple(r for p in parts for r in p.grid_rows)
+    tables.append(Table("grid_workers", _GRID_COLUMNS, grid_rows))
+    backlog: dict[int, int] = {}
+    for p in parts:
+        for day, n_b in p.backlog:
+            backlog[day] = backlog.get(day, 0) + n_b
+    tables.append(Table("backlog", ("day", "open_cases"), tuple(sorted(backlog.items()))))
+    events = sum(p.events for p in parts)
+    m["sim_events"] = float(events)
+    return ReplicationResult(
+        scenario.name, replication, metrics_record(m), tuple(tables), tuple(checks), events
+    )
+
+
+def _event_count(env: Any) -> int:
+    """Events scheduled so far (SimPy numbers them with an itertools counter)."""
+    counter = getattr(env, "_eid", None)
+    return int(next(counter)) if counter is not None else 0
+
+
+def _f(x: Any) -> float:
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _cell(x: Any) -> Any:
+    if isinstance(x, np.generic):
+        x = x.item()
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b else math.nan
 
 
 def run_grid_replication(
     scenario: Scenario, replication: int, seed: np.random.SeedSequence
 ) -> ReplicationResult:
-    """Run one replication of the full grid model."""
-    raise SimulationError(
-        f"scenario {scenario.name!r}: the grid model is not available yet; "
-        "use a [queue_only] scenario"
-    )
+    """Run one replication of the full grid model (streets one after another)."""
+    del seed  # the streets derive their streams from the scenario seed and indexes
+    n = len(partitions(scenario))
+    parts = [run_partition(scenario, replication, i) for i in range(n)]
+    return merge_partitions(scenario, replication, parts)

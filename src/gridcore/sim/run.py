@@ -71,6 +71,33 @@ def run_replication(scenario: Scenario, replication: int) -> ReplicationResult:
     return run_grid_replication(scenario, replication, seed)
 
 
+def _grid_parallel(
+    scenario: Scenario, ex: Executor, progress: Progress | None
+) -> list[ReplicationResult]:
+    """Every (replication, street) as its own task, merged per replication in order.
+
+    The same numbers as `run_replication` (each street's streams depend only on the
+    seed and the indexes), but one replication can use every core.
+    """
+    from gridcore.sim.model import merge_partitions, partitions, run_partition
+
+    n = scenario.run.replications
+    m = len(partitions(scenario))
+    futures = [[ex.submit(run_partition, scenario, i, j) for j in range(m)] for i in range(n)]
+    total = n * m
+    done = 0
+    out = []
+    for i, row in enumerate(futures):
+        parts = []
+        for fut in row:
+            parts.append(fut.result())
+            done += 1
+            if progress is not None:
+                progress(done, total)
+        out.append(merge_partitions(scenario, i, parts))
+    return out
+
+
 def _theory(scenario: Scenario) -> tuple[tuple[str, float], ...]:
     if scenario.queue_only is None:
         return ()
@@ -96,20 +123,27 @@ def run_scenario(
     """
     n = scenario.run.replications
     results: list[ReplicationResult] = []
-    if executor is None and (n == 1 or default_workers() == 1):
+    if (
+        executor is None
+        and (n == 1 or default_workers() == 1)
+        and (scenario.queue_only is not None or default_workers() == 1)
+    ):
         for i in range(n):
             results.append(run_replication(scenario, i))
             if progress is not None:
                 progress(i + 1, n)
     else:
         own = executor is None
-        ex = executor or ProcessPoolExecutor(min(n, default_workers()))
+        ex = executor or ProcessPoolExecutor(default_workers())
         try:
-            futures = [ex.submit(run_replication, scenario, i) for i in range(n)]
-            for done, fut in enumerate(futures, 1):
-                results.append(fut.result())
-                if progress is not None:
-                    progress(done, n)
+            if scenario.queue_only is not None:
+                futures = [ex.submit(run_replication, scenario, i) for i in range(n)]
+                for done, fut in enumerate(futures, 1):
+                    results.append(fut.result())
+                    if progress is not None:
+                        progress(done, n)
+            else:
+                results = _grid_parallel(scenario, ex, progress)
         finally:
             if own:
                 ex.shutdown()

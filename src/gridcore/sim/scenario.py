@@ -293,10 +293,10 @@ class StaffingConfig:
     workers_per_grid: float = _f(
         0.0, "grid workers a grid (0: from the policy; fractions spread the rest)", _float(0.0)
     )
-    community_staff: int = _f(2, "case handlers per community", _int(1))
-    street_staff: int = _f(3, "case handlers per street", _int(1))
+    community_staff: int = _f(3, "case handlers per community", _int(1))
+    street_staff: int = _f(8, "case handlers per street", _int(1))
     department_staff: int = _f(
-        2, "handlers per department per street (each street's share of a department)", _int(1)
+        3, "handlers per department per street (each street's share of a department)", _int(1)
     )
 
 

@@ -1,0 +1,258 @@
+"""The `simulate` and `compare` subcommands, and the default demo (the main job).
+
+`register(subparsers)` adds them to the `gridcore` command line; a progress bar goes
+to stderr (plain text), the summary table with 95% intervals to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from collections.abc import Callable
+from typing import Any, TextIO
+
+from gridcore.errors import ScenarioError
+from gridcore.sim.results import Comparison, ScenarioResult
+from gridcore.sim.scenario import (
+    OVERLAYS,
+    Scenario,
+    apply_overlay,
+    apply_overrides,
+    load_scenario,
+    preset_scenario,
+)
+from gridcore.sim.stats import Estimate
+
+__all__ = ["default_demo", "format_comparison", "format_summary", "progress_bar", "register"]
+
+# (metric, label, scale, unit) shown in the summary table, in this order
+_SHOWN: tuple[tuple[str, str, float, str], ...] = (
+    ("queue_wait_minutes", "mean wait in queue", 1.0, "min"),
+    ("p_wait", "probability of waiting", 100.0, "%"),
+    ("utilisation", "server utilisation", 100.0, "%"),
+    ("cases", "cases reported", 1.0, ""),
+    ("response_minutes_mean", "response time (report to sign-for)", 1.0, "min"),
+    ("response_minutes_p90", "response time p90", 1.0, "min"),
+    ("resolution_hours_mean", "resolution time (report to close)", 1.0, "h"),
+    ("resolution_hours_p90", "resolution time p90", 1.0, "h"),
+    ("on_time_rate", "on-time closure rate", 100.0, "%"),
+    ("closure_rate", "closure rate", 100.0, "%"),
+    ("accurate_dispatch_rate", "accurate dispatch rate", 100.0, "%"),
+    ("share_resolved_grid", "resolved at grid", 100.0, "%"),
+    ("share_resolved_community", "resolved at community", 100.0, "%"),
+    ("share_resolved_street", "resolved at street", 100.0, "%"),
+    ("share_resolved_department", "resolved at department", 100.0, "%"),
+    ("worker_utilisation", "grid worker utilisation", 100.0, "%"),
+    ("worker_share_patrol", "worker time on patrol", 100.0, "%"),
+    ("worker_share_visit", "worker time on visits", 100.0, "%"),
+    ("worker_share_case", "worker time on cases", 100.0, "%"),
+    ("worker_share_idle", "worker time idle", 100.0, "%"),
+    ("patrol_coverage", "patrol coverage", 100.0, "%"),
+    ("visit_rate", "household visit rate", 100.0, "%"),
+    ("severity_at_discovery_mean", "severity when a patrol finds it", 1.0, ""),
+    ("open_cases_end", "cases open at the horizon", 1.0, ""),
+)
+
+
+def progress_bar(stream: TextIO = sys.stderr, width: int = 30) -> Callable[[int, int], None]:
+    """A plain-text progress callback `(done, total)` drawing on `stream`."""
+    start = time.monotonic()
+
+    def show(done: int, total: int) -> None:
+        filled = int(width * done / total) if total else width
+        bar = "#" * filled + "." * (width - filled)
+        secs = time.monotonic() - start
+        end = "\n" if done >= total else ""
+        stream.write(f"\r[{bar}] {done}/{total} tasks, {secs:.1f} s{end}")
+        stream.flush()
+
+    return show
+
+
+def _num(x: float, scale: float) -> str:
+    if math.isnan(x):
+        return "-"
+    v = x * scale
+    return f"{v:,.1f}" if abs(v) < 1e5 else f"{v:,.0f}"
+
+
+def _ci(e: Estimate, scale: float) -> str:
+    if math.isnan(e.half_width):
+        return ""
+    return f"± {_num(e.half_width, scale)}"
+
+
+def format_summary(result: ScenarioResult) -> str:
+    """The summary table: each shown metric's mean and 95% interval half width."""
+    est = result.estimates()
+    s = result.scenario
+    lines = [
+        f"scenario {s.name!r}: {s.run.days:g} days (+{s.run.warmup_days:g} warm-up), "
+        f"{len(result.replications)} replication(s), seed {s.run.seed}",
+        f"{'metric':<38} {'mean':>12} {'95% CI':>12}",
+        "-" * 64,
+    ]
+    theory = dict(result.theory)
+    for name, label, scale, unit in _SHOWN:
+        if name not in est:
+            continue
+        e = est[name]
+        lab = f"{label} ({unit})" if unit else label
+        extra = ""
+        if name in theory:
+            extra = f"   theory {_num(theory[name], scale)}"
+        lines.append(f"{lab:<38} {_num(e.mean, scale):>12} {_ci(e, scale):>12}{extra}")
+    checks = "all passed" if result.checks_ok() else "FAILED (see checks.csv)"
+    lines.append("-" * 64)
+    lines.append(f"self-checks (Little's law, conservation): {checks}")
+    return "\n".join(lines)
+
+
+def format_comparison(cmp: Comparison) -> str:
+    """The differences (what-if - base) with their 95% intervals."""
+    rows = {r["metric"]: r for r in cmp.rows()}
+    lines = [
+        f"base {cmp.base.scenario.name!r} vs what-if {cmp.whatif.scenario.name!r} "
+        f"({len(cmp.base.replications)} paired replications, common random numbers)",
+        f"{'metric':<38} {'base':>10} {'what-if':>10} {'difference [95% CI]':>30}",
+        "-" * 92,
+    ]
+    for name, label, scale, unit in _SHOWN:
+        r = rows.get(name)
+        if r is None:
+            continue
+        lab = f"{label} ({unit})" if unit else label
+        diff = f"{_num(r['difference'], scale)}"
+        if not math.isnan(r["ci_low"]):
+            diff += f" [{_num(r['ci_low'], scale)}, {_num(r['ci_high'], scale)}]"
+        lines.append(
+            f"{lab:<38} {_num(r['base'], scale):>10} {_num(r['whatif'], scale):>10} {diff:>30}"
+        )
+    return "\n".join(lines)
+
+
+def _parse_set(values: list[str]) -> dict[str, Any]:
+    import tomllib
+
+    out: dict[str, Any] = {}
+    for item in values:
+        key, sep, raw = item.partition("=")
+        if not sep:
+            raise ScenarioError("--set", item, "KEY=VALUE with a TOML value")
+        try:
+            out[key.strip()] = tomllib.loads(f"v = {raw.strip()}")["v"]
+        except tomllib.TOMLDecodeError:
+            out[key.strip()] = raw.strip()
+    return out
+
+
+def _scenario(args: argparse.Namespace, file: str | None) -> Scenario:
+    s = load_scenario(file) if file else preset_scenario(args.preset)
+    for name in args.overlay or ():
+        s = apply_overlay(s, name)
+    over: dict[str, Any] = {}
+    if args.days is not None:
+        over["run.days"] = args.days
+    if args.warmup_days is not None:
+        over["run.warmup_days"] = args.warmup_days
+    if args.replications is not None:
+        over["run.replications"] = args.replications
+    if args.seed is not None:
+        over["run.seed"] = args.seed
+    over.update(_parse_set(args.set or []))
+    return apply_overrides(s, over) if over else s
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--days", type=float, help="simulated days (run.days)")
+    p.add_argument("--warmup-days", type=float, help="warm-up days (run.warmup_days)")
+    p.add_argument("--replications", type=int, help="replications (run.replications)")
+    p.add_argument("--seed", type=int, help="base seed (run.seed)")
+    p.add_argument(
+        "--overlay", action="append", choices=sorted(OVERLAYS), help="a named what-if overlay"
+    )
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a dotted key")
+    p.add_argument("--out", help="write the results folder here")
+    p.add_argument("--workers", type=int, help="worker processes (default: all cores)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _executor(args: argparse.Namespace) -> Any:
+    if args.workers is None:
+        return None
+    from concurrent.futures import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(max(1, args.workers))
+
+
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    from gridcore.sim.run import run_scenario
+
+    s = _scenario(args, args.scenario)
+    ex = _executor(args)
+    try:
+        result = run_scenario(s, ex, None if args.quiet else progress_bar())
+    finally:
+        if ex is not None:
+            ex.shutdown()
+    if args.out:
+        result.write(args.out)
+    print(format_summary(result))
+    if args.out:
+        print(f"results written to {args.out}")
+    return 0 if result.checks_ok() else 1
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from gridcore.sim.run import compare
+
+    base = _scenario(args, args.base)
+    whatif = _scenario(args, args.whatif) if args.whatif else base
+    for name in args.whatif_overlay or ():
+        whatif = apply_overlay(whatif, name)
+    ex = _executor(args)
+    try:
+        cmp = compare(base, whatif, ex, None if args.quiet else progress_bar())
+    finally:
+        if ex is not None:
+            ex.shutdown()
+    if args.out:
+        cmp.write(args.out)
+    print(format_comparison(cmp))
+    return 0
+
+
+def register(subparsers: Any) -> None:
+    """Add `simulate` and `compare` to an argparse subparsers object."""
+    p = subparsers.add_parser("simulate", help="run a what-if simulation (SimPy)")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--scenario", help="a scenario file (.toml or .json)")
+    src.add_argument("--preset", default="yichang", help="a preset place (default: yichang)")
+    _common(p)
+    p.set_defaults(func=_cmd_simulate)
+
+    p = subparsers.add_parser("compare", help="base vs what-if with common random numbers")
+    p.add_argument("base", nargs="?", help="the base scenario file (default: --preset)")
+    p.add_argument("whatif", nargs="?", help="the what-if scenario file")
+    p.add_argument("--preset", default="yichang", help="preset for a missing base")
+    p.add_argument(
+        "--whatif-overlay",
+        action="append",
+        choices=sorted(OVERLAYS),
+        help="derive the what-if from the base with this overlay",
+    )
+    _common(p)
+    p.set_defaults(func=_cmd_compare)
+
+
+def default_demo() -> str:
+    """Run the default simulation (yichang, 30 days, 2 replications) and return its summary."""
+    from gridcore.sim.run import run_scenario
+
+    s = apply_overrides(
+        preset_scenario("yichang"), {"run.days": 30, "run.replications": 2, "run.seed": 1}
+    )
+    result = run_scenario(s, progress=progress_bar())
+    return format_summary(result)
