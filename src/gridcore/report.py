@@ -120,11 +120,11 @@ def _read_json(path: Path) -> Any:
         raise FileFormatError(str(path), "", "", "readable JSON", str(exc)) from None
 
 
-def _table(folder: Path, names: Sequence[str]) -> Rows | None:
+def _table(folder: Path, names: Sequence[str], text_columns: Sequence[str] = ()) -> Rows | None:
     for n in names:
         p = folder / f"{n}.csv"
         if p.exists():
-            return read_csv_rows(p)
+            return read_csv_rows(p, text_columns)
     return None
 
 
@@ -293,7 +293,7 @@ def _city_for(folder: Path) -> Any:
 
 
 def _fig_map(folder: Path, out: Path, prefix: str) -> Figure | None:
-    rows = _table(folder, GRID_TABLES)
+    rows = _table(folder, GRID_TABLES, GRID_CODE_COLUMNS)
     code_col = _column(rows or [], GRID_CODE_COLUMNS)
     if not rows or code_col is None:
         return None

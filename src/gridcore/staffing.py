@@ -901,6 +901,34 @@ class ResponsibilityIndex:
                 )
         return Responsible(role, None, path[up], True, None)
 
+    def direct(
+        self, grid: str, duty: Duty | Role | str, at: datetime
+    ) -> tuple[PersonId | None, AreaCode | None]:
+        """The direct responsible person for `duty` in `grid` at `at` and, after a vacancy,
+        the ancestor area whose holder answers (None when the post is filled).
+
+        The same answer as `responsible(...).direct`, without building the records:
+        the routing index and the simulation ask this once per case.
+        """
+        path = self._paths.get(grid)  # type: ignore[call-overload]
+        if path is None:
+            return self.responsible(grid, duty, at).direct.person, None  # raises the right error
+        ts = _ts(at)
+        plan = self._plans.get(duty)
+        if plan is None:
+            plan = self._plan(duty)
+        role_plan = plan[1][0]
+        assert role_plan is not None
+        _, up, areas = role_plan
+        up = min(up, len(path) - 1)
+        for k in range(up, len(path)):
+            slots = areas.get(path[k])
+            if slots is not None:
+                held = slots.at(ts)
+                if held:
+                    return held[0].person, (None if k == up else path[k])
+        return None, None
+
     def responsible(self, grid: str, duty: Duty | Role | str, at: datetime) -> Responsibility:
         """The direct, first and supervising responsible persons of `grid` for `duty` at `at`."""
         path = self._paths.get(AreaCode(grid))

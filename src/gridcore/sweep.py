@@ -655,6 +655,11 @@ def run_sweep(
                 failures[spec.key] = _failure(spec, str(rec.get("error", "")))
                 state["failed"] += 1
             report()
+    except BaseException:
+        # Interrupted (Ctrl-C, a lost cluster): the stored runs stay; aggregate what exists.
+        write_aggregate(sweep, out, specs)
+        _write_failures(out, specs, failures)
+        raise
     finally:
         if own and ex is not None:
             ex.shutdown(wait=True, cancel_futures=True)
@@ -830,10 +835,17 @@ def _convert(text: str) -> Any:
     return text
 
 
-def read_csv_rows(path: str | Path) -> list[dict[str, Any]]:
-    """A CSV file as a list of dicts, numbers converted (empty cells become NaN)."""
+def read_csv_rows(path: str | Path, text_columns: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """A CSV file as a list of dicts, numbers converted (empty cells become NaN).
+
+    Columns in `text_columns` stay strings (codes such as ``"0101"`` keep their zeros).
+    """
+    keep = set(text_columns)
     with Path(path).open(encoding="utf-8", newline="") as fh:
-        return [{k: _convert(v) for k, v in row.items()} for row in csv.DictReader(fh)]
+        return [
+            {k: v if k in keep else _convert(v) for k, v in row.items()}
+            for row in csv.DictReader(fh)
+        ]
 
 
 def load_results(path: str | Path, table: str | None = None) -> Any:
@@ -843,7 +855,8 @@ def load_results(path: str | Path, table: str | None = None) -> Any:
     fields, the replication, key, status and every scalar metric (``runs.csv``);
     ``table="aggregate"`` gives the aggregate instead. A run folder (``summary.json``
     from ``gridcore simulate``) gives its ``replications.csv`` table when it has one, or
-    ``table="NAME"`` loads ``NAME.csv`` (for example ``grids``). The result is a
+    ``table="NAME"`` loads ``NAME.csv`` (for example ``grids``); a comparison folder gives
+    ``comparison.csv`` (per metric: base, what-if, difference, interval). The result is a
     ``pandas.DataFrame`` when pandas is installed, else a list of dicts (one per row,
     numbers converted), which ``polars.DataFrame(rows)`` also takes.
     """
@@ -852,13 +865,17 @@ def load_results(path: str | Path, table: str | None = None) -> Any:
         raise FileFormatError(str(d), "", "", "a sweep or run results folder")
     if (d / "sweep.json").exists():
         name = table or "runs"
+    elif (d / "comparison.csv").exists():
+        name = table or "comparison"
     elif (d / "summary.json").exists():
         name = table or "replications"
         if table is None and not (d / "replications.csv").exists():
             summary = json.loads((d / "summary.json").read_text(encoding="utf-8"))
             return _frame([flatten_metrics(summary)])
     else:
-        raise FileFormatError(str(d), "", "", "a folder with sweep.json or summary.json")
+        raise FileFormatError(
+            str(d), "", "", "a folder with sweep.json, comparison.csv or summary.json"
+        )
     csv_path = d / f"{name}.csv"
     if not csv_path.exists():
         have = sorted(x.stem for x in d.glob("*.csv"))

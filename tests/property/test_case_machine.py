@@ -12,7 +12,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import attrs
-from hypothesis import event, given, note, settings
+from hypothesis import event as tally
+from hypothesis import given, note, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
@@ -131,6 +132,61 @@ PAYLOADS = st.fixed_dictionaries(
 )
 
 
+TERMINATING = {"void", "merge", "cancel", "evaluate"}
+
+# The main loop and its usual side exits, with who takes them ("holder": the handler or
+# the owner it was dispatched to) and a payload that fits.
+MAIN_NEXT: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
+    "reported": [("verify", "desk-1", {})],
+    "verified": [("register", "desk-1", {})],
+    "registered": [("dispatch", "desk-1", {"to": "h1", "level": "grid"})],
+    "dispatched": [
+        ("sign_for", "holder", {}),
+        ("request_return", "holder", {}),
+        ("approve_return", "desk-2", {"to": "dept-a", "level": "street"}),
+    ],
+    "signed_for": [("start", "holder", {}), ("transfer", "holder", {"to": "h2"})],
+    "in_progress": [
+        ("handle", "holder", {}),
+        ("park", "sup-1", {}),
+        ("request_extension", "holder", {"extra_s": 3600}),
+        ("approve_extension", "desk-1", {}),
+        ("assist", "holder", {"co_handlers": ["chk-1"]}),
+        ("escalate", "sup-1", {"to": "street:1", "level": "street"}),
+    ],
+    "parked": [("resume", "sup-1", {})],
+    "handled": [("close", "chk-1", {}), ("rework", "chk-1", {}), ("close", "h1/checker", {})],
+    "closed": [("evaluate", "eva-1", {}), ("reopen", "desk-1", {})],
+}
+
+
+def _good_payload(action: str, case: Case) -> st.SearchStrategy[dict[str, Any]]:
+    """A payload that the action's payload guards accept (other guards may still refuse)."""
+    owners = st.sampled_from([o for o in OWNERS if o != case.owner])
+    rank = {"grid": 0, "community": 1, "street": 2, "district": 3, "department": 3, "city": 4}
+    here = -1 if case.level is None else rank[case.level]
+    if action in ("dispatch", "transfer", "approve_return"):
+        return st.fixed_dictionaries({"to": owners, "level": st.sampled_from(OWNER_LEVELS)})
+    if action == "escalate":
+        higher = [lv for lv in OWNER_LEVELS if rank[lv] > here]
+        if not higher:
+            return st.just({})
+        return st.fixed_dictionaries({"to": owners, "level": st.sampled_from(higher)})
+    if action == "supervise":
+        return st.fixed_dictionaries({"supervision": st.integers(1, 3)})
+    if action == "warn":
+        return st.fixed_dictionaries({"light": st.sampled_from(["yellow", "red"])})
+    if action == "merge":
+        return st.fixed_dictionaries({"into": st.sampled_from(["c0", "c1", "c2"])})
+    if action == "assist":
+        return st.fixed_dictionaries(
+            {"co_handlers": st.lists(st.sampled_from(["chk-1", "a-9", "h2"]), min_size=1)}
+        )
+    if action == "request_extension":
+        return st.fixed_dictionaries({"extra_s": st.sampled_from([600, 3600.5])})
+    return st.just({})
+
+
 @attrs.define
 class ModelCase:
     """What the reference model expects of one case."""
@@ -180,17 +236,62 @@ class CaseMachine(RuleBasedStateMachine):
         cid = data.draw(st.sampled_from(sorted(self.model)), label="case")
         before = self.log.case(cid)
         m = self.model[cid]
-        # Mostly actions the model allows, sometimes anything at all.
-        allowed = sorted(a for (s, a) in MODEL if s == m.state) or ["verify"]
+        # Mostly actions the model allows (final ones rarer), sometimes anything at all.
+        allowed = [a for (st_, a) in MODEL if st_ == m.state]
+        weighted = sorted(a for a in allowed for _ in range(1 if a in TERMINATING else 4))
+        everything = [a.value for a in Action][1:]
         action = data.draw(
-            st.one_of(st.sampled_from(allowed), st.sampled_from([a.value for a in Action][1:])),
+            st.one_of(st.sampled_from(weighted or everything), st.sampled_from(everything))
+            if weighted
+            else st.sampled_from(everything),
             label="action",
         )
-        holder = [_actor(before.handler, DeskRole.HANDLER)] if before.handler else []
-        actor = data.draw(st.sampled_from(holder * 3 + POOL), label="actor")
-        reason = data.draw(st.sampled_from(["", "because", "  "]), label="reason")
-        payload: dict[str, Any] = data.draw(PAYLOADS, label="payload")
+        # Mostly someone whose role may act (and the holder for the holder's actions).
+        tr = TRANSITIONS.get((before.state, Action(action)))
+        fit = [a for a in POOL if tr is not None and a.role in tr.roles]
+        if before.handler and tr is not None and DeskRole.HANDLER in tr.roles:
+            fit = [_actor(before.handler, DeskRole.HANDLER)] * 4 + fit
+        if before.owner in ("h1", "h2", "h3") and action == "sign_for":
+            fit = [_actor(before.owner, DeskRole.HANDLER)] * 4 + fit
+        actor = data.draw(
+            st.sampled_from(fit) | st.sampled_from(POOL) if fit else st.sampled_from(POOL),
+            label="actor",
+        )
+        reason = data.draw(st.sampled_from(["because", "because", "", "  "]), label="reason")
+        payload: dict[str, Any] = data.draw(
+            st.one_of(_good_payload(action, before), _good_payload(action, before), PAYLOADS),
+            label="payload",
+        )
         self.now += data.draw(st.sampled_from([timedelta(0), 10 * timedelta(minutes=1), 3 * H]))
+        self._do(cid, action, actor, reason, payload)
+
+    @rule(data=st.data())
+    def main_loop_step(self, data: st.DataObject) -> None:
+        """The next step of the main loop (or a side exit), by someone entitled to it."""
+        cid = data.draw(st.sampled_from(sorted(self.model)), label="case")
+        case = self.log.case(cid)
+        step = data.draw(st.sampled_from(MAIN_NEXT.get(case.state.value, [])) | st.none())
+        if step is None:
+            return
+        action, who, payload = step
+        if who == "holder":
+            if case.handler is None:
+                who = case.owner if case.owner in ("h1", "h2") else "h3"
+            else:
+                who = case.handler
+            actor = _actor(who, DeskRole.HANDLER, "dept-a" if who == "h3" else "")
+        elif "/" in who:
+            pid, role = who.split("/")
+            actor = _actor(pid, DeskRole(role))
+        else:
+            actor = next(a for a in POOL if a.id == who)
+        self._do(cid, action, actor, "because", dict(payload))
+
+    def _do(
+        self, cid: CaseId, action: str, actor: Actor, reason: str, payload: dict[str, Any]
+    ) -> None:
+        before = self.log.case(cid)
+        m = self.model[cid]
         n_events = len(self.log.events(cid))
         try:
             case, event, _ = self.log.act(cid, action, actor, self.now, reason, payload)
@@ -202,7 +303,7 @@ class CaseMachine(RuleBasedStateMachine):
                 assert exc.rule in (Rule.TABLE, Rule.SIGNED_MUST_HANDLE)
             return
         note(f"{cid} {m.state} -> {case.state.value}: {action} by {actor.id}/{actor.role}")
-        event(f"accepted {action}")
+        tally(f"accepted {action}")
         assert (m.state, action) in MODEL, "the model refuses what the table accepted"
         assert case.state.value == MODEL[(m.state, action)]
         self._check_iron_rules(before, case, event, actor)

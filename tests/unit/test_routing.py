@@ -432,6 +432,10 @@ class _FakePeople:
             return _Answer(_Slot(PersonId("C-HEAD")), COMMUNITY)
         return _Answer(_Slot(PersonId(f"W-{grid[-2:]}-{duty}")), None)
 
+    def direct(self, grid: str, duty: str, at: datetime) -> tuple[PersonId | None, AreaCode | None]:
+        r = self.responsible(grid, duty, at)
+        return r.direct.person, r.fell_back_to
+
 
 class TestRoute:
     def test_route_gives_grid_owner_and_person(self) -> None:

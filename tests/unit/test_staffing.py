@@ -539,3 +539,28 @@ def test_policies_are_frozen_values() -> None:
     """A policy cannot be changed in place."""
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         THREE_PER_GRID.name = "x"  # type: ignore[misc]
+
+
+def test_direct_agrees_with_responsible_on_a_staffed_city() -> None:
+    """The fast `direct` answer equals `responsible(...).direct` and its fallback, grid by grid."""
+    from gridcore.staffing import ResponsibilityIndex
+    from gridcore.synth import DEFAULT_START, synthetic_city
+
+    city = synthetic_city("xiling", seed=3)
+    # leave a few posts vacant so that fallbacks are exercised
+    grids = set(city.hierarchy.grids)
+    ended = [a for a in city.roster.assignments if a.area in grids][:7]
+    roster = city.roster
+    later = DEFAULT_START + timedelta(days=30)
+    for a in ended:
+        roster = roster.end_assignment(a, later - timedelta(days=1))
+    index = ResponsibilityIndex(city.hierarchy, roster, city.policy)
+    fell = 0
+    for grid in city.hierarchy.grids:
+        full = index.responsible(grid, "city_management", later)
+        fell += full.direct.vacant
+        assert index.direct(grid, "city_management", later) == (
+            full.direct.person,
+            full.direct.fell_back_to,
+        )
+    assert fell > 0

@@ -170,6 +170,22 @@ class TestRunning:
         res3 = run_sweep(_sweep(3), tmp_path, SerialExecutor(), runner=fake_runner)
         assert len(CALLS) == 6 and {r for _, r in CALLS} == {2} and res3.reused == 12
 
+    def test_ctrl_c_keeps_the_finished_runs_and_a_rerun_finishes(self, tmp_path: Path) -> None:
+        """An interrupt mid-sweep propagates; the stored runs are reused by the next run."""
+
+        def interrupted(scenario: Scenario, replication: int) -> dict[str, Any]:
+            if len(CALLS) == 5:
+                raise KeyboardInterrupt
+            return fake_runner(scenario, replication)
+
+        with pytest.raises(KeyboardInterrupt):
+            run_sweep(_sweep(2), tmp_path, SerialExecutor(), runner=interrupted)
+        assert len(list((tmp_path / "runs").glob("*.json"))) == 5
+        assert (tmp_path / "aggregate.csv").exists()  # what was done is aggregated
+        CALLS.clear()
+        res = run_sweep(_sweep(2), tmp_path, SerialExecutor(), runner=fake_runner)
+        assert len(CALLS) == 7 and res.reused == 5 and res.ok
+
     def test_a_torn_record_is_run_again(self, tmp_path: Path) -> None:
         """A half-written file (from a crash) is not taken for a result."""
         run_sweep(_sweep(1), tmp_path, SerialExecutor(), runner=fake_runner)
@@ -243,7 +259,7 @@ class TestRunning:
 
     def test_load_results_on_something_else_is_named(self, tmp_path: Path) -> None:
         """A folder that is neither a sweep nor a run is refused by name."""
-        with pytest.raises(FileFormatError, match=r"sweep\.json or summary\.json"):
+        with pytest.raises(FileFormatError, match=r"sweep\.json, comparison\.csv or summary\.json"):
             load_results(tmp_path)
 
 
@@ -375,3 +391,33 @@ def test_cli_sweep_bad_file_is_a_clean_error(
     assert main(["sweep", str(p), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert "sweep.replications" in err and "Traceback" not in err
+
+
+def test_cli_sweep_runs_reports_progress_and_resumes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`gridcore sweep` runs a real queue-only sweep, prints progress on stderr, resumes."""
+    f = tmp_path / "mmc.toml"
+    f.write_text(
+        """
+[sweep]
+replications = 2
+[sweep.grid]
+"queue_only.workers" = [2, 3]
+[run]
+days = 3
+seed = 1
+[queue_only]
+workers = 2
+arrivals_per_hour = 1.0
+mean_handling_minutes = 60
+""",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    assert main(["sweep", str(f), "--out", str(out), "--executor", "serial"]) == 0
+    cap = capsys.readouterr()
+    assert "4/4 done, 0 failed" in cap.err and "4 run now" in cap.out
+    assert main(["sweep", str(f), "--out", str(out), "--executor", "serial"]) == 0
+    assert "0 run now, 4 reused" in capsys.readouterr().out
+    assert (out / "aggregate.csv").exists() and (out / "runs.csv").exists()

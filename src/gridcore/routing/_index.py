@@ -270,7 +270,5 @@ class RoutingIndex:
         person: PersonId | None = None
         fell: AreaCode | None = None
         if self._people is not None:
-            r = self._people.responsible(grid, self._duty, now)
-            person = r.direct.person
-            fell = r.fell_back_to
+            person, fell = self._people.direct(grid, self._duty, now)
         return Route(grid, CategoryCode(category), owner, person, fell)

@@ -230,8 +230,12 @@ class BucketGrid:
         span_grid = (key[0::2] // ny).astype(np.int32)
         c0 = np.clip(np.ceil((starts - ox) / h - 0.5).astype(np.int64), 0, nx)
         c1 = np.clip(np.ceil((ends - ox) / h - 0.5).astype(np.int64), 0, nx)
-        which, cols = _ragged(c0, np.maximum(c1 - c0, 0))
-        cell[span_rows[which] * nx + cols] = span_grid[which]
+        cnt = np.maximum(c1 - c0, 0)
+        for s in range(0, len(cnt), 100_000):  # chunks keep the peak memory low
+            sl = slice(s, s + 100_000)
+            which, cols = _ragged(c0[sl], cnt[sl])
+            cols += span_rows[sl][which] * nx
+            cell[cols] = span_grid[sl][which]
         return cell
 
     def _rasterise(

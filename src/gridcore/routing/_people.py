@@ -45,6 +45,10 @@ class ResponsibleSource(Protocol):
         """The responsibility answer for `grid` and `duty` at `at`."""
         ...
 
+    def direct(self, grid: str, duty: str, at: datetime) -> tuple[PersonId | None, AreaCode | None]:
+        """The direct person and the ancestor that answered for a vacancy (or None)."""
+        ...
+
 
 def least_loaded(
     pool: Iterable[PersonId],

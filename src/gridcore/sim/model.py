@@ -362,9 +362,13 @@ class _Street:
         self.pools: dict[str, _Pool] = {}
         for code in communities:
             self.pools[f"community:{code}"] = _Pool(f"community:{code}", st.community_staff)
-        self.pools[f"street:{self.street}"] = _Pool(f"street:{self.street}", st.street_staff)
+        # street and department staff scale with the street's size (per 50 grids)
+        size = max(1.0, len(self.grids) / 50.0)
+        self.pools[f"street:{self.street}"] = _Pool(
+            f"street:{self.street}", math.ceil(st.street_staff * size)
+        )
         for d in sorted(set(self.cat_dept)):
-            self.pools[d] = _Pool(f"{d}@{self.street}", st.department_staff)
+            self.pools[d] = _Pool(f"{d}@{self.street}", math.ceil(st.department_staff * size))
 
         # actors
         self.desk = Actor(PersonId(f"desk:{self.street}"), DeskRole.DISPATCHER)

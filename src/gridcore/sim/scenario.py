@@ -294,9 +294,11 @@ class StaffingConfig:
         0.0, "grid workers a grid (0: from the policy; fractions spread the rest)", _float(0.0)
     )
     community_staff: int = _f(3, "case handlers per community", _int(1))
-    street_staff: int = _f(8, "case handlers per street", _int(1))
+    street_staff: int = _f(
+        8, "case handlers per street for every 50 grids in it (at least this many)", _int(1)
+    )
     department_staff: int = _f(
-        3, "handlers per department per street (each street's share of a department)", _int(1)
+        3, "handlers per department per street for every 50 grids (the street's share)", _int(1)
     )
 
 

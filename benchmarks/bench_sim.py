@@ -1,0 +1,137 @@
+"""Simulation speed: the full grid model against a bare SimPy model of the same work.
+
+Baseline (named `bare`): the same incidents (per grid Poisson arrivals at the
+scenario's rate, scaled by households) and the same mean handling times, with no
+domain logic: one worker loop per grid pulling from a `simpy.Store`. Both run the
+yichang preset for 30 days on one core; the figure compared is SimPy events per
+second (`extra_info`). The city presets are then timed end to end (one replication,
+streets in parallel on the machine's cores): yubei (target <= 60 s) and yichang
+(target <= 20 s).
+
+Run: .venv/bin/pytest benchmarks/bench_sim.py --benchmark-only
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+import pytest
+import simpy
+
+from gridcore.sim.model import city_for, merge_partitions, partitions, run_partition
+from gridcore.sim.run import run_scenario
+from gridcore.sim.scenario import apply_overrides, preset_scenario
+
+DAYS = 30
+
+
+def _scenario(name: str) -> Any:
+    return apply_overrides(
+        preset_scenario(name), {"run.days": DAYS, "run.replications": 1, "run.seed": 1}
+    )
+
+
+def _bare_inputs(name: str) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Per grid: arrival instants (minutes) and handling times, seeded."""
+    s = _scenario(name)
+    h = city_for(s)
+    rng = np.random.default_rng(1)
+    rate = s.incidents.per_1000_households_per_day / 1000.0 / 1440.0
+    t = s.times
+    mean_handle = float(
+        np.mean(
+            [
+                t.handle_grid.mean_minutes,
+                t.handle_community.mean_minutes,
+                t.handle_street.mean_minutes,
+                t.handle_department.mean_minutes,
+            ]
+        )
+    )
+    arrivals, handles = [], []
+    horizon = DAYS * 1440.0
+    for hh in h.grid_households().tolist():
+        n = rng.poisson(rate * hh * horizon)
+        arrivals.append(np.sort(rng.uniform(0, horizon, n)))
+        handles.append(rng.exponential(mean_handle / 4.0, n))
+    return arrivals, handles
+
+
+def bare_model(arrivals: list[np.ndarray], handles: list[np.ndarray]) -> tuple[int, int]:
+    """The baseline: per grid an arrival loop and one worker pulling from a Store."""
+    env = simpy.Environment()
+    done = [0]
+
+    def source(store: simpy.Store, times: list[float], work: list[float]) -> Any:
+        for a, w in zip(times, work, strict=True):
+            yield env.timeout(a - env.now)
+            yield store.put(w)
+
+    def worker(store: simpy.Store) -> Any:
+        while True:
+            w = yield store.get()
+            yield env.timeout(w)
+            done[0] += 1
+
+    for times, work in zip(arrivals, handles, strict=True):
+        store = simpy.Store(env)
+        env.process(source(store, times.tolist(), work.tolist()))
+        env.process(worker(store))
+    env.run(until=DAYS * 1440.0 * 2)
+    return done[0], int(next(env._eid))
+
+
+def full_model_serial(name: str) -> Any:
+    """Every street of one replication on this core, merged."""
+    s = _scenario(name)
+    parts = [run_partition(s, 0, i) for i in range(len(partitions(s)))]
+    return merge_partitions(s, 0, parts)
+
+
+@pytest.fixture(scope="module")
+def rates() -> dict[str, float]:
+    return {}
+
+
+def test_bare_simpy_baseline(benchmark: Any, rates: dict[str, float]) -> None:
+    """bare: arrivals + one worker loop per grid pulling from a Store (yichang, 30 days)."""
+    arrivals, handles = _bare_inputs("yichang")
+    t0 = time.perf_counter()
+    done, events = benchmark.pedantic(bare_model, args=(arrivals, handles), rounds=3)
+    secs = (time.perf_counter() - t0) / 3
+    assert done == sum(a.size for a in arrivals)
+    rates["bare"] = events / secs
+    benchmark.extra_info["events"] = events
+    benchmark.extra_info["events_per_s"] = round(events / secs)
+
+
+def test_full_model_events_per_second(benchmark: Any, rates: dict[str, float]) -> None:
+    """full: the grid model of the same city and horizon on one core; ratio to bare."""
+    _scenario("yichang")
+    city_for(_scenario("yichang"))
+    t0 = time.perf_counter()
+    r = benchmark.pedantic(full_model_serial, args=("yichang",), rounds=1)
+    secs = time.perf_counter() - t0
+    assert r.metric("cases") > 10_000
+    assert all(c.ok for c in r.checks)
+    rates["full"] = r.events / secs
+    benchmark.extra_info["events"] = r.events
+    benchmark.extra_info["events_per_s"] = round(r.events / secs)
+    if "bare" in rates:
+        ratio = rates["full"] / rates["bare"]
+        benchmark.extra_info["ratio_to_bare"] = round(ratio, 3)
+        print(f"\nevents/s full {rates['full']:,.0f} bare {rates['bare']:,.0f} ratio {ratio:.3f}")
+
+
+@pytest.mark.parametrize("name", ["yichang", "yubei"])
+def test_preset_30_days_one_replication(benchmark: Any, name: str) -> None:
+    """End to end, streets in parallel on the machine's cores (targets: 20 s, 60 s)."""
+    s = _scenario(name)
+    r = benchmark.pedantic(run_scenario, args=(s,), rounds=1)
+    rep = r.replications[0]
+    assert rep.metric("grids") == len(city_for(s).grids)
+    assert r.checks_ok()
+    benchmark.extra_info["events"] = rep.events
+    benchmark.extra_info["cases"] = rep.metric("cases")

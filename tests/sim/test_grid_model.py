@@ -1,0 +1,117 @@
+"""The grid model on small presets: real cases, conservation, determinism, what-ifs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gridcore.sim.commands import format_comparison, format_summary, register
+from gridcore.sim.model import run_partition
+from gridcore.sim.results import read_summary
+from gridcore.sim.run import compare, run_replication, run_scenario
+from gridcore.sim.scenario import apply_overlay, apply_overrides, preset_scenario
+
+
+@pytest.fixture(scope="module")
+def shuanghu():
+    return apply_overrides(
+        preset_scenario("shuanghu"), {"run.days": 20, "run.replications": 2, "run.seed": 3}
+    )
+
+
+@pytest.fixture(scope="module")
+def result(shuanghu):
+    return run_scenario(shuanghu)
+
+
+def test_every_incident_is_accounted_for(result) -> None:
+    """Conservation and Little's law hold on every replication."""
+    assert result.checks_ok()
+    names = {c.name for r in result.replications for c in r.checks}
+    assert {"conservation", "little_grid_queue", "little_level_queue"} <= names
+
+
+def test_metrics_come_from_the_real_metrics_module(result) -> None:
+    """Cases, rates and shares per level are present and sane."""
+    r = result.replications[0].as_dict()
+    assert r["cases"] > 50
+    assert 0.0 <= r["on_time_rate"] <= 1.0
+    shares = sum(r[f"share_resolved_{lv}"] for lv in ("grid", "community", "street", "department"))
+    assert shares == pytest.approx(1.0, abs=0.05)
+    assert 0.0 < r["worker_utilisation"] < 1.0
+    assert r["patrol_coverage"] > 0.9
+
+
+def test_a_replication_is_a_pure_function_of_scenario_and_index(shuanghu, result) -> None:
+    """run_replication alone gives the parallel run's numbers."""
+    again = run_replication(shuanghu, 1)
+    assert again.metrics == result.replications[1].metrics
+    assert again.tables == result.replications[1].tables
+
+
+def test_the_results_folder_is_byte_for_byte_reproducible(shuanghu, result, tmp_path: Path) -> None:
+    """Same scenario and seed, same files."""
+    result.write(tmp_path / "a")
+    run_scenario(shuanghu).write(tmp_path / "b")
+    for f in sorted((tmp_path / "a").iterdir()):
+        assert f.read_bytes() == (tmp_path / "b" / f.name).read_bytes(), f.name
+    summary = read_summary(tmp_path / "a")
+    assert summary["mode"] == "grid" and "on_time_rate_mean" in summary
+    assert (tmp_path / "a" / "grid_workers.csv").exists()
+    assert (tmp_path / "a" / "backlog.csv").exists()
+
+
+def test_flattening_is_compared_with_common_random_numbers(shuanghu) -> None:
+    """Flattened routing sees the same incidents and never needs relay escalations."""
+    base = apply_overrides(shuanghu, {"run.replications": 2})
+    cmp = compare(base, apply_overlay(base, "flattened"))
+    b, w = cmp.base.replications[0].as_dict(), cmp.whatif.replications[0].as_dict()
+    assert b["incidents"] == w["incidents"]
+    assert w["accurate_dispatch_rate"] >= b["accurate_dispatch_rate"]
+    text = format_comparison(cmp)
+    assert "difference" in text
+
+
+def test_fewer_patrols_find_fewer_latent_incidents(shuanghu) -> None:
+    """One patrol a day: lower patrol time and later discovery."""
+    base = run_partition(shuanghu, 0, 0)
+    one = run_partition(apply_overlay(shuanghu, "one_patrol"), 0, 0)
+    b, o = dict(base.counters), dict(one.counters)
+    assert o["t_patrol"] < b["t_patrol"]
+    assert o["incidents"] == b["incidents"]
+
+
+def test_summary_table_lists_the_main_figures(result) -> None:
+    """The printed summary shows response, on-time rate, shares and utilisation."""
+    text = format_summary(result)
+    for word in ("response time", "on-time", "resolved at grid", "utilisation"):
+        assert word in text
+
+
+def test_the_command_line_runs_a_preset(tmp_path: Path, capsys) -> None:
+    """`simulate --preset shuanghu` writes the folder and prints the table."""
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers()
+    register(sub)
+    args = parser.parse_args(
+        [
+            "simulate",
+            "--preset",
+            "shuanghu",
+            "--days",
+            "5",
+            "--replications",
+            "1",
+            "--seed",
+            "1",
+            "--out",
+            str(tmp_path),
+            "--quiet",
+        ]
+    )
+    assert args.func(args) == 0
+    assert "scenario 'shuanghu'" in capsys.readouterr().out
+    assert read_summary(tmp_path)["replications"] == 1
