@@ -64,6 +64,7 @@ __all__ = [
     "TRANSITIONS",
     "Action",
     "Actor",
+    "Assignment",
     "Case",
     "CaseEvent",
     "CaseExtra",

@@ -43,34 +43,37 @@ Rows = list[dict[str, Any]]
 
 # Where the run figures look for their data: table names, then column names, first found.
 CASE_TABLES = ("cases", "case_times")
-RESPONSE_COLUMNS = ("response_minutes", "response_min", "response_time_minutes", "response")
+# (column, hours per unit): per-case times, first found
+RESPONSE_COLUMNS = (("response_minutes", 1 / 60), ("response_s", 1 / 3600), ("response_hours", 1.0))
 RESOLUTION_COLUMNS = (
-    "resolution_minutes",
-    "resolution_min",
-    "resolution_time_minutes",
-    "resolution",
+    ("resolution_minutes", 1 / 60),
+    ("resolution_s", 1 / 3600),
+    ("resolution_hours", 1.0),
 )
+# per-grid mean times, the fallback when a run has no per-case table
+GRID_RESPONSE_COLUMNS = (("response_s_mean", 1 / 3600), ("response_minutes_mean", 1 / 60))
+GRID_RESOLUTION_COLUMNS = (("resolution_s_mean", 1 / 3600), ("resolution_hours_mean", 1.0))
 BACKLOG_TABLES = ("backlog",)
 BACKLOG_TIME_COLUMNS = ("day", "days", "time_days", "hour", "hours", "time_hours", "minute", "time")
-BACKLOG_VALUE_COLUMNS = ("open", "backlog", "open_cases", "queue")
-GRID_TABLES = ("grids", "grid")
+BACKLOG_VALUE_COLUMNS = ("open_cases", "open", "backlog", "queue")
+GRID_TABLES = ("grid_cases", "grids", "grid")
 GRID_CODE_COLUMNS = ("grid", "code", "grid_code")
 GRID_RATE_COLUMNS = ("on_time_rate", "ontime_rate", "on_time")
-GRID_LOAD_COLUMNS = ("cases", "load", "incidents", "cases_per_worker", "utilisation")
+GRID_LOAD_COLUMNS = ("n_cases", "cases", "load", "incidents", "cases_per_worker")
 LEVEL_NAMES = ("grid", "community", "street", "district", "city", "department")
 _SHARE_RE = re.compile(r"^(?:share_resolved|resolved_share|share)_(?P<level>[a-z]+)$")
 
 # Metrics shown first in tables and sweep figures when a folder has them.
 KEY_METRICS = (
-    "response_minutes",
-    "resolution_minutes",
     "on_time_rate",
+    "response_minutes_mean",
+    "resolution_hours_mean",
     "closure_rate",
+    "open_cases_end",
+    "worker_utilisation",
     "queue_wait_minutes",
     "p_wait",
     "utilisation",
-    "worker_utilisation",
-    "backlog_mean",
 )
 
 
@@ -206,42 +209,54 @@ def _fig_replications(
     )
 
 
+def _unit_column(rows: Rows, options: Sequence[tuple[str, float]]) -> tuple[str, float] | None:
+    for col, factor in options:
+        if rows and col in rows[0]:
+            return col, factor
+    return None
+
+
 def _fig_times(folder: Path, out: Path, prefix: str) -> Figure | None:
     rows = _table(folder, CASE_TABLES)
+    per_case = bool(rows)
+    options: tuple[Sequence[tuple[str, float]], ...] = (RESPONSE_COLUMNS, RESOLUTION_COLUMNS)
+    if not rows:  # no per-case table: the distribution of per-grid means
+        rows = _table(folder, GRID_TABLES, GRID_CODE_COLUMNS)
+        options = (GRID_RESPONSE_COLUMNS, GRID_RESOLUTION_COLUMNS)
     if not rows:
         return None
     cols = [
-        (c, label)
-        for c, label in (
-            (_column(rows, RESPONSE_COLUMNS), "response"),
-            (_column(rows, RESOLUTION_COLUMNS), "resolution"),
-        )
-        if c
+        (found, label)
+        for opts, label in zip(options, ("response", "resolution"), strict=True)
+        if (found := _unit_column(rows, opts)) is not None
     ]
     if not cols:
         return None
+    unit = "cases" if per_case else "grids (mean time of a grid's cases)"
     fig = _new_figure(9.0, 3.5)
     axes = fig.subplots(1, len(cols), squeeze=False)[0]
-    for ax, (col, label) in zip(axes, cols, strict=True):
+    for ax, ((col, factor), label) in zip(axes, cols, strict=True):
         v = _floats(rows, col)
         v = v[np.isfinite(v)]
         if v.size == 0:
             ax.text(0.5, 0.5, "no cases", ha="center", transform=ax.transAxes)
+            ax.set_axis_off()
             continue
-        hours = v / 60.0
+        hours = v * factor
         hi = float(np.quantile(hours, 0.99)) if hours.size > 10 else float(hours.max())
-        ax.hist(
-            np.clip(hours, 0, hi), bins=40, color="#2ca02c" if label == "response" else "#9467bd"
-        )
-        ax.axvline(float(np.median(hours)), color="k", ls="--", lw=1, label="median")
-        ax.set_xlabel(f"{label} time (hours, clipped at the 99th percentile)")
-        ax.set_ylabel("cases")
-        ax.set_title(f"{label} time: median {np.median(hours):.2f} h, n={v.size}", fontsize=9)
+        colour = "#2ca02c" if label == "response" else "#9467bd"
+        ax.hist(np.clip(hours, 0, hi), bins=min(40, max(5, v.size // 3)), color=colour)
+        med = float(np.median(hours))
+        ax.axvline(med, color="k", ls="--", lw=1, label="median")
+        ax.set_xlabel(f"{label} time (hours; clipped at the 99th percentile)")
+        ax.set_ylabel(unit.split(" ")[0])
+        ax.set_title(f"{label} time: median {med:.2f} h, n={v.size}", fontsize=9)
         ax.legend(fontsize=8)
+    what = "over all cases" if per_case else "of the per-grid mean times"
     return Figure(
         _save(fig, out, f"{prefix}times.png"),
         "Response and resolution times",
-        "Distribution over all cases of all replications.",
+        f"Distribution {what}, all replications.",
     )
 
 
@@ -256,7 +271,8 @@ def _fig_backlog(folder: Path, out: Path, prefix: str) -> Figure | None:
     reps = sorted({r.get("replication", 0) for r in rows}, key=str)
     for rep in reps:
         sel = [r for r in rows if r.get("replication", 0) == rep]
-        ax.plot(_floats(sel, tcol), _floats(sel, vcol), lw=1, label=f"replication {rep}")
+        style = "o-" if len(sel) < 30 else "-"
+        ax.plot(_floats(sel, tcol), _floats(sel, vcol), style, lw=1, label=f"replication {rep}")
     ax.set_xlabel(tcol)
     ax.set_ylabel(f"{vcol} (cases)")
     ax.set_title("Backlog over time", fontsize=10)
@@ -292,59 +308,77 @@ def _city_for(folder: Path) -> Any:
     return build_city(spec, seed=int(city.get("seed", 0)))
 
 
+def _grid_values(rows: Rows, code_col: str, col: str, *, load: bool) -> dict[str, float]:
+    """Per grid: the mean of a rate over replications, or a load summed and divided by the
+    replications (a grid a replication does not list had no cases in it)."""
+    acc: dict[str, list[float]] = {}
+    for r in rows:
+        v = r.get(col)
+        if isinstance(v, int | float) and math.isfinite(v):
+            acc.setdefault(str(r[code_col]), []).append(float(v))
+    if not load:
+        return {k: float(np.mean(v)) for k, v in acc.items()}
+    n_reps = max(1, len({r.get("replication", 0) for r in rows}))
+    return {k: float(np.sum(v)) / n_reps for k, v in acc.items()}
+
+
 def _fig_map(folder: Path, out: Path, prefix: str) -> Figure | None:
     rows = _table(folder, GRID_TABLES, GRID_CODE_COLUMNS)
     code_col = _column(rows or [], GRID_CODE_COLUMNS)
     if not rows or code_col is None:
         return None
-    rate_col = _column(rows, GRID_RATE_COLUMNS)
-    load_col = _column(rows, GRID_LOAD_COLUMNS)
-    value_col = rate_col or load_col
-    if value_col is None:
-        return None
-    h = _city_for(folder)
+    panels = [
+        (col, load)
+        for col, load in (
+            (_column(rows, GRID_RATE_COLUMNS), False),
+            (_column(rows, GRID_LOAD_COLUMNS), True),
+        )
+        if col is not None
+    ]
+    h = _city_for(folder) if panels else None
     if h is None:
         return None
-    sums: dict[str, list[float]] = {}
-    for r in rows:
-        v = r.get(value_col)
-        if isinstance(v, int | float) and math.isfinite(v):
-            sums.setdefault(str(r[code_col]), []).append(float(v))
-    mean = {k: float(np.mean(v)) for k, v in sums.items()}
-    from matplotlib.collections import PolyCollection
-
-    polys, values = [], []
+    shapes, codes = [], []
     for code, poly in zip(h.grids, h.grid_polygons(), strict=True):
         if poly is None:
             continue
         geom = poly.geoms[0] if hasattr(poly, "geoms") else poly
-        polys.append(np.asarray(geom.exterior.coords))
-        values.append(mean.get(str(code), math.nan))
-    if not polys:
+        shapes.append(np.asarray(geom.exterior.coords))
+        codes.append(str(code))
+    if not shapes:
         return None
-    matched = int(np.isfinite(values).sum())
-    fig = _new_figure(7.0, 6.0)
-    ax = fig.subplots()
     import matplotlib
+    from matplotlib.collections import PolyCollection
 
-    cmap = matplotlib.colormaps["RdYlGn" if value_col == rate_col else "viridis"]
-    coll = PolyCollection(
-        polys,
-        array=np.ma.masked_invalid(values),
-        cmap=cmap.with_extremes(bad="#cccccc"),
-        edgecolor="white",
-        linewidths=0.2,
-    )
-    ax.add_collection(coll)
-    ax.autoscale_view()
-    ax.set_aspect("equal")
-    ax.set_axis_off()
-    fig.colorbar(coll, ax=ax, shrink=0.7, label=value_col)
-    ax.set_title(f"Grids by {value_col} ({matched} of {len(polys)} grids with data)", fontsize=10)
+    fig = _new_figure(6.0 * len(panels), 5.5)
+    axes = fig.subplots(1, len(panels), squeeze=False)[0]
+    titles = []
+    for ax, (col, load) in zip(axes, panels, strict=True):
+        assert col is not None
+        per_grid = _grid_values(rows, code_col, col, load=load)
+        fill = 0.0 if load else math.nan
+        values = np.asarray([per_grid.get(c, fill) for c in codes], dtype=float)
+        cmap = matplotlib.colormaps["viridis" if load else "RdYlGn"]
+        coll = PolyCollection(
+            shapes,
+            array=np.ma.masked_invalid(values),
+            cmap=cmap.with_extremes(bad="#cccccc"),
+            edgecolor="white",
+            linewidths=0.2,
+        )
+        ax.add_collection(coll)
+        ax.autoscale_view()
+        ax.set_aspect("equal")
+        ax.set_axis_off()
+        what = f"{col} per grid, per replication" if load else f"{col} (mean over replications)"
+        fig.colorbar(coll, ax=ax, shrink=0.7, label=what)
+        with_data = int(np.isfinite(values).sum())
+        ax.set_title(f"{col}: {with_data} of {len(codes)} grids with data", fontsize=10)
+        titles.append(col)
     return Figure(
         _save(fig, out, f"{prefix}map.png"),
-        f"Map of the grids by {value_col}",
-        "Mean over replications; grey: no data for that grid.",
+        f"Map of the grids by {' and '.join(titles)}",
+        "Grey: no closed case in that grid, so no rate.",
     )
 
 
