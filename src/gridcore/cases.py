@@ -512,7 +512,7 @@ class CaseEvent:
     from_state: State | None
     to_state: State
     reason: str
-    payload: Payload
+    payload: Payload = attrs.field(hash=False)  # compared, not hashed (a read-only view)
 
     def to_json(self) -> str:
         """This event as a JSON text (instants ISO 8601 with offset)."""
@@ -733,7 +733,7 @@ def _no_pending_extension(c: Case, a: Actor, reason: str, p: Payload) -> str:
     return "an extension request is already pending"
 
 
-G_REASON_IRON = Guard(Rule.REASON, _reason, "转办必须阐明理由: transfer and return state why")
+G_REASON_IRON = Guard(Rule.REASON, _reason, "a transfer or a return states why")
 G_REASON = Guard(Rule.REASON_REQUIRED, _reason, "the action states why")
 G_BY_HANDLER = Guard(Rule.BY_HANDLER, _by_handler, "only the handler acts (签收必须办理)")
 G_BY_OWNER = Guard(Rule.BY_OWNER, _by_owner, "only the owner dispatched to signs for it")
@@ -1820,6 +1820,11 @@ class CaseLog:
         if event.seq != expected:
             raise StaleSequenceError(cid, expected, event.seq)
         if case is None:
+            if event.role not in _REPORT_ROLES:
+                raise EventLogError(
+                    f"case {cid!r} event #1: role {event.role!r} may not report; allowed: "
+                    f"{sorted(_REPORT_ROLES)}"
+                )
             new = _case_from_report(event)
             self._events[cid] = []
         else:

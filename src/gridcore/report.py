@@ -373,7 +373,10 @@ def _fig_map(folder: Path, out: Path, prefix: str) -> Figure | None:
         what = f"{col} per grid, per replication" if load else f"{col} (mean over replications)"
         fig.colorbar(coll, ax=ax, shrink=0.7, label=what)
         with_data = int(np.isfinite(values).sum())
-        ax.set_title(f"{col}: {with_data} of {len(codes)} grids with data", fontsize=10)
+        if load:
+            ax.set_title(f"load: {col} per grid and replication", fontsize=10)
+        else:
+            ax.set_title(f"{col}: {with_data} of {len(codes)} grids with data", fontsize=10)
         titles.append(col)
     return Figure(
         _save(fig, out, f"{prefix}map.png"),
@@ -567,11 +570,16 @@ def _sweep_report(folder: Path, out: Path, max_metrics: int) -> tuple[str, str, 
     rows: Rows = list(agg.get("rows", []))
     fields = list(agg.get("fields", info.get("fields", [])))
     metrics = _ordered_metrics(sorted({str(r["metric"]) for r in rows}))
-    metrics = [
-        m
-        for m in metrics
-        if any(isinstance(r.get("mean"), int | float) for r in rows if r["metric"] == m)
-    ][:max_metrics]
+
+    def varies(m: str) -> bool:  # a metric equal at every point (grid count...) says nothing
+        means = {
+            round(float(r["mean"]), 12)
+            for r in rows
+            if r["metric"] == m and isinstance(r.get("mean"), int | float)
+        }
+        return len(means) > 1 or (len(means) == 1 and len(info.get("points", [])) == 1)
+
+    metrics = [m for m in metrics if varies(m)][:max_metrics]
     figs = [_fig_sweep_metric(rows, m, fields, out, i) for i, m in enumerate(metrics)]
     failures = _read_json(folder / "failures.json") if (folder / "failures.json").exists() else []
     n_runs = len(info.get("runs", []))

@@ -688,7 +688,10 @@ def _submit_all(
     """Submit runs (at most `max_pending` in flight) and yield them as they finish."""
     if ex is None or not todo:
         return
+    if isinstance(ex, SerialExecutor):
+        max_pending = 1  # it runs at submit: one at a time, so each run is stored as it ends
     pending: dict[cf.Future[Any], RunSpec] = {}
+    order: dict[cf.Future[Any], int] = {}
     queue = iter(todo)
 
     def fill() -> None:
@@ -699,12 +702,13 @@ def _submit_all(
                 _execute, fn, spec.scenario, spec.replication, spec.key, spec.point.index
             )
             pending[fut] = spec
+            order[fut] = len(order)
 
     fill()
     try:
         while pending:
             finished, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
-            for fut in finished:
+            for fut in sorted(finished, key=order.__getitem__):  # deterministic order
                 spec = pending.pop(fut)
                 try:
                     rec = fut.result()
