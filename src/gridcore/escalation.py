@@ -226,7 +226,9 @@ def _fires(
             return None
         return _STAGE_ORDER[stage], light
     if trig is Trigger.SEVERITY:
-        return (0, None) if case.severity >= rule.threshold else None
+        # "At registration": only while nobody has signed for the case yet.
+        severe = case.severity >= rule.threshold and case.first_handler is None
+        return (0, None) if severe else None
     if trig is Trigger.BEYOND_AUTHORITY:
         return (case.stage_seq, None) if x.beyond_authority else None
     if trig is Trigger.BUCK_PASSING:

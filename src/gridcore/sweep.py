@@ -368,7 +368,7 @@ def _flat_keys(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     out: dict[str, Any] = {}
     for k, v in table.items():
         key = f"{prefix}{k}"
-        if isinstance(v, dict) and k not in ("queue_only",) and v:
+        if isinstance(v, dict) and v:
             out.update(_flat_keys(v, key + "."))
         else:
             out[key] = v
@@ -544,7 +544,9 @@ def _write_json_atomic(path: Path, data: Any) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(_json_safe(data), fh, ensure_ascii=False, indent=1, sort_keys=True)
+            json.dump(
+                _json_safe(data), fh, ensure_ascii=False, indent=1, sort_keys=True, default=str
+            )
             fh.write("\n")
             fh.flush()
             os.fsync(fh.fileno())

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from gridcore.cases import (
+    HELD_STATES,
     OWNER_LEVELS,
     TRANSITIONS,
     Action,
@@ -316,7 +317,7 @@ class CaseMachine(RuleBasedStateMachine):
             assert event.reason.strip(), "转办必须阐明理由"
         if action in ("close", "rework"):
             assert actor.id != before.handler and actor.id not in before.co_handlers
-        if before.handler is not None and case.handler != before.handler:
+        if before.state in HELD_STATES and case.handler != before.handler:
             assert action in LEAVING, f"签收必须办理: {action} took the case from its handler"
         if before.first_handler is not None:
             assert case.first_handler == before.first_handler, "首办必须负责"

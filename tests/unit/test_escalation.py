@@ -152,6 +152,13 @@ class TestOtherTriggers:
         assert ev.payload["due"] == (T0 + 5 * H).isoformat()
         assert due_escalations(log.cases(), T0, [rule], policy=POLICY) == []
 
+    def test_severity_is_judged_before_anyone_signs_for(self) -> None:
+        """A severe case already signed for at grid level is not re-routed by severity."""
+        log = CaseLog(POLICY)
+        _signed(log, "c1", severity=4)
+        rule = EscalationRule("severe", Trigger.SEVERITY, Response.ESCALATE_DEPARTMENT, threshold=4)
+        assert due_escalations(log.cases(), T0, [rule]) == []
+
     def test_beyond_authority_escalates(self) -> None:
         """The handler declares it beyond their authority; the rule takes it up a level."""
         log = CaseLog(POLICY)

@@ -318,6 +318,16 @@ routing.mode = "flattened"
         assert s.runs()[-1].scenario.routing.mode == "flattened"
         assert s.base.run.seed == 5
 
+    def test_unquoted_dotted_grid_keys_mean_the_same(self, tmp_path: Path) -> None:
+        """`queue_only.workers = [2, 3]` (a TOML dotted key) sweeps that field."""
+        p = self._write(
+            tmp_path,
+            "[queue_only]\nworkers = 2\n[sweep]\n[sweep.grid]\nqueue_only.workers = [2, 3]\n",
+        )
+        s = load_sweep(p)
+        assert s.fields == ("queue_only.workers",)
+        assert [r.scenario.queue_only.workers for r in s.runs()[::2]] == [2, 3]
+
     def test_scenario_file_is_relative_to_the_sweep(self, tmp_path: Path) -> None:
         """sweep.scenario names a scenario file next to the sweep file."""
         (tmp_path / "base.toml").write_text("[run]\ndays = 4\n", encoding="utf-8")
