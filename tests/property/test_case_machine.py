@@ -371,7 +371,7 @@ class CaseMachine(RuleBasedStateMachine):
 
 
 TestCaseMachine = CaseMachine.TestCase
-TestCaseMachine.settings = settings(max_examples=100, stateful_step_count=50, deadline=None)
+TestCaseMachine.settings = settings(max_examples=200, stateful_step_count=50, deadline=None)
 
 
 # -- JSON round trip of arbitrary events ---------------------------------------------

@@ -17,6 +17,7 @@ from gridcore.cases import (
     Actor,
     Case,
     CaseLog,
+    CategoryDeadlines,
     DeskRole,
     DuplicateCaseError,
     EventLogError,
@@ -31,13 +32,20 @@ from gridcore.cases import (
     report,
     stage_deadline,
 )
-from gridcore.categories import Stage
-from gridcore.clock import NoHolidays, RoundTheClock, WarningLight, WorkingHoursCalendar
+from gridcore.categories import Stage, default_taxonomy
+from gridcore.clock import (
+    CalendarSet,
+    NoHolidays,
+    RoundTheClock,
+    WarningLight,
+    WorkingHoursCalendar,
+)
 from gridcore.errors import (
     ConfigError,
     FileFormatError,
     GridcoreError,
     StaleSequenceError,
+    TaxonomyError,
     TransitionRefused,
     UnknownItemError,
 )
@@ -672,3 +680,48 @@ class TestJson:
             event_from_json("[1, 2]")
         with pytest.raises(FileFormatError, match="seq"):
             event_from_json(event_to_json(e).replace('"seq":1', '"seq":"1"'))
+
+
+@pytest.fixture(scope="module")
+def policy() -> CategoryDeadlines:
+    """The built-in taxonomy's limits on China's standard calendars."""
+    return CategoryDeadlines(default_taxonomy(), CalendarSet.standard())
+
+
+class TestCategoryDeadlines:
+    """Deadlines from the built-in taxonomy and China's working calendar."""
+
+    def _dispatched(self, policy: CategoryDeadlines, category: str) -> CaseLog:
+        log = CaseLog(policy)
+        log.report(CID, WORKER, T0, grid=AreaCode("g1"), category=CategoryCode(category))
+        log.act(CID, Action.VERIFY, WORKER, T0 + H)
+        log.act(CID, Action.REGISTER, DESK, T0 + H)
+        log.act(CID, Action.DISPATCH, DESK, T0 + H, payload={"to": "h-1", "level": "grid"})
+        return log
+
+    def test_working_hours_category_counts_office_hours_only(
+        self, policy: CategoryDeadlines
+    ) -> None:
+        """Manhole cover: sign-for 1 h + handling 5 h from Monday 10:00 ends Tuesday 09:00."""
+        log = self._dispatched(policy, "C0101")
+        case = log.case(CID)
+        assert case.severity == default_taxonomy().get("C0101").severity
+        assert case.due == datetime(2024, 3, 5, 9, 0, tzinfo=TZ)
+        assert case.due_budget == 6 * H
+
+    def test_round_the_clock_category_counts_every_hour(self, policy: CategoryDeadlines) -> None:
+        """An emergency category runs on the 24x7 calendar."""
+        cat = default_taxonomy().get("E0401")
+        assert cat.calendar == "24x7"
+        log = self._dispatched(policy, "E0401")
+        budget = cat.limits[Stage.SIGN_FOR] + cat.limits[Stage.HANDLE]
+        assert log.case(CID).due == T0 + H + budget
+
+    def test_unknown_category_is_refused_and_nothing_is_stored(
+        self, policy: CategoryDeadlines
+    ) -> None:
+        """A report in a category the taxonomy does not hold opens no case."""
+        log = CaseLog(policy)
+        with pytest.raises(TaxonomyError, match="no-such"):
+            log.report(CID, WORKER, T0, grid=AreaCode("g1"), category=CategoryCode("no-such"))
+        assert CID not in log and len(log.all_events()) == 0
