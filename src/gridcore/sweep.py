@@ -24,12 +24,12 @@ import concurrent.futures as cf
 import csv
 import hashlib
 import importlib
+import io
 import itertools
 import json
 import math
 import os
 import sys
-import tempfile
 import time
 import tomllib
 import traceback
@@ -40,6 +40,7 @@ from typing import Any, TypeAlias
 import attrs
 
 from gridcore.errors import ConfigError, FileFormatError, ScenarioError
+from gridcore.io.atomic import write_text_atomic
 from gridcore.sim.scenario import (
     Scenario,
     apply_overrides,
@@ -541,19 +542,8 @@ class SerialExecutor(cf.Executor):
 
 def _write_json_atomic(path: Path, data: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(
-                _json_safe(data), fh, ensure_ascii=False, indent=1, sort_keys=True, default=str
-            )
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    text = json.dumps(_json_safe(data), ensure_ascii=False, indent=1, sort_keys=True, default=str)
+    write_text_atomic(path, text + "\n")
 
 
 def _json_safe(v: Any) -> Any:
@@ -800,17 +790,12 @@ def _cell(v: Any) -> Any:
 
 
 def _write_csv(path: Path, rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            w = csv.DictWriter(fh, fieldnames=list(columns), extrasaction="ignore")
-            w.writeheader()
-            for r in rows:
-                w.writerow({c: _cell(r.get(c)) for c in columns})
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(columns), extrasaction="ignore")
+    w.writeheader()
+    for r in rows:
+        w.writerow({c: _cell(r.get(c)) for c in columns})
+    write_text_atomic(path, buf.getvalue(), newline="")
 
 
 def _write_failures(

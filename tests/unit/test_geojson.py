@@ -70,17 +70,28 @@ def test_bad_hierarchy_in_file_is_refused(tmp_path: Path) -> None:
 
 
 def test_failed_write_leaves_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Nothing is half-written: a write that fails midway leaves neither target nor temp file."""
+    """Nothing is half-written: a write that fails midway leaves the old file and no temp file."""
     h = build_city("shuanghu", seed=1)
     target = tmp_path / "x.geojson"
     target.write_text("old", encoding="utf-8")
 
-    def boom(obj: object, fh: Any, **kw: Any) -> None:
-        fh.write('{"type": "Feature')
+    def boom(src: Any, dst: Any) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr("gridcore.io.geojson.json.dump", boom)
+    monkeypatch.setattr("gridcore.io.atomic.os.replace", boom)
     with pytest.raises(OSError, match="disk full"):
         write_geojson(h, target)
     assert [p.name for p in tmp_path.iterdir()] == ["x.geojson"]
     assert target.read_text(encoding="utf-8") == "old"
+
+
+def test_written_file_has_the_usual_mode(tmp_path: Path) -> None:
+    """The file is readable by others as any file is (not mkstemp's 0600)."""
+    import os
+
+    mask = os.umask(0o022)
+    try:
+        p = write_geojson(build_city("shuanghu", seed=1), tmp_path / "m.geojson")
+    finally:
+        os.umask(mask)
+    assert p.stat().st_mode & 0o777 == 0o644

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ import shapely
 
 from gridcore.errors import FileFormatError, GridcoreError
 from gridcore.hierarchy import SCHEMES, URBAN, Area, Hierarchy, LevelScheme
+from gridcore.io.atomic import write_text_atomic
 
 __all__ = ["hierarchy_from_geojson", "hierarchy_to_geojson", "read_geojson", "write_geojson"]
 
@@ -75,21 +75,9 @@ def hierarchy_to_geojson(hierarchy: Hierarchy, *, digits: int | None = None) -> 
 def write_geojson(hierarchy: Hierarchy, path: str | os.PathLike[str]) -> Path:
     """Write the hierarchy to `path` atomically; returns the path written."""
     target = Path(path)
-    data = hierarchy_to_geojson(hierarchy)
+    text = json.dumps(hierarchy_to_geojson(hierarchy), ensure_ascii=False, separators=(",", ":"))
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, ensure_ascii=False, separators=(",", ":"))
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual mode
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return target
+    return write_text_atomic(target, text)
 
 
 def _need(

@@ -17,13 +17,13 @@ from __future__ import annotations
 import csv
 import io
 import os
-import tempfile
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
 from gridcore.errors import FileFormatError, GridcoreError
 from gridcore.ids import AreaCode, DepartmentId, PersonId
+from gridcore.io.atomic import write_text_atomic
 from gridcore.staffing import Assignment, Person, Role, Roster
 
 __all__ = [
@@ -74,19 +74,6 @@ def _render(rows: Iterator[list[str]]) -> str:
     return buf.getvalue()
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_roster_csv(
     roster: Roster, people_path: str | os.PathLike[str], assignments_path: str | os.PathLike[str]
 ) -> None:
@@ -97,8 +84,8 @@ def write_roster_csv(
     """
     people_text = _render(_people_rows(roster))
     assign_text = _render(_assignment_rows(roster))
-    _write_atomic(Path(people_path), people_text)
-    _write_atomic(Path(assignments_path), assign_text)
+    write_text_atomic(people_path, people_text, newline="")
+    write_text_atomic(assignments_path, assign_text, newline="")
 
 
 def _rows(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:

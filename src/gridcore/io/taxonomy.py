@@ -26,13 +26,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import tomllib
 from pathlib import Path
 from typing import Any
 
 from gridcore.categories import CategoryFieldError, Taxonomy
 from gridcore.errors import FileFormatError, TaxonomyError
+from gridcore.io.atomic import write_text_atomic
 
 __all__ = ["read_taxonomy", "write_taxonomy"]
 
@@ -108,20 +108,8 @@ def write_taxonomy(taxonomy: Taxonomy, path: str | os.PathLike[str]) -> None:
         text = json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
     else:
         text = _to_toml(doc)
-    directory = p.parent if str(p.parent) else Path(".")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=directory)
+        write_text_atomic(p, text, newline="\n")
     except OSError as exc:
-        raise FileFormatError(str(p), "", "", f"a writable directory ({exc.strerror})") from exc
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, p)
-    except BaseException as exc:
-        # Leave no half-written temporary behind; the target is untouched.
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise FileFormatError(str(p), "", "", f"a writable file ({exc})") from exc
-        raise
+        # write_text_atomic leaves no temporary behind; the target is untouched.
+        raise FileFormatError(str(p), "", "", f"a writable file ({exc})") from exc
