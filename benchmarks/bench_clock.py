@@ -1,6 +1,8 @@
 """Working-time calendar speed: `add` and `between` per call, `cumulative_seconds` over 1M instants.
 
 Baselines in the same run:
+- `add` / `between` (datetime in, datetime out) for their float twins `add_seconds` /
+  `between_seconds` (epoch seconds in and out, what the simulation calls every step);
 - `naive_*`: a day-by-day walk over the calendar's days and periods, what one writes by hand;
 - `scalar_loop`: `between(origin, t)` called in a Python loop (per instant), against the
   vectorised `cumulative_seconds`.
@@ -134,3 +136,25 @@ def test_scalar_loop_20k(benchmark: BenchmarkFixture, cal: WorkingHoursCalendar)
     ts = [x.replace(tzinfo=UTC) for x in arr.astype(datetime).tolist()]
     out = benchmark(lambda: [cal.between(CUMULATIVE_ORIGIN, t).total_seconds() for t in ts])
     np.testing.assert_allclose(out, cal.cumulative_seconds(arr), atol=1e-6)
+
+
+def test_add_seconds(benchmark: BenchmarkFixture, cal: WorkingHoursCalendar) -> None:
+    """The float twin of `test_add` on the same inputs (epoch seconds in and out)."""
+    rng = np.random.default_rng(SEED)
+    ts, ws = _instants(rng, BATCH), _works(rng, BATCH)
+    ss, wss = [t.timestamp() for t in ts], [w.total_seconds() for w in ws]
+    f = cal.add_seconds
+    out = benchmark(lambda: [f(s, w) for s, w in zip(ss, wss, strict=True)])
+    assert out == [cal.add(t, w).timestamp() for t, w in zip(ts, ws, strict=True)]
+
+
+def test_between_seconds(benchmark: BenchmarkFixture, cal: WorkingHoursCalendar) -> None:
+    """The float twin of `test_between` on the same inputs."""
+    rng = np.random.default_rng(SEED + 1)
+    ts = _instants(rng, BATCH)
+    us = _works(rng, BATCH)
+    ends = [t + 3 * w for t, w in zip(ts, us, strict=True)]
+    a_s, b_s = [t.timestamp() for t in ts], [t.timestamp() for t in ends]
+    f = cal.between_seconds
+    out = benchmark(lambda: [f(a, b) for a, b in zip(a_s, b_s, strict=True)])
+    assert out == [cal.between(a, b).total_seconds() for a, b in zip(ts, ends, strict=True)]

@@ -4,11 +4,15 @@ Run: .venv/bin/pytest benchmarks/bench_routing.py --benchmark-only
 Baselines in the same run: shapely 2's STRtree, `query(points, predicate="intersects")`
 for a batch (building the points included, the tree built beforehand like our index)
 and `query(Point(x, y), predicate="intersects")` per point. Single-call benchmarks
-time a loop of `N_SINGLE` calls: divide the mean by `N_SINGLE` for one call.
+time a loop of `N_SINGLE` calls: divide the mean by `N_SINGLE` for one call
+(the shapely single-call baseline loops over `N_SINGLE` points too).
+The route benchmarks use a real staffed city (`staffing.staff_city` and
+`ResponsibilityIndex`, one person a grid), built once per module.
 """
 
 from __future__ import annotations
 
+import tracemalloc
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,6 +22,7 @@ import pytest
 import shapely
 from pytest_benchmark.fixture import BenchmarkFixture
 
+from gridcore import staffing
 from gridcore.categories import default_taxonomy
 from gridcore.routing import OwnershipRule, RoutingIndex
 from gridcore.synth import CitySpec, build_city
@@ -53,14 +58,9 @@ def city() -> dict[str, Any]:
     rng = np.random.default_rng(SEED)
     h = build_city(SPEC, seed=1)
     polys = h.grid_polygons()
-    people = None
-    try:
-        from gridcore import staffing
-
-        roster = staffing.staff_city(h, "full_duty", SEED, NOW - timedelta(days=30))
-        people = staffing.ResponsibilityIndex(h, roster)
-    except Exception:  # staffing not available: route without a person
-        people = None
+    # a real staffed city: one full-duty worker a grid (50,000 posts), built once per module
+    roster = staffing.staff_city(h, "full_duty", SEED, NOW - timedelta(days=30))
+    people = staffing.ResponsibilityIndex(h, roster)
     index = RoutingIndex.build(h, rules=_rules(h, rng), people=people)
     x0, y0, x1, y1 = shapely.total_bounds(polys)
     xs = rng.uniform(x0, x1, N_BATCH)
@@ -146,7 +146,28 @@ def test_route_single(benchmark: BenchmarkFixture, city: dict[str, Any]) -> None
                 r = route(x, y, c, NOW)
             except LookupError:  # a point on the right/top border
                 continue
-            n += r.owner is not None
+            n += r.owner is not None and r.person is not None
+        return n
+
+    assert benchmark(run) > 0.99 * N_SINGLE
+
+
+def test_route_single_each_at_its_own_instant(
+    benchmark: BenchmarkFixture, city: dict[str, Any]
+) -> None:
+    """As a simulation asks: every report at a new instant (no cached timestamp)."""
+    route = city["index"].route
+    xl, yl, cats = city["xl"], city["yl"], city["cats"]
+    instants = [NOW + timedelta(seconds=i) for i in range(N_SINGLE)]
+
+    def run() -> int:
+        n = 0
+        for x, y, c, at in zip(xl, yl, cats, instants, strict=True):
+            try:
+                r = route(x, y, c, at)
+            except LookupError:
+                continue
+            n += r.person is not None
         return n
 
     assert benchmark(run) > 0.99 * N_SINGLE
@@ -181,3 +202,13 @@ def test_build_index(benchmark: BenchmarkFixture, city: dict[str, Any]) -> None:
     h.grid_polygons()  # cached on the hierarchy: not part of the index build
     index = benchmark.pedantic(RoutingIndex.build, (h,), rounds=2, iterations=1)
     assert index.stats()["bytes"] < 200e6
+    # peak memory of one more build, traced outside the timed rounds
+    tracemalloc.start()
+    try:
+        RoutingIndex.build(h)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    benchmark.extra_info["traced_peak_mb"] = round(peak / 1e6, 1)
+    benchmark.extra_info["index_mb"] = round(index.stats()["bytes"] / 1e6, 1)
+    assert peak < 250e6

@@ -576,6 +576,166 @@ class Transition:
     notify: Notify | None = attrs.field(default=None, repr=False)
 
 
+# -- fast constructors -----------------------------------------------------------------
+#
+# attrs' frozen __init__ sets each field through `object.__setattr__` by name (about 0.1 us
+# a field). The hot paths below build the same immutable values by calling each slot's
+# member descriptor directly, which the frozen `__setattr__` never sees; the instances
+# are indistinguishable from constructed ones (same type, fields, equality, hash).
+
+_SlotSet: TypeAlias = Callable[[object, Any], None]
+_new_obj: Final = object.__new__
+
+
+def _slot_setters(cls: type, names: Sequence[str]) -> tuple[_SlotSet, ...]:
+    fields = [f.name for f in attrs.fields(cls)]
+    if list(names) != fields:  # pragma: no cover - guards against a field list drifting
+        raise ConfigError(f"fast constructor of {cls.__name__}: fields {fields}, got {names}")
+    return tuple(cls.__dict__[n].__set__ for n in names)
+
+
+(
+    _ev_case_id,
+    _ev_seq,
+    _ev_at,
+    _ev_actor,
+    _ev_role,
+    _ev_action,
+    _ev_from,
+    _ev_to,
+    _ev_reason,
+    _ev_payload,
+) = _slot_setters(
+    CaseEvent,
+    (
+        "case_id",
+        "seq",
+        "at",
+        "actor",
+        "role",
+        "action",
+        "from_state",
+        "to_state",
+        "reason",
+        "payload",
+    ),
+)
+
+
+def _event(
+    case_id: CaseId,
+    seq: int,
+    at: datetime,
+    actor: PersonId,
+    role: str,
+    action: Action,
+    from_state: State | None,
+    to_state: State,
+    reason: str,
+    payload: Payload,
+) -> CaseEvent:
+    """`CaseEvent(...)` without attrs' per-field `object.__setattr__` (same value)."""
+    e: CaseEvent = _new_obj(CaseEvent)
+    _ev_case_id(e, case_id)
+    _ev_seq(e, seq)
+    _ev_at(e, at)
+    _ev_actor(e, actor)
+    _ev_role(e, role)
+    _ev_action(e, action)
+    _ev_from(e, from_state)
+    _ev_to(e, to_state)
+    _ev_reason(e, reason)
+    _ev_payload(e, payload)
+    return e
+
+
+(_c_id, _c_state, _c_seq, _c_updated, _c_since, _c_stage_seq, _c_assignment, _c_info, _c_extra) = (
+    _slot_setters(
+        Case,
+        (
+            "id",
+            "state",
+            "seq",
+            "updated_at",
+            "stage_since",
+            "stage_seq",
+            "assignment",
+            "info",
+            "extra",
+        ),
+    )
+)
+
+
+def _case(
+    id: CaseId,
+    state: State,
+    seq: int,
+    updated_at: datetime,
+    stage_since: datetime,
+    stage_seq: int,
+    assignment: Assignment,
+    info: CaseInfo,
+    extra: CaseExtra,
+) -> Case:
+    """`Case(...)` without attrs' per-field `object.__setattr__` (same value)."""
+    c: Case = _new_obj(Case)
+    _c_id(c, id)
+    _c_state(c, state)
+    _c_seq(c, seq)
+    _c_updated(c, updated_at)
+    _c_since(c, stage_since)
+    _c_stage_seq(c, stage_seq)
+    _c_assignment(c, assignment)
+    _c_info(c, info)
+    _c_extra(c, extra)
+    return c
+
+
+(_a_owner, _a_level, _a_handler, _a_first, _a_due, _a_budget) = _slot_setters(
+    Assignment, ("owner", "level", "handler", "first_handler", "due", "due_budget")
+)
+
+
+def _assignment(
+    owner: str | None,
+    level: str | None,
+    handler: PersonId | None,
+    first_handler: PersonId | None,
+    due: datetime | None,
+    due_budget: timedelta | None,
+) -> Assignment:
+    """`Assignment(...)` without attrs' per-field `object.__setattr__` (same value)."""
+    a: Assignment = _new_obj(Assignment)
+    _a_owner(a, owner)
+    _a_level(a, level)
+    _a_handler(a, handler)
+    _a_first(a, first_handler)
+    _a_due(a, due)
+    _a_budget(a, due_budget)
+    return a
+
+
+(_n_kind, _n_case_id, _n_to, _n_to_role, _n_at, _n_seq, _n_detail) = _slot_setters(
+    Notification, ("kind", "case_id", "to", "to_role", "at", "seq", "detail")
+)
+
+
+def _notification(
+    kind: str, case_id: CaseId, to: str, to_role: DeskRole, at: datetime, seq: int, detail: str
+) -> Notification:
+    """`Notification(...)` without attrs' per-field `object.__setattr__` (same value)."""
+    n: Notification = _new_obj(Notification)
+    _n_kind(n, kind)
+    _n_case_id(n, case_id)
+    _n_to(n, to)
+    _n_to_role(n, to_role)
+    _n_at(n, at)
+    _n_seq(n, seq)
+    _n_detail(n, detail)
+    return n
+
+
 # -- guards ---------------------------------------------------------------------------
 
 _EMPTY: Final[Payload] = MappingProxyType({})
@@ -1225,21 +1385,22 @@ def _apply(
     policy: DeadlinePolicy | None,
 ) -> Outcome:
     """`apply` with positional arguments (the hot path of `CaseLog.act`)."""
-    tr = _TABLE.get((case.state, action))  # type: ignore[arg-type]
+    hot = _HOT.get((case.state, action))  # type: ignore[arg-type]
     if (
-        tr is None
-        or actor.role not in tr.roles
+        hot is None
+        or actor.role not in hot[1]
         or now.tzinfo is None
         or now < case.updated_at
-        or payload
+        or (payload and "first_handler" in payload)
     ):
         # Anything unusual goes through the full check, which names the refusing rule.
-        tr = _check(case, action, actor, now, reason, payload)
-    else:
-        for g in tr.guards:
-            if g.check(case, actor, reason, _EMPTY):
-                _check(case, action, actor, now, reason, payload)  # raises, naming the rule
-    prep = tr.prepare
+        _check(case, action, actor, now, reason, payload)
+        hot = _HOT[(case.state, action)]  # type: ignore[index]
+    tr, _, checks, target, fold, prep, notify = hot
+    given = payload if payload else _EMPTY
+    for check in checks:
+        if check(case, actor, reason, given):
+            _check(case, action, actor, now, reason, payload)  # raises, naming the rule
     if payload or prep is not None or actor.unit:
         p: dict[str, JSONValue] = dict(payload) if payload else {}
         if actor.unit:
@@ -1250,7 +1411,7 @@ def _apply(
     else:
         # The common case: nothing to record beyond the event itself; share one empty view.
         frozen_p = _EMPTY
-    event = CaseEvent(
+    event = _event(
         case.id,
         case.seq + 1,
         now,
@@ -1258,12 +1419,11 @@ def _apply(
         actor.role,
         tr.action,
         case.state,
-        tr.target,
+        target,
         reason,
         frozen_p,
     )
-    new = tr.fold(case, event)
-    notify = tr.notify
+    new = fold(case, event)
     return new, event, (() if notify is None else notify(new, event))
 
 
@@ -1313,19 +1473,29 @@ def report(
     p["severity"] = severity
     if actor.unit:
         p["unit"] = actor.unit
-    event = CaseEvent(
+    event = _event(
         case_id,
         1,
         now,
         actor.id,
         actor.role,
-        Action.REPORT,
+        _REPORT,
         None,
         START_STATE,
         reason,
         MappingProxyType(p),
     )
-    return _case_from_report(event), event, ()
+    # What `_case_from_report(event)` folds, built from the arguments (replay checks it).
+    info = CaseInfo(
+        CategoryCode(str(category)),
+        AreaCode(str(grid)),
+        actor.id,
+        str(channel),
+        now,
+        int(severity or 0),
+    )
+    case = _case(case_id, START_STATE, 1, now, now, 1, _UNASSIGNED, info, _NO_EXTRA)
+    return case, event, ()
 
 
 # -- folds: how each event changes a case (shared by apply and replay) ----------------
@@ -1350,24 +1520,28 @@ def _case_from_report(e: CaseEvent) -> Case:
 
 def _fold_same(c: Case, e: CaseEvent) -> Case:
     """A plain step inside the same stage: only state, seq and time change."""
-    return Case(
+    return _case(
         c.id, e.to_state, e.seq, e.at, c.stage_since, c.stage_seq, c.assignment, c.info, c.extra
     )
 
 
 def _fold_new(c: Case, e: CaseEvent) -> Case:
     """A plain step into another stage: its clock starts now."""
-    return Case(c.id, e.to_state, e.seq, e.at, e.at, e.seq, c.assignment, c.info, c.extra)
+    return _case(c.id, e.to_state, e.seq, e.at, e.at, e.seq, c.assignment, c.info, c.extra)
+
+
+# A plain dict: the stage of each state, looked up twice per evolved fold.
+_STAGE_OF: Final[dict[State, Stage | None]] = dict(STATE_STAGE)
 
 
 def _evolved(
     c: Case, e: CaseEvent, assignment: Assignment, info: CaseInfo, extra: CaseExtra
 ) -> Case:
-    if STATE_STAGE[e.to_state] is STATE_STAGE[c.state]:
-        return Case(
+    if _STAGE_OF[e.to_state] is _STAGE_OF[c.state]:
+        return _case(
             c.id, e.to_state, e.seq, e.at, c.stage_since, c.stage_seq, assignment, info, extra
         )
-    return Case(c.id, e.to_state, e.seq, e.at, e.at, e.seq, assignment, info, extra)
+    return _case(c.id, e.to_state, e.seq, e.at, e.at, e.seq, assignment, info, extra)
 
 
 def _due_of(a: Assignment, p: Payload) -> tuple[datetime | None, timedelta | None]:
@@ -1383,7 +1557,7 @@ def _with_due(a: Assignment, p: Payload) -> Assignment:
     if p.get("due") is None:
         return a
     due, budget = _due_of(a, p)
-    return Assignment(a.owner, a.level, a.handler, a.first_handler, due, budget)
+    return _assignment(a.owner, a.level, a.handler, a.first_handler, due, budget)
 
 
 def _fired(x: CaseExtra, p: Payload) -> frozenset[tuple[str, int]]:
@@ -1399,7 +1573,7 @@ def _routed(c: Case, e: CaseEvent, extra: CaseExtra) -> Case:
     a = c.assignment
     due, budget = _due_of(a, p)
     level = p.get("level")
-    new = Assignment(
+    new = _assignment(
         str(p["to"]), a.level if level is None else str(level), None, a.first_handler, due, budget
     )
     return _evolved(c, e, new, c.info, extra)
@@ -1415,8 +1589,8 @@ def _fold_sign_for(c: Case, e: CaseEvent) -> Case:
     a = c.assignment
     # 首办必须负责: the first sign-for fixes the first handler for good.
     first = e.actor if a.first_handler is None else a.first_handler
-    new = Assignment(a.owner, a.level, e.actor, first, a.due, a.due_budget)
-    return Case(c.id, e.to_state, e.seq, e.at, e.at, e.seq, new, c.info, c.extra)
+    new = _assignment(a.owner, a.level, e.actor, first, a.due, a.due_budget)
+    return _case(c.id, e.to_state, e.seq, e.at, e.at, e.seq, new, c.info, c.extra)
 
 
 def _released(x: CaseExtra, **changes: Any) -> CaseExtra:
@@ -1564,16 +1738,20 @@ _FOLD: Final[Mapping[Action, Callable[[Case, CaseEvent], Case]]] = MappingProxyT
 
 
 def _to_reporter(kind: str) -> Callable[[Case, CaseEvent], tuple[Notification, ...]]:
+    role = DeskRole.REPORTER
+
     def make(c: Case, e: CaseEvent) -> tuple[Notification, ...]:
-        return (Notification(kind, c.id, c.info.reporter, DeskRole.REPORTER, e.at, e.seq),)
+        return (_notification(kind, c.id, c.info.reporter, role, e.at, e.seq, ""),)
 
     return make
 
 
 def _to_supervisor(kind: str) -> Callable[[Case, CaseEvent], tuple[Notification, ...]]:
+    role = DeskRole.SUPERVISOR
+
     def make(c: Case, e: CaseEvent) -> tuple[Notification, ...]:
         to = c.extra.supervisor or ""
-        return (Notification(kind, c.id, to, DeskRole.SUPERVISOR, e.at, e.seq, e.reason),)
+        return (_notification(kind, c.id, to, role, e.at, e.seq, e.reason),)
 
     return make
 
@@ -1620,6 +1798,32 @@ def _build_table() -> dict[tuple[State, Action], Transition]:
 
 
 _TABLE: Final = _build_table()
+
+_Hot: TypeAlias = tuple[
+    Transition,
+    frozenset[DeskRole],
+    tuple[GuardCheck, ...],
+    State,
+    Fold,
+    "Prepare | None",
+    "Notify | None",
+]
+# The table unpacked for the hot paths: one lookup gives everything `apply` needs, with
+# the guards' check functions precomputed per (state, action).
+_HOT: Final[dict[tuple[State, Action], _Hot]] = {
+    key: (
+        tr,
+        tr.roles,
+        tuple(g.check for g in tr.guards),
+        tr.target,
+        tr.fold,
+        tr.prepare,
+        tr.notify,
+    )
+    for key, tr in _TABLE.items()
+}
+_REPORT: Final = Action.REPORT
+_MERGE: Final = Action.MERGE
 TRANSITIONS: Final[Mapping[tuple[State, Action], Transition]] = MappingProxyType(_TABLE)
 """The transition table: (state, action) -> `Transition`. `report` creates a case in
 `START_STATE` and is not in the table."""
@@ -1738,13 +1942,14 @@ class CaseLog:
     `StaleSequenceError` when another writer appended first.
     """
 
-    __slots__ = ("_all", "_cases", "_events", "policy")
+    __slots__ = ("_all", "_cases", "_events", "_views", "policy")
 
     def __init__(self, policy: DeadlinePolicy | None = None) -> None:
         self.policy = policy
         self._cases: dict[CaseId, Case] = {}
         self._events: dict[CaseId, list[CaseEvent]] = {}
         self._all: list[CaseEvent] = []
+        self._views: dict[CaseId, tuple[CaseEvent, ...]] = {}
 
     def report(
         self,
@@ -1799,7 +2004,7 @@ class CaseLog:
             raise UnknownItemError("case", case_id, "case log")
         if expected_seq is not None and expected_seq != case.seq:
             raise StaleSequenceError(case_id, case.seq + 1, expected_seq + 1)
-        if action == Action.MERGE and payload and (case.state, Action.MERGE) in _TABLE:
+        if payload and action == _MERGE and (case.state, _MERGE) in _TABLE:
             into = payload.get("into")
             if isinstance(into, str) and into not in self._cases:
                 raise _refuse(
@@ -1810,24 +2015,25 @@ class CaseLog:
                     Rule.PAYLOAD,
                     f"payload 'into' = {into!r} is not a case in this log",
                 )
-        tr = _TABLE.get((case.state, action))  # type: ignore[arg-type]
+        hot = _HOT.get((case.state, action))  # type: ignore[arg-type]
         if (
-            tr is None
+            hot is None
             or payload
-            or tr.prepare is not None
+            or hot[5] is not None  # prepare
             or actor.unit
-            or actor.role not in tr.roles
+            or actor.role not in hot[1]
             or now.tzinfo is None
             or now < case.updated_at
         ):
             out = _apply(case, action, actor, now, reason, payload, self.policy)
-            event = out[1]
+            new, event = out[0], out[1]
         else:
             # The plain path of `_apply`, inlined: most actions carry no payload.
-            for g in tr.guards:
-                if g.check(case, actor, reason, _EMPTY):
+            tr, _, checks, target, fold, _, notify = hot
+            for check in checks:
+                if check(case, actor, reason, _EMPTY):
                     _check(case, action, actor, now, reason, payload)  # raises, naming the rule
-            event = CaseEvent(
+            event = _event(
                 case_id,
                 case.seq + 1,
                 now,
@@ -1835,14 +2041,13 @@ class CaseLog:
                 actor.role,
                 tr.action,
                 case.state,
-                tr.target,
+                target,
                 reason,
                 _EMPTY,
             )
-            new = tr.fold(case, event)
-            notify = tr.notify
+            new = fold(case, event)
             out = (new, event, () if notify is None else notify(new, event))
-        self._cases[case_id] = out[0]
+        self._cases[case_id] = new
         self._events[case_id].append(event)
         self._all.append(event)
         return out
@@ -1894,9 +2099,16 @@ class CaseLog:
     def events(self, case_id: CaseId) -> tuple[CaseEvent, ...]:
         """The case's events in order."""
         try:
-            return tuple(self._events[case_id])
+            events = self._events[case_id]
         except KeyError:
             raise UnknownItemError("case", case_id, "case log") from None
+        # Lists only grow, so a cached tuple of the same length is still the whole list:
+        # repeated reads cost no copy, and appending costs nothing extra.
+        cached = self._views.get(case_id)
+        if cached is None or len(cached) != len(events):
+            cached = tuple(events)
+            self._views[case_id] = cached
+        return cached
 
     def all_events(self) -> Sequence[CaseEvent]:
         """Every event in the order appended (a read-only view)."""

@@ -106,6 +106,30 @@ def _duration_us(work: timedelta, what: str) -> int:
     return work // _US
 
 
+def _s_to_us(x: float, what: str) -> int:
+    """Whole microseconds in `x` seconds, rounded as `datetime.fromtimestamp` and
+    `timedelta(seconds=x)` round (half to even on the fraction): the float paths agree
+    with the datetime ones to the microsecond."""
+    frac, whole = math.modf(x)
+    try:
+        return int(whole) * 1_000_000 + round(frac * 1e6)
+    except (OverflowError, ValueError, TypeError):
+        raise CalendarError(f"{what} {x!r}: expected a finite number of seconds") from None
+
+
+# The float paths round `y = s * 1e6` directly (fast), falling back to `_s_to_us` when that
+# could differ from it: near a half microsecond, or where floats no longer resolve a
+# quarter of a microsecond (|y| >= 2**52, after the year 2112), or for inf/NaN.
+_Y_MAX = 4e15
+
+
+def _work_us(x: float, what: str) -> int:
+    w = _s_to_us(x, what)
+    if w < 0:
+        raise CalendarError(f"{what} {x!r}: expected a non-negative number of seconds")
+    return w
+
+
 def _as_utc_us(instants: npt.ArrayLike) -> npt.NDArray[np.int64]:
     """Accept `datetime64` (any unit, taken as UTC) and return int64 microseconds."""
     arr = np.asarray(instants)
@@ -144,6 +168,14 @@ class Calendar(Protocol):
         """Working seconds since `CUMULATIVE_ORIGIN` for each `datetime64` (UTC) instant."""
         ...
 
+    def add_seconds(self, start_s: float, work_s: float) -> float:
+        """`add` on epoch seconds (UTC POSIX, float): the same instant, to the microsecond."""
+        ...
+
+    def between_seconds(self, start_s: float, end_s: float) -> float:
+        """`between` on epoch seconds (UTC POSIX, float), in seconds, to the microsecond."""
+        ...
+
 
 @attrs.frozen
 class RoundTheClock:
@@ -158,17 +190,49 @@ class RoundTheClock:
 
     def add(self, start: datetime, work: timedelta) -> datetime:
         """`start + work` in real elapsed time (exact across DST shifts)."""
-        us = _to_us(start, "start")
         w = _duration_us(work, "work")
+        off = start.utcoffset()
+        if off is None:
+            _to_us(start, "start")  # raises: naive
         if w == 0:
             return start
-        return _from_us(us + w, start)
+        end = start + work
+        if end.utcoffset() == off:
+            # Same offset at both ends: wall-clock arithmetic is elapsed time here (the
+            # common case, and always so in zones without DST), and `end` is the very
+            # instant and representation the UTC round trip below would give.
+            return end
+        return _from_us(_to_us(start, "start") + w, start)
 
     def between(self, start: datetime, end: datetime) -> timedelta:
         """Real elapsed time from `start` to `end`, zero if `end <= start`."""
         a = _to_us(start, "start")
         b = _to_us(end, "end")
         return timedelta(microseconds=max(b - a, 0))
+
+    def add_seconds(self, start_s: float, work_s: float) -> float:
+        """`start_s + work_s`, both rounded to the microsecond as `add` rounds them."""
+        y = start_s * 1e6
+        x = round(y) if -_Y_MAX < y < _Y_MAX else 0
+        if not -0.25 < y - x < 0.25:
+            x = _s_to_us(start_s, "start_s")
+        y = work_s * 1e6
+        w = round(y) if 0.0 <= y < _Y_MAX else 0
+        if not -0.25 < y - w < 0.25:
+            w = _work_us(work_s, "work_s")
+        return (x + w) / 1e6
+
+    def between_seconds(self, start_s: float, end_s: float) -> float:
+        """Elapsed seconds from `start_s` to `end_s` (to the microsecond), zero if not after."""
+        y = start_s * 1e6
+        a = round(y) if -_Y_MAX < y < _Y_MAX else 0
+        if not -0.25 < y - a < 0.25:
+            a = _s_to_us(start_s, "start_s")
+        y = end_s * 1e6
+        b = round(y) if -_Y_MAX < y < _Y_MAX else 0
+        if not -0.25 < y - b < 0.25:
+            b = _s_to_us(end_s, "end_s")
+        return (b - a) / 1e6 if b > a else 0.0
 
     def cumulative_seconds(self, instants: npt.ArrayLike) -> npt.NDArray[np.float64]:
         """Seconds since `CUMULATIVE_ORIGIN`."""
@@ -493,8 +557,29 @@ class WorkingHoursCalendar:
         w = _duration_us(work, "work")
         if w == 0:
             return start
-        span = self._cover_us(x, x)
-        target = self._w(span, x) + w
+        return _from_us(self._add_us(x, w), start)
+
+    def _add_us(self, x: int, w: int) -> int:
+        """The instant (epoch microseconds) at which `w > 0` working microseconds after `x` end."""
+        span = self._tl.span
+        if span is None or not span.lo_us <= x < span.hi_us:
+            span = self._cover_us(x, x)
+        s = span.s
+        i = bisect_right(s, x) - 1
+        if i < 0:
+            target = span.base + w
+        else:
+            si = s[i]
+            target = span.cs[i] + min(x - si, span.e[i] - si) + w
+        ce = span.ce
+        if not ce or ce[-1] < target:
+            span = self._grow_for(span, target)
+            s, ce = span.s, span.ce
+        j = bisect_left(ce, target)
+        return s[j] + (target - span.cs[j])
+
+    def _grow_for(self, span: _Span, target: int) -> _Span:
+        """A span whose cumulative working time reaches `target`."""
         while not span.ce or span.ce[-1] < target:
             # Grow by as many whole years as the remaining work needs, at least one:
             # long durations skip years at a time, never walk day by day.
@@ -502,8 +587,79 @@ class WorkingHoursCalendar:
             per_year = max((have - span.base) // (span.hi - span.lo + 1), 1)
             more = max(1, math.ceil((target - have) / per_year))
             span = self._cover_years(span.lo, min(span.hi + more, MAX_YEAR + 1))
-        j = bisect_left(span.ce, target)
-        return _from_us(span.s[j] + (target - span.cs[j]), start)
+        return span
+
+    def add_seconds(self, start_s: float, work_s: float) -> float:
+        """`add` on epoch seconds (UTC POSIX, float), with no datetime made.
+
+        Equals `add(datetime.fromtimestamp(start_s, UTC), timedelta(seconds=work_s))
+        .timestamp()` exactly: inputs are rounded to the microsecond the same way.
+
+        >>> cal, sh = WorkingHoursCalendar(), ZoneInfo("Asia/Shanghai")
+        >>> t = datetime(2025, 9, 30, 17, tzinfo=sh).timestamp()
+        >>> datetime.fromtimestamp(cal.add_seconds(t, 3600.0), sh).isoformat()
+        '2025-10-09T09:00:00+08:00'
+        """
+        y = start_s * 1e6
+        x = round(y) if -_Y_MAX < y < _Y_MAX else 0
+        if not -0.25 < y - x < 0.25:
+            x = _s_to_us(start_s, "start_s")
+        y = work_s * 1e6
+        w = round(y) if 0.0 <= y < _Y_MAX else 0
+        if not -0.25 < y - w < 0.25:
+            w = _work_us(work_s, "work_s")
+        if w == 0:
+            return x / 1e6
+        # _add_us inlined: this is the simulation's per-step call.
+        span = self._tl.span
+        if span is None or not span.lo_us <= x < span.hi_us:
+            span = self._cover_us(x, x)
+        s = span.s
+        i = bisect_right(s, x) - 1
+        if i < 0:
+            target = span.base + w
+        else:
+            si = s[i]
+            target = span.cs[i] + min(x - si, span.e[i] - si) + w
+        ce = span.ce
+        if not ce or ce[-1] < target:
+            span = self._grow_for(span, target)
+            s, ce = span.s, span.ce
+        j = bisect_left(ce, target)
+        return (s[j] + (target - span.cs[j])) / 1e6
+
+    def between_seconds(self, start_s: float, end_s: float) -> float:
+        """`between` on epoch seconds (UTC POSIX, float), in seconds; zero if not after.
+
+        Equals `between(fromtimestamp(start_s), fromtimestamp(end_s)).total_seconds()`.
+        """
+        y = start_s * 1e6
+        a = round(y) if -_Y_MAX < y < _Y_MAX else 0
+        if not -0.25 < y - a < 0.25:
+            a = _s_to_us(start_s, "start_s")
+        y = end_s * 1e6
+        b = round(y) if -_Y_MAX < y < _Y_MAX else 0
+        if not -0.25 < y - b < 0.25:
+            b = _s_to_us(end_s, "end_s")
+        if b <= a:
+            return 0.0
+        span = self._tl.span
+        if span is None or not (span.lo_us <= a and b < span.hi_us):
+            span = self._cover_us(a, b)
+        s = span.s
+        i = bisect_right(s, b) - 1
+        if i < 0:
+            wb = span.base
+        else:
+            si = s[i]
+            wb = span.cs[i] + min(b - si, span.e[i] - si)
+        i = bisect_right(s, a, 0, i + 1) - 1
+        if i < 0:
+            wa = span.base
+        else:
+            si = s[i]
+            wa = span.cs[i] + min(a - si, span.e[i] - si)
+        return (wb - wa) / 1e6
 
     def between(self, start: datetime, end: datetime) -> timedelta:
         """Working time in `[start, end)`; zero if `end <= start`."""

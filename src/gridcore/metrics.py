@@ -338,6 +338,78 @@ class CaseFacts:
     def __len__(self) -> int:
         return len(self.case_ids)
 
+    @classmethod
+    def concat(cls, parts: Iterable[CaseFacts]) -> CaseFacts:
+        """The facts of all `parts` in one table (rows in order), codes mapped to merged names.
+
+        For folding a long log chunk by chunk: take the facts of the cases that ended,
+        drop their events, and concatenate the facts at the end. `as_of_us` is the latest
+        of the parts' (it only matters for cases still open). A case id in two parts, or
+        a mix of parts with and without areas, is refused (`MetricsError`).
+
+        >>> CaseFacts.concat([]).case_ids
+        ()
+        """
+        ps = list(parts)
+        if not ps:
+            return _EMPTY_FACTS
+        if len(ps) == 1:
+            return ps[0]
+        case_ids = tuple(i for p in ps for i in p.case_ids)
+        if len(set(case_ids)) != len(case_ids):
+            seen: set[str] = set()
+            for cid in case_ids:
+                if cid in seen:
+                    raise MetricsError(
+                        f"CaseFacts.concat: case {cid!r} is in two parts: expected each once"
+                    )
+                seen.add(cid)
+        with_area = {p.area is not None for p in ps}
+        if len(with_area) != 1:
+            raise MetricsError(
+                "CaseFacts.concat: some parts have areas and some do not: expected all or none"
+            )
+
+        def cat(name: str) -> npt.NDArray[Any]:
+            return np.concatenate([getattr(p, name) for p in ps])
+
+        def recode(cols: Sequence[str], names_field: str) -> dict[str, Any]:
+            merged = _Codes()
+            luts = []
+            for p in ps:
+                names: tuple[str, ...] = getattr(p, names_field)
+                luts.append(np.array([merged[x] for x in names] + [-1], np.int64))
+            out: dict[str, Any] = {names_field: tuple(merged.names())}
+            for col in cols:
+                out[col] = np.concatenate(
+                    [lut[getattr(p, col)] for p, lut in zip(ps, luts, strict=True)]
+                )
+            return out
+
+        area: dict[str, Any] = (
+            recode(("area",), "area_names") if ps[0].area is not None else {"area_names": ()}
+        )
+        return cls(
+            as_of_us=max(p.as_of_us for p in ps),
+            case_ids=case_ids,
+            **recode(("grid",), "grid_names"),
+            area=area.get("area"),
+            area_names=area["area_names"],
+            **recode(("category",), "category_names"),
+            reported_us=cat("reported_us"),
+            first_sign_us=cat("first_sign_us"),
+            closed_us=cat("closed_us"),
+            due_us=cat("due_us"),
+            rework=cat("rework"),
+            passes=cat("passes"),
+            dispatched=cat("dispatched"),
+            resends=cat("resends"),
+            **recode(("resolved_level",), "level_names"),
+            **recode(("final_state",), "state_names"),
+            **recode(("handler",), "person_names"),
+            **recode(("owner", "first_owner"), "owner_names"),
+        )
+
     @property
     def closed(self) -> BoolArray:
         """Closed at `as_of` (the last close was not followed by a reopen)."""
@@ -370,6 +442,39 @@ class CaseFacts:
         """Dispatched and never re-sent to another owner (no transfer/return/escalation away)."""
         out: BoolArray = self.dispatched & (self.resends == 0)
         return out
+
+
+def _no_ints() -> IntArray:
+    return np.zeros(0, np.int64)
+
+
+_EMPTY_FACTS = CaseFacts(
+    as_of_us=0,
+    case_ids=(),
+    grid=_no_ints(),
+    grid_names=(),
+    area=None,
+    area_names=(),
+    category=_no_ints(),
+    category_names=(),
+    reported_us=_no_ints(),
+    first_sign_us=_no_ints(),
+    closed_us=_no_ints(),
+    due_us=_no_ints(),
+    rework=_no_ints(),
+    passes=_no_ints(),
+    dispatched=np.zeros(0, np.bool_),
+    resends=_no_ints(),
+    resolved_level=_no_ints(),
+    level_names=LEVELS,
+    final_state=_no_ints(),
+    state_names=(),
+    handler=_no_ints(),
+    owner=_no_ints(),
+    first_owner=_no_ints(),
+    person_names=(),
+    owner_names=(),
+)
 
 
 @attrs.frozen(eq=False)
@@ -555,14 +660,31 @@ def _instants_us(ats: list[datetime]) -> IntArray:
     zones = set(map(_TZ, ats))
     if None in zones:
         raise MetricsError("event field 'at': expected timezone-aware instants, got a naive one")
-    if len(zones) != 1:
+    if len(zones) == 1:
+        return _one_zone_us(ats, next(iter(zones)))
+    # Not through float `timestamp()`: past 2^32 s (2106) a float no longer resolves a
+    # microsecond, so rounding it was off by one there. Exact integers per zone instead.
+    if len(zones) > _MAX_ZONE_GROUPS:
         try:
-            ts = np.fromiter(map(datetime.timestamp, ats), np.float64, n)
+            return np.fromiter(((a - _EPOCH) // _ONE_US for a in ats), np.int64, n)
         except TypeError:
             raise MetricsError("event field 'at': expected datetime.datetime values") from None
-        # float seconds are exact to well under 1 µs until about 2200, so rounding is exact.
-        return np.rint(ts * 1e6).astype(np.int64)
-    tz = next(iter(zones))
+    zone_codes = _Codes()
+    zone_of = _codes_of(zone_codes, map(_TZ, ats), n)
+    out = np.empty(n, np.int64)
+    for k, tz in enumerate(zone_codes.names()):
+        rows = np.flatnonzero(zone_of == k)
+        out[rows] = _one_zone_us([ats[i] for i in rows.tolist()], tz)
+    return out
+
+
+_MAX_ZONE_GROUPS = 64
+_ONE_US = timedelta(microseconds=1)
+
+
+def _one_zone_us(ats: list[datetime], tz: tzinfo) -> IntArray:
+    """`_instants_us` for instants that all carry the zone `tz`."""
+    n = len(ats)
     try:
         day = np.fromiter(map(datetime.toordinal, ats), np.int64, n) - _ORDINAL_1970
     except TypeError:

@@ -260,12 +260,14 @@ class _Slots:
         if i < 0:
             return ()
         # Common case: one holder at a time, the latest-started one is the answer.
-        if self.ends[i] > ts and (i == 0 or self.maxend[i - 1] <= ts):
+        ends = self.ends
+        if ends[i] > ts and (i == 0 or self.maxend[i - 1] <= ts):
             return (self.items[i],)
+        maxend, items = self.maxend, self.items
         out: list[Assignment] = []
-        while i >= 0 and self.maxend[i] > ts:
-            if self.ends[i] > ts:
-                out.append(self.items[i])
+        while i >= 0 and maxend[i] > ts:
+            if ends[i] > ts:
+                out.append(items[i])
             i -= 1
         out.reverse()
         return tuple(out)
@@ -902,31 +904,44 @@ class ResponsibilityIndex:
         return Responsible(role, None, path[up], True, None)
 
     def direct(
-        self, grid: str, duty: Duty | Role | str, at: datetime
+        self, grid: str, duty: Duty | Role | str, at: datetime | float
     ) -> tuple[PersonId | None, AreaCode | None]:
         """The direct responsible person for `duty` in `grid` at `at` and, after a vacancy,
         the ancestor area whose holder answers (None when the post is filled).
 
         The same answer as `responsible(...).direct`, without building the records:
-        the routing index and the simulation ask this once per case.
+        the routing index and the simulation ask this once per case. `at` may also
+        be the POSIX timestamp of an aware instant (a float), for callers that ask
+        many times at one instant and convert it once.
         """
         path = self._paths.get(grid)  # type: ignore[call-overload]
-        if path is None:
-            return self.responsible(grid, duty, at).direct.person, None  # raises the right error
-        ts = _ts(at)
+        if path is None:  # raises the right error (before looking at `at`)
+            return self.responsible(grid, duty, at).direct.person, None  # type: ignore[arg-type]
+        # The hot path: no records built, the one-holder case of `_Slots.at` inlined.
+        ts: float = at if isinstance(at, float) else _ts(at)
         plan = self._plans.get(duty)
         if plan is None:
             plan = self._plan(duty)
         role_plan = plan[1][0]
         assert role_plan is not None
-        _, up, areas = role_plan
-        up = min(up, len(path) - 1)
-        for k in range(up, len(path)):
+        areas = role_plan[2]
+        n = len(path)
+        up = role_plan[1] if role_plan[1] < n else n - 1
+        for k in range(up, n):
             slots = areas.get(path[k])
-            if slots is not None:
+            if slots is None:
+                continue
+            i = bisect_right(slots.starts, ts) - 1
+            if i < 0:
+                continue
+            if slots.ends[i] > ts and (i == 0 or slots.maxend[i - 1] <= ts):
+                person = slots.items[i].person
+            else:
                 held = slots.at(ts)
-                if held:
-                    return held[0].person, (None if k == up else path[k])
+                if not held:
+                    continue
+                person = held[0].person
+            return person, (None if k == up else path[k])
         return None, None
 
     def responsible(self, grid: str, duty: Duty | Role | str, at: datetime) -> Responsibility:

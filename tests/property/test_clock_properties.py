@@ -158,3 +158,61 @@ def test_warning_light_is_monotonic_in_used(used: int, limit: int, y: float, r: 
     a = warning_light(timedelta(microseconds=used), lim, y, r)
     b = warning_light(timedelta(microseconds=used + 1), lim, y, r)
     assert order[a.value] <= order[b.value]
+
+
+# -- the float fast paths agree with the datetime ones ---------------------------------
+
+# Epoch seconds as a simulation produces them: any float (not only whole microseconds),
+# about three years around the National Day weeks of 2023-2025.
+_T_LO = datetime(2023, 6, 1, tzinfo=UTC).timestamp()
+epoch_seconds = st.one_of(
+    st.floats(min_value=_T_LO, max_value=_T_LO + 3 * 366 * 86_400.0),
+    st.integers(min_value=0, max_value=3 * 366 * 86_400 * 10**6).map(lambda us: _T_LO + us / 1e6),
+    # Half-microsecond ties and their neighbours, where rounding must match datetime's.
+    st.integers(min_value=0, max_value=3 * 366 * 86_400 * 10**6).map(
+        lambda us: _T_LO + (us + 0.5) / 1e6
+    ),
+)
+work_seconds = st.one_of(
+    st.floats(min_value=0.0, max_value=40 * 7 * 3600.0),
+    st.integers(min_value=0, max_value=400).map(lambda m: m * 60.0),
+    st.integers(min_value=0, max_value=10**7).map(lambda us: (us + 0.5) / 1e6),
+)
+
+
+def _dt(s: float) -> datetime:
+    return datetime.fromtimestamp(s, UTC)
+
+
+@settings(max_examples=300, deadline=None)
+@given(calendars, epoch_seconds, work_seconds)
+def test_add_seconds_equals_add_to_the_microsecond(
+    cal: WorkingHoursCalendar | RoundTheClock, s: float, w: float
+) -> None:
+    """add_seconds(s, w) == add(fromtimestamp(s), timedelta(seconds=w)).timestamp(), exactly."""
+    want = cal.add(_dt(s), timedelta(seconds=w))
+    got = cal.add_seconds(s, w)
+    assert got == want.timestamp()
+    assert _dt(got) == want
+
+
+@settings(max_examples=300, deadline=None)
+@given(calendars, epoch_seconds, epoch_seconds)
+def test_between_seconds_equals_between_to_the_microsecond(
+    cal: WorkingHoursCalendar | RoundTheClock, a: float, b: float
+) -> None:
+    """between_seconds(a, b) == between(fromtimestamp(a), fromtimestamp(b)).total_seconds()."""
+    want = cal.between(_dt(a), _dt(b))
+    got = cal.between_seconds(a, b)
+    assert got == want.total_seconds()
+    assert timedelta(seconds=got) == want
+
+
+@SETTINGS
+@given(calendars, epoch_seconds, work_seconds)
+def test_between_seconds_after_add_seconds_round_trips(
+    cal: WorkingHoursCalendar | RoundTheClock, s: float, w: float
+) -> None:
+    """Measuring what was added gives the work back (both rounded to the microsecond)."""
+    got = cal.between_seconds(s, cal.add_seconds(s, w))
+    assert timedelta(seconds=got) == timedelta(seconds=w)

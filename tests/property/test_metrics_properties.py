@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from gridcore.cases import Action, CaseEvent, State
 from gridcore.ids import CaseId, PersonId
-from gridcore.metrics import EventTable, compute_metrics
+from gridcore.metrics import CaseFacts, EventTable, compute_metrics
 
 SH = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2024, 3, 1, 8, 0, tzinfo=SH)
@@ -246,3 +246,44 @@ def test_instants_and_due_strings_are_exact_to_the_microsecond(
     epoch = datetime(1970, 1, 1, tzinfo=UTC)
     assert table.at_us.tolist() == [(at - epoch) // timedelta(microseconds=1)] * 2
     assert table.facts().due_us.tolist() == [(due - epoch) // timedelta(microseconds=1)]
+
+
+def _same_rows(a: list[dict[str, Any]], b: list[dict[str, Any]], keys: tuple[str, ...]) -> None:
+    def key(r: dict[str, Any]) -> tuple[str, ...]:
+        return tuple(str(r[k]) for k in keys)
+
+    assert sorted(map(key, a)) == sorted(map(key, b))
+    by_key = {key(r): r for r in b}
+    for ra in a:
+        rb = by_key[key(ra)]
+        for name, va in ra.items():
+            vb = rb[name]
+            if isinstance(va, float) and math.isnan(va):
+                assert isinstance(vb, float) and math.isnan(vb), name
+            elif isinstance(va, float):
+                assert math.isclose(va, vb, rel_tol=1e-9, abs_tol=1e-6), name
+            else:
+                assert va == vb, name
+
+
+@settings(max_examples=40, deadline=None)
+@given(logs(), st.integers(1, 4), st.randoms(use_true_random=False))
+def test_facts_folded_chunk_by_chunk_give_the_same_metrics(
+    events: list[CaseEvent], n_chunks: int, rnd: Any
+) -> None:
+    """CaseFacts.concat of per-chunk facts (cases split at random) equals the whole log's."""
+    as_of = max(e.at for e in events)
+    whole = EventTable.from_events(events, area_of=COMMUNITY).facts(as_of)
+    chunk_of = {cid: rnd.randrange(n_chunks) for cid in sorted({e.case_id for e in events})}
+    parts = []
+    for k in range(n_chunks):
+        evs = [e for e in events if chunk_of[e.case_id] == k]
+        if evs:
+            parts.append(EventTable.from_events(evs, area_of=COMMUNITY).facts(as_of))
+    folded = CaseFacts.concat(parts)
+    assert sorted(folded.case_ids) == sorted(whole.case_ids)
+    for by in ((), "grid", "area", "person", "department", "first_department", "category"):
+        keys = (by,) if isinstance(by, str) else by
+        _same_rows(
+            compute_metrics(folded, by=by).to_rows(), compute_metrics(whole, by=by).to_rows(), keys
+        )

@@ -401,3 +401,62 @@ class TestWarningLight:
     def test_light_values_are_strings(self) -> None:
         """StrEnum values serialise as plain strings."""
         assert [str(v) for v in WarningLight] == ["green", "yellow", "red"]
+
+
+class TestSecondsFastPaths:
+    """`add_seconds` / `between_seconds`: the same answers on epoch seconds (float)."""
+
+    def test_add_seconds_across_national_day_resumes_on_the_9th(
+        self, cal: WorkingHoursCalendar
+    ) -> None:
+        """One working hour from 17:00 on 2025-09-30 ends at 09:00 on 2025-10-09."""
+        out = cal.add_seconds(sh(2025, 9, 30, 17).timestamp(), 3600.0)
+        assert out == sh(2025, 10, 9, 9).timestamp()
+
+    def test_add_seconds_zero_work_returns_start(self, cal: WorkingHoursCalendar) -> None:
+        """No work asked: the start, even off hours."""
+        t = sh(2025, 10, 1, 3).timestamp() + 0.25
+        assert cal.add_seconds(t, 0.0) == t
+
+    def test_between_seconds_of_one_working_day(self, cal: WorkingHoursCalendar) -> None:
+        """A full working Monday holds 7 working hours."""
+        a, b = sh(2024, 3, 4).timestamp(), sh(2024, 3, 5).timestamp()
+        assert cal.between_seconds(a, b) == 7 * 3600.0
+        assert cal.between_seconds(b, a) == 0.0
+
+    def test_round_the_clock_seconds_are_plain_arithmetic(self) -> None:
+        """24x7: add is a sum and between a difference (to the microsecond)."""
+        r = RoundTheClock()
+        assert r.add_seconds(1_700_000_000.5, 10.25) == 1_700_000_010.75
+        assert r.between_seconds(1_700_000_000.0, 1_700_000_003.5) == 3.5
+        assert r.between_seconds(5.0, 1.0) == 0.0
+
+    @pytest.mark.parametrize("calendar", [WorkingHoursCalendar(), RoundTheClock()])
+    @pytest.mark.parametrize("bad", [float("nan"), float("inf"), -1.0])
+    def test_bad_work_seconds_are_refused(self, calendar: Calendar, bad: float) -> None:
+        """NaN, infinite or negative work raises CalendarError naming it."""
+        with pytest.raises(CalendarError, match="work_s"):
+            calendar.add_seconds(1_700_000_000.0, bad)
+
+    @pytest.mark.parametrize("calendar", [WorkingHoursCalendar(), RoundTheClock()])
+    def test_non_finite_instants_are_refused(self, calendar: Calendar) -> None:
+        """An infinite instant raises CalendarError naming it."""
+        with pytest.raises(CalendarError, match="end_s"):
+            calendar.between_seconds(1_700_000_000.0, float("inf"))
+
+    def test_calendars_satisfy_the_protocol_with_fast_paths(self) -> None:
+        """Both calendars still satisfy `Calendar` with the new methods."""
+        assert isinstance(WorkingHoursCalendar(), Calendar)
+        assert isinstance(RoundTheClock(), Calendar)
+
+    @pytest.mark.parametrize("s", [4_700_000_000.123457, 5_000_000_000.7, 6_000_000_123.0000005])
+    def test_far_future_seconds_agree_with_datetime(self, s: float) -> None:
+        """Beyond 2106 floats no longer resolve microseconds: the same rounding still applies."""
+        cal = WorkingHoursCalendar(holidays=NoHolidays())
+        t = datetime.fromtimestamp(s, UTC)
+        w = 12_345.678901
+        assert cal.add_seconds(s, w) == cal.add(t, timedelta(seconds=w)).timestamp()
+        assert (
+            cal.between_seconds(s - 9e5, s)
+            == cal.between(datetime.fromtimestamp(s - 9e5, UTC), t).total_seconds()
+        )

@@ -16,6 +16,7 @@ from gridcore.errors import ConfigError, GridcoreError, UnknownItemError
 from gridcore.ids import CaseId, PersonId
 from gridcore.metrics import (
     DEPARTMENT_WEIGHTS,
+    CaseFacts,
     EventTable,
     MetricsError,
     ScoreWeights,
@@ -479,3 +480,39 @@ class TestWithTheCaseDesk:
         assert r["accurate_dispatch_rate"] == pytest.approx(5 / 6)
         assert r["share_community"] == pytest.approx(4 / 5)
         assert r["share_street"] == pytest.approx(1 / 5)
+
+
+class TestCaseFactsConcat:
+    def test_concat_of_chunks_equals_the_whole_log(self) -> None:
+        """Facts built chunk by chunk and concatenated give the whole log's metrics."""
+        log = hand_log()
+        whole = compute_metrics(EventTable.from_events(log).facts(at("13:00")), by="grid")
+        first = [e for e in log if e.case_id in ("C1", "C3")]
+        rest = [e for e in log if e.case_id not in ("C1", "C3")]
+        parts = [EventTable.from_events(x).facts(at("13:00")) for x in (first, rest)]
+        folded = CaseFacts.concat(parts)
+        assert folded.case_ids == parts[0].case_ids + parts[1].case_ids
+        got = compute_metrics(folded, by="grid")
+        for g in ("G1", "G2"):
+            assert row(got, grid=g) == row(whole, grid=g)
+
+    def test_concat_of_nothing_is_empty_and_of_one_is_itself(self) -> None:
+        """No parts: an empty table; one part: that part."""
+        f = EventTable.from_events(hand_log()).facts()
+        assert len(CaseFacts.concat([])) == 0
+        assert compute_metrics(CaseFacts.concat([])).to_rows()[0]["n_cases"] == 0
+        assert CaseFacts.concat([f]) is f
+
+    def test_a_case_in_two_parts_is_refused(self) -> None:
+        """The same case id twice would count it twice: refused, naming it."""
+        f = EventTable.from_events(hand_log()).facts()
+        with pytest.raises(MetricsError, match=repr(f.case_ids[0])):
+            CaseFacts.concat([f, f])
+
+    def test_mixing_parts_with_and_without_areas_is_refused(self) -> None:
+        """Areas in some parts only: refused."""
+        log = hand_log()
+        a = EventTable.from_events([e for e in log if e.case_id == "C1"], area_of={"G1": "A1"})
+        b = EventTable.from_events([e for e in log if e.case_id == "C2"])
+        with pytest.raises(MetricsError, match="areas"):
+            CaseFacts.concat([a.facts(), b.facts()])

@@ -23,9 +23,11 @@ from gridcore.errors import (
 from gridcore.hierarchy import Area, Hierarchy
 from gridcore.ids import AreaCode, PersonId
 from gridcore.routing import (
+    BucketGrid,
     OwnershipRule,
     OwnershipRules,
     PointOutsideError,
+    Route,
     RoutingIndex,
     RuleTargetError,
     brute_force_locate,
@@ -196,6 +198,17 @@ class TestLocate:
         """No points, no positions."""
         index = RoutingIndex.build(squares())
         assert index.locate_many([], []).tolist() == []
+
+    def test_mapped_single_lookup_reads_the_caller_answers(self) -> None:
+        """`single_mapped` gives answers[position], answers[-1] outside; the length is checked."""
+        h = squares()
+        grid = BucketGrid(h.grid_polygons())
+        names = [f"n{i}" for i in range(len(h.grids))]
+        look = grid.single_mapped([*names, "outside"])
+        assert look(1.5, 0.5) == names[grid.single()(1.5, 0.5)]
+        assert look(99.0, 99.0) == "outside"
+        with pytest.raises(RoutingError, match="expected"):
+            grid.single_mapped(names)
 
     def test_grid_without_polygon_is_refused(self) -> None:
         """The index needs a polygon for every grid, and names the one missing."""
@@ -473,6 +486,61 @@ class TestRoute:
         assert r.grid == h.grids[3]
         assert r.person == people.responsible(h.grids[3], duty, NOW).direct.person
         assert r.person is not None
+
+    def test_route_agrees_with_staffing_across_instants_zones_and_vacancies(self) -> None:
+        """The cached instant never leaks: every instant, zone and vacancy answers as staffing."""
+        staffing = pytest.importorskip("gridcore.staffing")
+        h = build_city("shuanghu", seed=1)
+        start = NOW - timedelta(days=30)
+        full = staffing.staff_city(h, "full_duty", 3, start)
+        # every third grid post ends a week before NOW; its grid falls back upwards
+        grids = set(h.grids[::3])
+        ended = [
+            attrs.evolve(a, end=NOW - timedelta(days=7)) if a.area in grids else a
+            for a in full.assignments
+        ]
+        # one community holds a full-duty post too: half the vacancies fall back to it
+        community = h.parent(h.grids[0])
+        boss = staffing.Person(PersonId("BOSS"), "boss", capacity=1)
+        post = staffing.Assignment(boss.id, "full_duty_worker", community, start)
+        roster = staffing.Roster((*full.people, boss), [*ended, post], policy=full.policy)
+        people = staffing.ResponsibilityIndex(h, roster)
+        duty = "city_management"
+        index = RoutingIndex.build(h, people=people, duty=duty)
+        pts = shapely.get_coordinates(shapely.point_on_surface(h.grid_polygons()))
+        utc = ZoneInfo("UTC")
+        instants = [NOW, NOW, NOW.astimezone(utc), start - timedelta(days=1), NOW, start]
+        fell = 0
+        for at in instants:
+            for i, (x, y) in enumerate(pts.tolist()):
+                r = index.route(x, y, "C0101", at)
+                want = people.responsible(h.grids[i], duty, at)
+                assert (r.person, r.fell_back_to) == (want.direct.person, want.fell_back_to)
+                assert people.direct(h.grids[i], duty, at.timestamp()) == (
+                    r.person, r.fell_back_to
+                )  # fmt: skip
+                fell += r.fell_back_to is not None
+        assert fell > 0
+
+    def test_route_at_a_naive_instant_is_refused(self) -> None:
+        """A naive datetime is refused by staffing, before or after a cached instant."""
+        staffing = pytest.importorskip("gridcore.staffing")
+        h = build_city("shuanghu", seed=1)
+        roster = staffing.staff_city(h, "two_per_grid", 1, NOW - timedelta(days=30))
+        index = RoutingIndex.build(h, people=staffing.ResponsibilityIndex(h, roster))
+        x, y = shapely.get_coordinates(shapely.point_on_surface(h.grid_polygons()[0]))[0]
+        index.route(float(x), float(y), "C0101", NOW)
+        with pytest.raises(GridcoreError, match="timezone-aware"):
+            index.route(float(x), float(y), "C0101", NOW.replace(tzinfo=None))
+
+    def test_route_is_an_immutable_value(self) -> None:
+        """A Route compares by value and refuses changes."""
+        index = RoutingIndex.build(squares(), rules=[rule("4205", "C01", "d")])
+        r = index.route(1.5, 0.5, "C0101", NOW)
+        assert r == index.route(1.5, 0.5, "C0101", NOW)
+        assert isinstance(r, Route)
+        with pytest.raises(AttributeError):
+            r.owner = "x"  # type: ignore[misc]
 
 
 def test_index_agrees_with_reference_on_a_million_points_and_every_vertex() -> None:

@@ -35,7 +35,7 @@ IntArray = NDArray[np.int64]
 I32Array = NDArray[np.int32]
 BoolArray = NDArray[np.bool_]
 
-_CHUNK_PAIRS = 400_000
+_CHUNK_PAIRS = 100_000
 _CHUNK_POINTS = 262_144
 
 
@@ -195,13 +195,17 @@ class BucketGrid:
         pair_ptr = np.searchsorted(pair_bucket, mixed_buckets, side="left")
         self.pair_ptr = np.append(pair_ptr, len(pair_bucket)).astype(np.int64)
         self.pair_grid = pair_grid.astype(np.int32)
+        # free the wide temporaries before the most memory-hungry step (bucket ids fit
+        # in int32: nx * ny was checked above)
+        bucket32 = pair_bucket.astype(np.int32)
+        del pair_ptr, pair_grid, mixed_buckets, pair_bucket
         nonflat = edges[:, 1] < edges[:, 3]
         e = edges[nonflat]
         # ax, ay, by, dx, dy: what the crossing test reads, one row per edge
         self.edata = np.ascontiguousarray(
             np.column_stack([e[:, 0], e[:, 1], e[:, 3], e[:, 2] - e[:, 0], e[:, 3] - e[:, 1]])
         )
-        self._local_edges(e, owner[nonflat], pair_bucket, pad, inv)
+        self._local_edges(e, owner[nonflat], bucket32, pad, inv)
         self._single: Any = None
 
     # -- build --------------------------------------------------------------------
@@ -251,7 +255,7 @@ class BucketGrid:
         r1 = np.clip(np.floor((by + pad - oy) * inv), 0, ny - 1).astype(np.int64)
         ncol = c1 - c0 + 1
         keys: list[IntArray] = []
-        step = 50_000
+        step = 20_000
         for s in range(0, len(edges), step):
             sl = slice(s, s + step)
             cnt = ncol[sl] * (r1[sl] - r0[sl] + 1)
@@ -280,7 +284,7 @@ class BucketGrid:
         return _sorted_unique(pair_bucket), pair_bucket, pair_grid
 
     def _local_edges(
-        self, e: FloatArray, e_grid: IntArray, pair_bucket: IntArray, pad: float, inv: float
+        self, e: FloatArray, e_grid: IntArray, pair_bucket: I32Array, pad: float, inv: float
     ) -> None:
         """Per candidate: the parity of edges always crossed, and the edges to test."""
         h, nx, ny = self.h, self.nx, self.ny
@@ -288,25 +292,30 @@ class BucketGrid:
         ax, ay, bx, by = e[:, 0], e[:, 1], e[:, 2], e[:, 3]
         r0 = np.clip(np.floor((ay - pad - oy) * inv), 0, ny - 1).astype(np.int64)
         r1 = np.clip(np.floor((by + pad - oy) * inv), 0, ny - 1).astype(np.int64)
-        eid, rows = _ragged(r0, r1 - r0 + 1)
-        key = e_grid[eid] * ny + rows
+        eid64, rows = _ragged(r0, r1 - r0 + 1)
+        key = e_grid[eid64]
+        key *= ny
+        key += rows
+        del rows
         order = np.argsort(key, kind="stable")
-        key, eid = key[order], eid[order]
+        key = key[order]
+        eid = eid64[order].astype(np.int32)
+        del eid64, order
         x_min = np.minimum(ax, bx)
         x_max = np.maximum(ax, bx)
         n_pairs = len(pair_bucket)
         n_mixed = len(self.pair_ptr) - 1
-        pair_slot = np.arange(n_pairs, dtype=np.int64) - np.repeat(
-            self.pair_ptr[:-1], np.diff(self.pair_ptr)
-        )
+        counts = np.diff(self.pair_ptr)
+        pair_slot = np.arange(n_pairs, dtype=np.int32)
+        pair_slot -= np.repeat(self.pair_ptr[:-1].astype(np.int32), counts)
         base = np.zeros(n_pairs, dtype=np.int8)
         per_bucket = np.zeros(n_mixed, dtype=np.int64)
         edge_parts: list[I32Array] = []
         bit_parts: list[NDArray[np.int16]] = []
-        pair_mixed = np.repeat(np.arange(n_mixed, dtype=np.int64), np.diff(self.pair_ptr))
+        pair_mixed = np.repeat(np.arange(n_mixed, dtype=np.int32), counts)
         for s in range(0, n_pairs, _CHUNK_PAIRS):
             sl = slice(s, min(s + _CHUNK_PAIRS, n_pairs))
-            pb = pair_bucket[sl]
+            pb = pair_bucket[sl].astype(np.int64)
             prow, pcol = pb // nx, pb % nx
             pkey = self.pair_grid[sl].astype(np.int64) * ny + prow
             lo = np.searchsorted(key, pkey, side="left")
@@ -326,15 +335,20 @@ class BucketGrid:
             per_bucket += np.bincount(pair_mixed[gl], minlength=n_mixed)
             edge_parts.append(ed[local].astype(np.int32))
             bit_parts.append(pair_slot[gl].astype(np.int16))
+        del key, eid, pair_mixed
         self.pair_base = base
         self.ent_ptr = np.concatenate(([0], np.cumsum(per_bucket))).astype(np.int64)
         self.ent_edge = np.concatenate(edge_parts) if edge_parts else np.zeros(0, np.int32)
+        del edge_parts
         self.ent_bit = np.concatenate(bit_parts) if bit_parts else np.zeros(0, np.int16)
-        wide = np.diff(self.pair_ptr) > 62
-        contrib = base.astype(np.int64) << np.minimum(pair_slot, 62)
+        del bit_parts
+        wide = counts > 62
+        np.minimum(pair_slot, 62, out=pair_slot)
+        contrib = np.left_shift(base.astype(np.int64), pair_slot)
+        del pair_slot
         bits = np.add.reduceat(contrib, self.pair_ptr[:-1]) if n_pairs else contrib
         bits[wide] = -1
-        self.base_bits = bits.astype(np.int64)
+        self.base_bits = bits.astype(np.int64, copy=False)
 
     # -- queries ------------------------------------------------------------------
     @property
@@ -367,10 +381,23 @@ class BucketGrid:
     def single(self) -> Any:
         """A fast function (x, y) -> position (-1 outside; NaN/inf raise) reading plain views."""
         if self._single is None:
-            self._single = self._make_single()
+            self._single = self._make_single(None)
         return self._single
 
-    def _make_single(self) -> Any:
+    def single_mapped(self, answers: Sequence[Any]) -> Any:
+        """Like `single`, but returns ``answers[position]`` (``answers[-1]`` outside).
+
+        Saves the caller a function call and a branch: pass the grid codes followed
+        by None to get a code or None directly.
+        """
+        if len(answers) != self.n_grids + 1:
+            raise RoutingError(
+                f"single_mapped: {len(answers)} answers, expected {self.n_grids + 1} "
+                "(one per grid, then the answer for outside)"
+            )
+        return self._make_single(list(answers))
+
+    def _make_single(self, answers: list[Any] | None) -> Any:
         ox, oy = self.origin
         inv = 1.0 / self.h
         nx = self.nx
@@ -386,14 +413,16 @@ class BucketGrid:
         cols = [np.ascontiguousarray(self.edata[:, i]).data for i in range(5)]
         eax, eay, eby, edx, edy = cols
         isfinite = math.isfinite
+        # the identity list when positions are wanted: one list read costs less than a branch
+        res: list[Any] = [*range(self.n_grids), -1] if answers is None else answers
 
-        def locate_position(x: float, y: float) -> int:
+        def locate_position(x: float, y: float) -> Any:
             fx = (x - ox) * inv
             fy = (y - oy) * inv
             if 0.0 <= fx < nxf and 0.0 <= fy < nyf:
-                v: int = cell[int(fy) * nx + int(fx)]
+                v: Any = cell[int(fy) * nx + int(fx)]
                 if v >= -1:
-                    return v
+                    return res[v]
                 m = -v - 2
                 bits: int = base_bits[m]
                 p0: int = pair_ptr[m]
@@ -407,12 +436,12 @@ class BucketGrid:
                     if ay <= y < eby[e] and (x - eax[e]) * edy[e] < (y - ay) * edx[e]:
                         bits ^= 1 << ent_bit[k]
                 if bits:
-                    g: int = pair_grid[p0 + (bits & -bits).bit_length() - 1]
-                    return g
-                return -1
+                    g: Any = pair_grid[p0 + (bits & -bits).bit_length() - 1]
+                    return res[g]
+                return res[-1]
             if not (isfinite(x) and isfinite(y)):
                 raise CoordinateError(f"point ({x!r}, {y!r}): expected finite coordinates")
-            return -1
+            return res[-1]
 
         return locate_position
 

@@ -201,6 +201,12 @@ class OwnerTable:
             raise UnknownItemError("category", bad, "owner table")
         return arr
 
+    def lookup_parts(self) -> tuple[dict[str, int], list[int], list[int], tuple[str, ...]]:
+        """What `owner_at` reads, for a caller's hot loop: category -> position, grid
+        position -> row offset, the flat owner indexes and the owner ids."""
+        cat_pos: dict[str, int] = self._cat_pos  # type: ignore[assignment]
+        return cat_pos, self._grid_row_list, self._flat_list, self.owners
+
     def owner_at(self, grid_position: int, category_position: int) -> str | None:
         """The owner for positions (no checks beyond Python's own indexing)."""
         k = self._flat_list[self._grid_row_list[grid_position] + category_position]

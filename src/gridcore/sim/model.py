@@ -32,7 +32,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Callable, Generator, Sequence
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -60,7 +60,18 @@ from gridcore.sim.rng import DistSampler, UniformBuffer
 from gridcore.sim.scenario import Scenario
 from gridcore.sim.stats import little_check
 
-__all__ = ["PartitionResult", "city_for", "partitions", "run_grid_replication", "run_partition"]
+__all__ = [
+    "PartitionResult",
+    "Staff",
+    "city_for",
+    "default_owner_rules",
+    "duty_of",
+    "partitions",
+    "routing_index_for",
+    "run_grid_replication",
+    "run_partition",
+    "staff_for",
+]
 
 _FLUSH_EVENTS = 20_000
 _LEVELS = ("grid", "community", "street", "department")
@@ -123,29 +134,128 @@ def city_for(scenario: Scenario) -> Hierarchy:
     return _city(c.preset, c.geojson, c.seed, c.grids)
 
 
-@lru_cache(maxsize=4)
-def _index_for(preset: str, geojson: str, seed: int, grids: int) -> Any:
-    from gridcore.routing import RoutingIndex
+def default_owner_rules(h: Hierarchy, tax: Taxonomy) -> tuple[tuple[str, str, str], ...]:
+    """Each 大类 to the department `dept:<大类>` at every top-level area (the city)."""
+    top = h.at_level(h.scheme.level_names[0])
+    return tuple((str(a), str(c.code), f"dept:{c.code}") for a in top for c in tax.roots())
 
-    return RoutingIndex.build(_city(preset, geojson, seed, grids))
+
+@lru_cache(maxsize=8)
+def _index_for(
+    preset: str, geojson: str, seed: int, grids: int, owners: tuple[tuple[str, str, str], ...]
+) -> Any:
+    """The routing index with the ownership rules: defaults, then the scenario's overrides."""
+    from gridcore.routing import OwnershipRule, OwnershipRules, RoutingIndex
+
+    h = _city(preset, geojson, seed, grids)
+    tax = default_taxonomy()
+    overridden = {(a, c) for a, c, _ in owners}
+    merged = [r for r in default_owner_rules(h, tax) if (r[0], r[1]) not in overridden]
+    merged += owners
+    rules = OwnershipRules(OwnershipRule(a, c, o) for a, c, o in merged)
+    return RoutingIndex.build(h, rules=rules, taxonomy=tax)
 
 
-def _workers_per_grid(scenario: Scenario, h: Hierarchy) -> float:
-    if scenario.staffing.workers_per_grid > 0:
-        return scenario.staffing.workers_per_grid
-    from gridcore.staffing import get_policy
+def routing_index_for(scenario: Scenario) -> Any:
+    """The `gridcore.routing.RoutingIndex` a scenario locates and routes with (cached)."""
+    c = scenario.city
+    return _index_for(c.preset, c.geojson, c.seed, c.grids, scenario.routing.owners)
+
+
+def _policy_name(scenario: Scenario) -> str:
     from gridcore.synth import PRESETS as CITY_PRESETS
 
     spec = CITY_PRESETS.get(scenario.city.preset)
-    policy = scenario.staffing.policy or (spec.staffing if spec else "full_duty")
-    if not scenario.staffing.policy and spec is not None and spec.staff_total:
-        return spec.staff_total / max(1, len(h.grids))
+    return scenario.staffing.policy or (spec.staffing if spec else "full_duty")
+
+
+@attrs.frozen(eq=False)
+class Staff:
+    """The real people of a scenario: a `Roster`, its `ResponsibilityIndex`, people per grid."""
+
+    roster: Any
+    responsibility: Any
+    grid_people: dict[str, tuple[PersonId, ...]]
+    min_per_grid: int
+
+
+@lru_cache(maxsize=8)
+def _staff(
+    preset: str,
+    geojson: str,
+    seed: int,
+    grids: int,
+    policy: str,
+    workers_per_grid: float,
+    start: date,
+    tz: str,
+) -> Staff:
+    from gridcore.staffing import ResponsibilityIndex, get_policy, staff_city
+    from gridcore.synth import PRESETS as CITY_PRESETS
+
+    h = _city(preset, geojson, seed, grids)
     pol = get_policy(policy)
-    if pol.staff_per_grid:
-        return float(pol.staff_per_grid)
     leaf = h.scheme.leaf_level
-    n = sum(r.count for r in pol.requirements(leaf) if r.level == leaf)
-    return float(max(1, n))
+    per_grid = sum(r.count for r in pol.requirements(leaf) if r.level == leaf)
+    minimum = pol.min_staff(h)
+    n = len(h.grids)
+    total: int | None
+    if workers_per_grid > 0:
+        total = minimum - per_grid * n + max(per_grid * n, round(workers_per_grid * n))
+    else:
+        spec = CITY_PRESETS.get(preset) if not geojson else None
+        same_city = spec is not None and (grids in (0, spec.grids)) and spec.staffing == policy
+        total = spec.staff_total if same_city and spec is not None else None
+    t0 = datetime.combine(start, time(0), ZoneInfo(tz))
+    # the same stream as gridcore.synth.synthetic_city: the preset city's own staff
+    roster = staff_city(h, pol, seed + 1_000_003, t0, staff_total=total)
+    people: dict[str, list[PersonId]] = {str(g): [] for g in h.grids}
+    for a in roster.assignments:
+        lst = people.get(str(a.area))
+        if lst is not None and a.person not in lst:
+            lst.append(a.person)
+    return Staff(
+        roster,
+        ResponsibilityIndex(h, roster, pol),
+        {g: tuple(v) for g, v in people.items()},
+        max(1, per_grid),
+    )
+
+
+def staff_for(scenario: Scenario) -> Staff:
+    """The roster a scenario's grid workers come from (`gridcore.staffing.staff_city`)."""
+    c, st = scenario.city, scenario.staffing
+    return _staff(
+        c.preset,
+        c.geojson,
+        c.seed,
+        c.grids,
+        _policy_name(scenario),
+        st.workers_per_grid,
+        scenario.run.start,
+        scenario.run.timezone,
+    )
+
+
+# The duty a category falls under (the six duties of a full-duty worker, Yichang): it
+# picks the grid's direct responsible person (`ResponsibilityIndex.direct`).
+_DUTY_OF_CLASS = {
+    "G01": "family_planning",
+    "G02": "information_collection",
+    "G03": "comprehensive_order",
+    "G04": "comprehensive_order",
+    "G05": "comprehensive_order",
+    "G06": "family_planning",
+    "G07": "comprehensive_order",
+    "G08": "civil_affairs",
+    "G09": "comprehensive_order",
+    "G10": "civil_affairs",
+}
+
+
+def duty_of(category: Category) -> str:
+    """The grid duty a category belongs to (components and events: city management)."""
+    return _DUTY_OF_CLASS.get(category.parent or category.code, "city_management")
 
 
 def partitions(scenario: Scenario) -> tuple[AreaCode, ...]:
@@ -227,17 +337,23 @@ class _Grid:
         "latent",
         "patrol_pending",
         "patrolling",
+        "people",
+        "pos",
         "queue",
         "team",
         "visit_pool",
         "workers",
     )
 
-    def __init__(self, index: int, code: str, community: int, workers: int) -> None:
+    def __init__(
+        self, index: int, code: str, community: int, people: tuple[PersonId, ...], pos: int
+    ) -> None:
         self.index = index
         self.code = code
         self.community = community
-        self.workers = workers
+        self.people = people
+        self.workers = len(people)
+        self.pos = pos
         self.team = f"team:{code}"
         self.queue = _Queue("grid")
         self.idle: list[Any] = []
@@ -262,7 +378,7 @@ class _Pool:
 
 def _taxonomy_rates(scenario: Scenario, tax: Taxonomy) -> tuple[list[Category], np.ndarray]:
     leaves = sorted(tax.leaves(), key=lambda c: c.code)
-    weights = np.array([scenario.category(c.code).weight for c in leaves], dtype=np.float64)
+    weights = np.array([scenario.category_weight(c.code) for c in leaves], dtype=np.float64)
     if not weights.sum() > 0:
         raise SimulationError(f"scenario {scenario.name!r}: every category weight is 0")
     return leaves, weights / weights.sum()
@@ -275,8 +391,9 @@ class _Street:
         s = scenario
         self.s = s
         h = city_for(s)
-        c = s.city
-        self.index = _index_for(c.preset, c.geojson, c.seed, c.grids)
+        self.index = routing_index_for(s)
+        self.owner_tab = self.index.owners
+        self.staff = staff_for(s)
         self.street = partitions(s)[street_index]
         root = np.random.SeedSequence(s.run.seed, spawn_key=(replication, street_index))
         arr, hnd, pat, wrk = (np.random.default_rng(x) for x in root.spawn(4))
@@ -291,11 +408,16 @@ class _Street:
             s.run.timezone, s.duties.holidays, s.duties.working_periods
         )
         self.working_cal = working
+        self._dt_key = -1.0
+        self.t0_ts = self.t0.timestamp()
+        self.add_seconds = working.add_seconds
+        self._dt_val = self.t0
         self.policy = CategoryDeadlines(self.tax, self.calendars)
         self.cats, self.cat_p = _taxonomy_rates(s, self.tax)
         self.cat_24x7 = [self.calendars.get(k.calendar) is not working for k in self.cats]
         self.cat_level = [str(k.resolve_level) for k in self.cats]
-        self.cat_dept = [f"dept:{k.parent or k.code}" for k in self.cats]
+        self.cat_pos = [self.owner_tab.category_position(k.code) for k in self.cats]
+        self.cat_duty = [duty_of(k) for k in self.cats]
         self.cat_resident = [
             (
                 s.category(k.code).resident_share
@@ -331,9 +453,10 @@ class _Street:
         communities = h.children(self.street)
         comm_index = {code: i for i, code in enumerate(communities)}
         self.communities = communities
-        wpg = _workers_per_grid(s, h)
+        wpg = s.staffing.workers_per_grid
         base = math.floor(wpg)
         extra_share = wpg - base
+        thin = 0 < wpg < self.staff.min_per_grid  # fewer workers than the policy's posts
         self.grids: list[_Grid] = []
         self.grid_of_pos: dict[int, int] = {}
         households = h.grid_households()
@@ -342,8 +465,13 @@ class _Street:
         for i, p in enumerate(grid_pos.tolist()):
             code = all_grids[p]
             parent = h.parent(code)
-            workers = max(1, base + (1 if wrk.random() < extra_share else 0))
-            g = _Grid(i, code, comm_index.get(parent, 0) if parent else 0, workers)
+            draw = base + (1 if wrk.random() < extra_share else 0)
+            people = self.staff.grid_people.get(str(code), ())
+            if thin:
+                people = people[: max(1, draw)]
+            if not people:  # a grid without staff in the roster: one stand-in worker
+                people = (PersonId(f"{code}-W1"),)
+            g = _Grid(i, code, comm_index.get(parent, 0) if parent else 0, people, p)
             self.grids.append(g)
             self.grid_of_pos[p] = i
             self.hh.append(int(households[p]))
@@ -367,8 +495,9 @@ class _Street:
         self.pools[f"street:{self.street}"] = _Pool(
             f"street:{self.street}", math.ceil(st.street_staff * size)
         )
-        for d in sorted(set(self.cat_dept)):
-            self.pools[d] = _Pool(f"{d}@{self.street}", math.ceil(st.department_staff * size))
+        self.dept_staff = math.ceil(st.department_staff * size)
+        for d in sorted(self.owner_tab.owners):
+            self.pools[d] = _Pool(f"{d}@{self.street}", self.dept_staff)
 
         # actors
         self.desk = Actor(PersonId(f"desk:{self.street}"), DeskRole.DISPATCHER)
@@ -378,6 +507,10 @@ class _Street:
 
         # state and counters
         self.working = False
+        self.on_call = False
+        self.unsigned: list[_Incident] = []
+        self.actors: dict[tuple[PersonId, DeskRole, str], Actor] = {}
+        self.block = s.duties.block_minutes
         self.n_case = 0
         self.logs: dict[str, list[CaseEvent]] = {}
         self.finished: list[CaseEvent] = []
@@ -406,14 +539,22 @@ class _Street:
     # -- time ---------------------------------------------------------------------------
 
     def dt(self, minutes: float) -> datetime:
-        return self.t0 + timedelta(minutes=minutes)
+        """The aware instant of simulated minute `minutes` (the last one is cached: several
+        actions often happen at one instant, and building a datetime costs ~1 µs)."""
+        if minutes == self._dt_key:
+            return self._dt_val
+        val = self.t0 + timedelta(minutes=minutes)
+        self._dt_key = minutes
+        self._dt_val = val
+        return val
 
     def after_work(self, now: float, minutes: float, cat: int) -> float:
         """The instant (minutes) when `minutes` of working time have passed after `now`."""
         if self.cat_24x7[cat]:
             return now + minutes
-        end = self.working_cal.add(self.dt(now), timedelta(minutes=minutes))
-        return (end - self.t0).total_seconds() / 60.0
+        # the calendar's float fast path: no datetime made (epoch seconds in and out)
+        end_s = self.add_seconds(self.t0_ts + now * 60.0, minutes * 60.0)
+        return (end_s - self.t0_ts) / 60.0
 
     # -- case bookkeeping ---------------------------------------------------------------
 
@@ -559,7 +700,7 @@ class _Street:
 
     def wake(self, g: _Grid, emergency: bool = False) -> None:
         if g.idle:
-            if self.working or emergency:
+            if self.on_call or emergency:
                 g.idle.pop().succeed()
         elif emergency and g.patrolling:
             self.ctr["emergency_interrupts"] += 1
@@ -567,14 +708,14 @@ class _Street:
 
     def next_task(self, g: _Grid) -> tuple[str, Any]:
         q = g.queue.heap
-        if q and (self.working or q[0][0] <= -40):
+        if q and (self.on_call or q[0][0] <= -40):
             return "case", g.queue.pop(self.env.now)
         if not self.working:
             return "", None
         if g.patrol_pending:
             g.patrol_pending -= 1
             return "patrol", None
-        block = self.s.duties.block_minutes
+        block = self.block
         if g.visit_pool > 0:
             m = min(block, g.visit_pool)
             g.visit_pool -= m
@@ -585,10 +726,33 @@ class _Street:
             return "inspect", m
         return "", None
 
-    def worker(self, g: _Grid, wid: int) -> Generator[Any, Any, None]:
+    def actor(self, person: PersonId, role: DeskRole, unit: str = "") -> Actor:
+        """One Actor value per (person, role, unit), built once."""
+        key = (person, role, unit)
+        a = self.actors.get(key)
+        if a is None:
+            a = self.actors[key] = Actor(person, role, unit)
+        return a
+
+    def responsible(self, inc: _Incident) -> PersonId:
+        """The grid's direct responsible person for the case's duty now (the roster's answer
+        through `ResponsibilityIndex.direct`), or the grid's first worker when vacant."""
+        g = self.grids[inc.grid]
+        ts = self.t0_ts + self.env.now * 60.0
+        person, _ = self.staff.responsibility.direct(g.code, self.cat_duty[inc.cat], ts)
+        return person if person is not None else g.people[0]
+
+    def sign_grid(self, inc: _Incident) -> None:
+        """The responsible person signs for a grid case (签收: an acknowledgement in the app)."""
+        g = self.grids[inc.grid]
+        who = self.responsible(inc)
+        self.act(inc, Action.SIGN_FOR, self.actor(who, DeskRole.GRID_WORKER, g.team))
+        g.queue.push(self.env.now, -10 * inc.severity - _HANDLE, (_HANDLE, inc))
+        self.wake(g, emergency=inc.severity >= 4)
+
+    def worker(self, g: _Grid, person: PersonId) -> Generator[Any, Any, None]:
         env = self.env
-        me = Actor(PersonId(f"{g.code}-W{wid}"), DeskRole.GRID_WORKER)
-        me_unit = Actor(me.id, DeskRole.GRID_WORKER, g.team)
+        me = self.actor(person, DeskRole.GRID_WORKER)
         patrol_min = self.s.duties.patrol_minutes
         i = g.index
         while True:
@@ -625,12 +789,11 @@ class _Street:
                     self.act(inc, Action.VERIFY, me)
                     self.to_desk(inc)
                 else:
-                    if inc.case.state == "dispatched":
-                        self.act(inc, Action.SIGN_FOR, me_unit)
-                        self.act(inc, Action.START, me)
-                    # a reworked case goes back to its handler (签收必须办理)
-                    h = inc.case.handler
-                    who = me if h is None or h == me.id else Actor(h, DeskRole.GRID_WORKER)
+                    # The handler of record (who signed for it) stays accountable (首办负责);
+                    # whichever teammate is free does the work under that name.
+                    who = self.actor(inc.case.handler or me.id, DeskRole.GRID_WORKER)
+                    if inc.case.state == "signed_for":
+                        self.act(inc, Action.START, who)
                     yield env.timeout(self.handle_t[inc.cat]())
                     self.t_case[i] += env.now - start
                     self.act(inc, Action.HANDLE, who)
@@ -662,8 +825,8 @@ class _Street:
     # -- desk, routing and levels -------------------------------------------------------
 
     def to_desk(self, inc: _Incident) -> None:
-        d = self.after_work(self.env.now, self.dispatch_t(), inc.cat)
-        self.env.timeout(d - self.env.now).callbacks.append(lambda _e: self.dispatch(inc))
+        # the dispatch desk (supervision centre, 12345 hotline) works round the clock
+        self.env.timeout(self.dispatch_t()).callbacks.append(lambda _e: self.dispatch(inc))
 
     def owner_of(self, inc: _Incident, level: str) -> str:
         g = self.grids[inc.grid]
@@ -673,7 +836,9 @@ class _Street:
             return f"community:{self.communities[g.community]}"
         if level == "street":
             return f"street:{self.street}"
-        return self.cat_dept[inc.cat]
+        # the department the routing index's ownership rules name for (grid, category)
+        owner = self.owner_tab.owner_at(g.pos, self.cat_pos[inc.cat])
+        return owner if owner is not None else f"dept:{self.cats[inc.cat].parent}"
 
     def dispatch(self, inc: _Incident) -> None:
         self.act(inc, Action.REGISTER, self.desk)
@@ -689,7 +854,8 @@ class _Street:
             self.to_grid(inc)
             return
         if self.s.routing.mode == "flattened":
-            d = self.after_work(self.env.now, self.direct_t(), inc.cat)
+            # the desk routes straight to the owner, round the clock like the dispatch itself
+            d = self.env.now + self.direct_t()
 
             def direct(_e: Any) -> None:
                 self.act(
@@ -733,9 +899,15 @@ class _Street:
         self.env.timeout(d - self.env.now).callbacks.append(forward)
 
     def to_grid(self, inc: _Incident) -> None:
-        g = self.grids[inc.grid]
-        g.queue.push(self.env.now, -10 * inc.severity - _HANDLE, (_HANDLE, inc))
-        self.wake(g, emergency=inc.severity >= 4)
+        assert inc.case is not None
+        if inc.case.state != "dispatched":  # reworked: back to its handler's queue
+            g = self.grids[inc.grid]
+            g.queue.push(self.env.now, -10 * inc.severity - _HANDLE, (_HANDLE, inc))
+            self.wake(g, emergency=inc.severity >= 4)
+        elif self.on_call or inc.severity >= 4:
+            self.sign_grid(inc)
+        else:
+            self.unsigned.append(inc)
 
     def to_pool(self, inc: _Incident, level: str) -> None:
         pool = self.pools[self.owner_of(inc, level)]
@@ -747,12 +919,13 @@ class _Street:
         inc: _Incident = pool.queue.pop(self.env.now)
         person = pool.free.pop()
         assert inc.case is not None
-        actor = Actor(PersonId(person), DeskRole.HANDLER)
+        actor = self.actor(PersonId(person), DeskRole.HANDLER)
         if inc.case.state == "dispatched":
-            self.act(inc, Action.SIGN_FOR, Actor(actor.id, DeskRole.HANDLER, inc.case.owner or ""))
+            unit = inc.case.owner or ""
+            self.act(inc, Action.SIGN_FOR, self.actor(actor.id, DeskRole.HANDLER, unit))
             self.act(inc, Action.START, actor)
         else:
-            actor = Actor(inc.case.handler or actor.id, DeskRole.HANDLER)
+            actor = self.actor(inc.case.handler or actor.id, DeskRole.HANDLER)
         end = self.after_work(self.env.now, self.handle_t[inc.cat](), inc.cat)
 
         def done(_e: Any) -> None:
@@ -796,6 +969,8 @@ class _Street:
             first, last = periods[0][0], periods[-1][1] - duties.patrol_minutes
             starts = [int(first + (last - first) * k / max(1, n_p - 1)) for k in range(n_p)]
         starts = sorted(starts[:n_p])
+        calls = [tuple(_clock_minutes(x) for x in p.split("-")) for p in duties.on_call_periods]
+        rank = {"con": 0, "on": 1, "patrol": 2, "off": 3, "coff": 4}
         day_work = sum(b - a for a, b in periods)
         visit_day = [hh / duties.visit_cycle_days * duties.visit_minutes for hh in self.hh]
         insp_day = [
@@ -808,11 +983,12 @@ class _Street:
             measured = day0 >= self.warm
             working_day = self.working_cal.is_working_day(d)
             marks: list[tuple[float, str]] = []
+            for a, b in calls:  # on call every day, working day or not
+                marks += [(day0 + a, "con"), (day0 + b, "coff")]
             if working_day:
                 for a, b in periods:
                     marks += [(day0 + a, "on"), (day0 + b, "off")]
                 marks += [(day0 + t, "patrol") for t in starts]
-                marks.sort(key=lambda m: (m[0], m[1] != "on"))
                 for g, v, ins in zip(self.grids, visit_day, insp_day, strict=True):
                     g.visit_pool += v
                     g.inspect_pool += ins
@@ -821,21 +997,34 @@ class _Street:
                 if measured:
                     self.ctr["visit_due_min"] += sum(visit_day)
                     self.ctr["inspect_due_min"] += sum(insp_day)
+            marks.sort(key=lambda m: (m[0], rank[m[1]]))
             for t, what in marks:
                 if t >= self.end:
                     break
                 if t > env.now:
                     yield env.timeout(t - env.now)
-                if what == "on":
+                if what == "con":
+                    self.on_call = True
+                    waiting, self.unsigned = self.unsigned, []
+                    for inc in waiting:
+                        self.sign_grid(inc)
+                    for g in self.grids:
+                        if g.idle and g.queue.heap:
+                            self.wake_all(g)
+                elif what == "coff":
+                    self.on_call = False
+                elif what == "on":
                     self.working = True
                     for g in self.grids:
-                        self.wake_all(g)
+                        if g.idle:
+                            self.wake_all(g)
                 elif what == "off":
                     self.working = False
                 else:
                     for g in self.grids:
                         g.patrol_pending += 1
-                        self.wake_all(g)
+                        if g.idle:
+                            self.wake_all(g)
                     if measured:
                         self.ctr["patrols_due"] += len(self.grids)
             if day0 + 1440.0 > env.now:
@@ -846,9 +1035,11 @@ class _Street:
                 return
 
     def wake_all(self, g: _Grid) -> None:
-        work = len(g.queue.heap) + g.patrol_pending
-        block = self.s.duties.block_minutes
-        work += math.ceil(g.visit_pool / block) + math.ceil(g.inspect_pool / block)
+        work = len(g.queue.heap) if self.on_call else 0
+        if self.working:
+            block = self.block
+            work += g.patrol_pending
+            work += math.ceil(g.visit_pool / block) + math.ceil(g.inspect_pool / block)
         for _ in range(min(work, len(g.idle))):
             g.idle.pop().succeed()
 
@@ -877,13 +1068,17 @@ class _Street:
         env.process(self.clock())
         env.process(self.snapshot())
         for g in self.grids:
-            for w in range(g.workers):
-                env.process(self.worker(g, w + 1))
+            for person in g.people:
+                env.process(self.worker(g, person))
         env.run(until=self.end)
         return self.result()
 
     def result(self) -> PartitionResult:
         end_dt = self.dt(self.end)
+        # the horizon stops SimPy before the clock's last end-of-day: count that day here
+        last_day = math.ceil(self.end / 1440.0) - 1 - int(self.warm // 1440.0)
+        if not self.backlog or self.backlog[-1][0] < last_day:
+            self.backlog.append((last_day, self.open_cases))
         # open cases at the horizon: their events as they stand
         for evs in self.logs.values():
             self.finished.extend(evs)
@@ -955,7 +1150,19 @@ _VOCAB = {
 
 
 def concat_facts(chunks: Sequence[CaseFacts], as_of: datetime) -> CaseFacts:
-    """One `CaseFacts` from several (vocabularies merged, codes remapped), as of `as_of`."""
+    """One `CaseFacts` from several, as of `as_of`: `CaseFacts.concat` when the metrics
+    module has it (vocabularies merged there), else the sim's own merge below."""
+    concat = getattr(CaseFacts, "concat", None)
+    if concat is not None:
+        merged: CaseFacts = concat(chunks)
+        as_of_us = round(as_of.timestamp() * 1e6)
+        if merged.as_of_us != as_of_us:
+            merged = attrs.evolve(merged, as_of_us=as_of_us)
+        return merged
+    return _own_concat(chunks, as_of)
+
+
+def _own_concat(chunks: Sequence[CaseFacts], as_of: datetime) -> CaseFacts:
     names: dict[str, list[str]] = {}
     lookup: dict[str, dict[str, int]] = {}
     fields = attrs.fields(CaseFacts)
@@ -1051,6 +1258,10 @@ def merge_partitions(
                     unit = 60.0 if key == "response_s" else 3600.0
                     name = "response_minutes" if key == "response_s" else "resolution_hours"
                     m[f"{name}_{stat}"] = _f(total[col]) / unit
+        level_rows, level_metrics = _levels(facts)
+        m.update(level_metrics)
+        tables.append(Table("levels", _LEVEL_COLUMNS, level_rows))
+        tables.append(_case_table(facts))
         by_grid = compute_metrics(facts, by="grid")
         cols = [
             c
@@ -1153,6 +1364,107 @@ def merge_partitions(
     return ReplicationResult(
         scenario.name, replication, metrics_record(m), tuple(tables), tuple(checks), events
     )
+
+
+MAX_CASE_ROWS = 100_000
+"""Per-case rows in `cases.csv` up to this many cases a replication; above, a histogram."""
+
+_LEVEL_COLUMNS = (
+    "level", "cases", "closed", "share", "response_minutes_mean", "resolution_hours_mean",
+    "on_time_rate",
+)  # fmt: skip
+
+_HIST_EDGES_MIN = (0, 15, 30, 60, 120, 240, 480, 1440, 2880, 7 * 1440, 14 * 1440, 30 * 1440)
+
+
+def _case_columns(
+    facts: CaseFacts,
+) -> tuple[list[str], np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """Per case: resolved level name, response and resolution minutes (NaN: not yet)."""
+    from gridcore.metrics import NO_TIME
+
+    lv = facts.resolved_level
+    names = facts.level_names
+    levels = [names[k] if k >= 0 else "" for k in lv.tolist()]
+    rep = facts.reported_us
+    sign = facts.first_sign_us
+    closed = facts.closed_us
+    resp = np.where(sign != NO_TIME, (sign - rep) / 60e6, np.nan)
+    resol = np.where(closed != NO_TIME, (closed - rep) / 60e6, np.nan)
+    return levels, resp, resol, facts.on_time
+
+
+def _levels(facts: CaseFacts) -> tuple[tuple[tuple[Any, ...], ...], dict[str, float]]:
+    """Per resolving level: cases, closed, share of closed, mean response / resolution."""
+    levels, resp, resol, on_time = _case_columns(facts)
+    lv = np.array(levels, dtype=object)
+    closed = facts.closed
+    n_closed = int(closed.sum())
+    rows = []
+    out: dict[str, float] = {}
+    for name in _LEVELS:
+        sel = lv == name
+        n = int(sel.sum())
+        c = int((sel & closed).sum())
+        r = resp[sel]
+        rr = r[np.isfinite(r)]
+        q = resol[sel & closed]
+        r_mean = float(rr.mean()) if rr.size else math.nan
+        q_mean = float(q.mean()) / 60.0 if q.size else math.nan
+        on = float(on_time[sel & closed].mean()) if c else math.nan
+        rows.append(
+            (
+                name,
+                n,
+                c,
+                _round(c / n_closed if n_closed else math.nan),
+                _round(r_mean),
+                _round(q_mean),
+                _round(on),
+            )
+        )
+        out[f"response_minutes_{name}_mean"] = r_mean
+        out[f"resolution_hours_{name}_mean"] = q_mean
+    return tuple(rows), out
+
+
+def _round(x: float, nd: int = 6) -> float | None:
+    return None if not math.isfinite(x) else round(x, nd)
+
+
+def _case_table(facts: CaseFacts) -> Table:
+    """`cases`: one row per case, or `case_hist` when a replication has too many cases."""
+    levels, resp, resol, on_time = _case_columns(facts)
+    if len(facts) <= MAX_CASE_ROWS:
+        grids = [facts.grid_names[k] if k >= 0 else "" for k in facts.grid.tolist()]
+        cats = [facts.category_names[k] if k >= 0 else "" for k in facts.category.tolist()]
+        rows = tuple(
+            (g, c, lvl, _round(r, 3), _round(q, 3), bool(o))
+            for g, c, lvl, r, q, o in zip(
+                grids, cats, levels, resp.tolist(), resol.tolist(), on_time.tolist(), strict=True
+            )
+        )
+        cols: tuple[str, ...] = (
+            "grid",
+            "category",
+            "level",
+            "response_minutes",
+            "resolution_minutes",
+            "on_time",
+        )
+        return Table("cases", cols, rows)
+    edges = np.array([*_HIST_EDGES_MIN, np.inf])
+    lv = np.array(levels, dtype=object)
+    hist: list[tuple[Any, ...]] = []
+    for name in _LEVELS:
+        sel = lv == name
+        for measure, col in (("response", resp), ("resolution", resol)):
+            x = col[sel]
+            counts, _ = np.histogram(x[np.isfinite(x)], bins=edges)
+            for lo, hi, n in zip(edges[:-1], edges[1:], counts.tolist(), strict=True):
+                hist.append((name, measure, float(lo), _round(float(hi)), int(n)))
+    cols = ("level", "measure", "minutes_from", "minutes_to", "cases")
+    return Table("case_hist", cols, tuple(hist))
 
 
 def _event_count(env: Any) -> int:

@@ -239,6 +239,12 @@ class ScenarioResult:
                             out_row.extend(row)
                             trows.append(out_row)
             (d / f"{tname}.csv").write_text(_csv(["replication", *cols], trows), encoding="utf-8")
+        if self.scenario.queue_only is None and self.replications:
+            # the exact city the run used, for the report's map
+            from gridcore.io.geojson import write_geojson
+            from gridcore.sim.model import city_for
+
+            write_geojson(city_for(self.scenario), d / "city.geojson")
         return d
 
 

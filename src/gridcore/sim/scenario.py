@@ -26,6 +26,7 @@ import attrs
 from gridcore.errors import FileFormatError, ScenarioError
 
 __all__ = [
+    "DEFAULT_CATEGORY_WEIGHTS",
     "DIST_KINDS",
     "OVERLAYS",
     "PRESETS",
@@ -178,6 +179,27 @@ def _strs(key: str, v: object, src: str) -> tuple[str, ...]:
     return tuple(v)
 
 
+def _owner_rules(key: str, v: object, src: str) -> tuple[tuple[str, str, str], ...]:
+    what = 'a list of tables {area = "CODE", category = "CODE", owner = "NAME"}'
+    if not isinstance(v, list | tuple):
+        raise ScenarioError(key, v, what, src)
+    out = []
+    for i, item in enumerate(v):
+        if isinstance(item, list | tuple) and len(item) == 3:
+            item = dict(zip(("area", "category", "owner"), item, strict=True))
+        if not isinstance(item, Mapping) or set(item) != {"area", "category", "owner"}:
+            raise ScenarioError(f"{key}[{i}]", item, what, src)
+        vals = tuple(item[k] for k in ("area", "category", "owner"))
+        if not all(isinstance(x, str) and x for x in vals):
+            raise ScenarioError(f"{key}[{i}]", item, what + " with non-empty strings", src)
+        out.append((str(vals[0]), str(vals[1]), str(vals[2])))
+    return tuple(out)
+
+
+def _dump_owner_rules(v: tuple[tuple[str, str, str], ...]) -> list[dict[str, str]]:
+    return [{"area": a, "category": c, "owner": o} for a, c, o in v]
+
+
 def _opt(conv: Conv) -> Conv:
     def wrapped(key: str, v: object, src: str) -> Any:
         return None if v is None else conv(key, v, src)
@@ -309,6 +331,13 @@ class DutyConfig:
     working_periods: tuple[str, ...] = _f(
         ("08:30-12:00", "14:00-17:30"), "daily working periods of grid workers", _periods, list
     )
+    on_call_periods: tuple[str, ...] = _f(
+        ("07:00-22:00",),
+        "daily periods, every day, in which grid workers take cases (verify reports, sign "
+        "for, handle); duties (patrols, visits, inspections) stay in working_periods",
+        _periods,
+        list,
+    )
     holidays: bool = _f(True, "China public holidays and make-up working days apply", _bool)
     patrols_per_day: int = _f(3, "patrols a grid a working day (三个一小时)", _int(0, 24))
     patrol_starts: tuple[str, ...] = _f(
@@ -414,6 +443,32 @@ class RoutingConfig:
         _dist,
         _dump_dist,
     )
+    owners: tuple[tuple[str, str, str], ...] = _f(
+        (),
+        "ownership rules over the defaults (each 大类 to `dept:<大类>` at the city): "
+        "[{area, category, owner}], the deepest area wins (gridcore.routing.OwnershipRules)",
+        _owner_rules,
+        _dump_owner_rules,
+    )
+
+
+DEFAULT_CATEGORY_WEIGHTS: dict[str, float] = {
+    # resolved in the grid (about 45%): the everyday small matters (小事不出社区)
+    "E0101": 8.0, "E0102": 5.0, "E0201": 6.0, "E0501": 5.0, "G0102": 3.0, "G0201": 3.0,
+    "G0601": 5.0, "G0701": 5.0, "G0902": 2.0,
+    # by the community (about 35%): water leaks are the most frequent (DOMAIN.md 4)
+    "C0301": 3.0, "E0103": 3.0, "E0502": 3.0, "E0503": 4.0, "G0202": 1.0, "G0402": 2.0,
+    "G0403": 2.0, "G0602": 3.0, "G0702": 2.0, "G0801": 6.0, "G1001": 3.0,
+    # by the street (about 13%): big matters stay in the street (大事不出街道)
+    "C0104": 1.0, "C0302": 1.5, "C0401": 1.5, "C0402": 1.5, "C0502": 0.5, "E0202": 1.0,
+    "E0301": 1.5, "G0301": 1.0, "G0703": 1.0, "G1002": 1.5,
+    # by a department (about 7%): facilities, utilities, emergencies
+    "C0101": 0.8, "C0102": 0.3, "C0103": 1.0, "C0201": 0.6, "C0202": 0.2, "C0203": 0.1,
+    "C0501": 0.1, "C0601": 0.2, "C0602": 0.2, "E0302": 0.5, "E0303": 0.6, "E0401": 0.05,
+    "E0402": 0.4, "E0403": 0.2, "G0101": 0.1, "G0302": 0.2, "G0401": 0.1, "G0501": 0.2,
+    "G0802": 0.1, "G0901": 0.3,
+}  # fmt: skip
+"""Relative incident rates of the default taxonomy's categories (see docs/simulation.md)."""
 
 
 @attrs.frozen
@@ -421,7 +476,11 @@ class CategoryConfig:
     """Per-category settings on top of the taxonomy (`[categories.CODE]`)."""
 
     code: str = _f("", "the category code (the table's name)", _str)
-    weight: float = _f(1.0, "relative incident rate", _float(0.0))
+    weight: float | None = _f(
+        None,
+        "relative incident rate (default: DEFAULT_CATEGORY_WEIGHTS, else 1.0)",
+        _opt(_float(0.0)),
+    )
     handle: Dist | None = _f(
         None, "handling time (default: by resolving level)", _opt(_dist), _dump_dist
     )
@@ -493,6 +552,11 @@ class Scenario:
             if c.code == code:
                 return c
         return CategoryConfig(code=code)
+
+    def category_weight(self, code: str) -> float:
+        """A category's relative incident rate: the scenario's, the default table's, or 1."""
+        w = self.category(code).weight
+        return DEFAULT_CATEGORY_WEIGHTS.get(code, 1.0) if w is None else w
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON/TOML-ready mapping that `scenario_from_dict` loads back to an equal value."""
