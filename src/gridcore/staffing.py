@@ -242,18 +242,26 @@ def _ts(at: datetime, what: str = "instant") -> float:
 class _Slots:
     """Assignments of one key, sorted by start, with a running maximum of ends for bisection."""
 
-    __slots__ = ("ends", "items", "maxend", "starts")
+    __slots__ = ("changes", "ends", "items", "maxend", "starts")
 
     def __init__(self, items: list[Assignment]) -> None:
         items.sort(key=lambda a: (a.start, a.person))
         self.items = tuple(items)
         self.starts = [a.start.timestamp() for a in items]
         self.ends = [math.inf if a.end is None else a.end.timestamp() for a in items]
+        # every instant at which the set of holders can change
+        self.changes = sorted({*self.starts, *(e for e in self.ends if e != math.inf)})
         run = -math.inf
         self.maxend: list[float] = []
         for e in self.ends:
             run = max(run, e)
             self.maxend.append(run)
+
+    def steady(self, ts: float) -> tuple[float, float]:
+        """The interval [t0, t1) around `ts` in which the holders do not change."""
+        changes = self.changes
+        i = bisect_right(changes, ts)
+        return (changes[i - 1] if i else -math.inf), (changes[i] if i < len(changes) else math.inf)
 
     def at(self, ts: float) -> tuple[Assignment, ...]:
         i = bisect_right(self.starts, ts) - 1
@@ -840,7 +848,16 @@ class ResponsibilityIndex:
     simulation ask it once per case.
     """
 
-    __slots__ = ("_by_role", "_home_up", "_paths", "_plans", "hierarchy", "policy", "roster")
+    __slots__ = (
+        "_answers",
+        "_by_role",
+        "_home_up",
+        "_paths",
+        "_plans",
+        "hierarchy",
+        "policy",
+        "roster",
+    )
 
     def __init__(
         self, hierarchy: Hierarchy, roster: Roster, policy: StaffingPolicy | str | None = None
@@ -872,6 +889,9 @@ class ResponsibilityIndex:
         for (area, role), slots in roster._by_key.items():
             self._by_role[role][area] = slots
         self._plans: dict[object, tuple[Duty | Role, tuple[_SlotPlan | None, ...]]] = {}
+        self._answers: dict[
+            tuple[str, object], tuple[float, float, PersonId | None, AreaCode | None]
+        ] = {}
 
     def _plan(self, duty: Duty | Role | str) -> tuple[Duty | Role, tuple[_SlotPlan | None, ...]]:
         plan = self._plans.get(duty)
@@ -917,8 +937,13 @@ class ResponsibilityIndex:
         path = self._paths.get(grid)  # type: ignore[call-overload]
         if path is None:  # raises the right error (before looking at `at`)
             return self.responsible(grid, duty, at).direct.person, None  # type: ignore[arg-type]
-        # The hot path: no records built, the one-holder case of `_Slots.at` inlined.
         ts: float = at if isinstance(at, float) else _ts(at)
+        # The hot path: an answer holds until some assignment on its path starts or
+        # ends, so it is cached with that interval and most calls are one dict hit.
+        key = (grid, duty)
+        hit = self._answers.get(key)
+        if hit is not None and hit[0] <= ts < hit[1]:
+            return hit[2], hit[3]
         plan = self._plans.get(duty)
         if plan is None:
             plan = self._plan(duty)
@@ -927,22 +952,20 @@ class ResponsibilityIndex:
         areas = role_plan[2]
         n = len(path)
         up = role_plan[1] if role_plan[1] < n else n - 1
+        t0, t1 = -math.inf, math.inf
+        answer: tuple[PersonId | None, AreaCode | None] = (None, None)
         for k in range(up, n):
             slots = areas.get(path[k])
             if slots is None:
                 continue
-            i = bisect_right(slots.starts, ts) - 1
-            if i < 0:
-                continue
-            if slots.ends[i] > ts and (i == 0 or slots.maxend[i - 1] <= ts):
-                person = slots.items[i].person
-            else:
-                held = slots.at(ts)
-                if not held:
-                    continue
-                person = held[0].person
-            return person, (None if k == up else path[k])
-        return None, None
+            lo, hi = slots.steady(ts)
+            t0, t1 = max(t0, lo), min(t1, hi)
+            held = slots.at(ts)
+            if held:
+                answer = (held[0].person, None if k == up else path[k])
+                break
+        self._answers[key] = (t0, t1, answer[0], answer[1])
+        return answer
 
     def responsible(self, grid: str, duty: Duty | Role | str, at: datetime) -> Responsibility:
         """The direct, first and supervising responsible persons of `grid` for `duty` at `at`."""

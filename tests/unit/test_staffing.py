@@ -564,3 +564,30 @@ def test_direct_agrees_with_responsible_on_a_staffed_city() -> None:
             full.direct.fell_back_to,
         )
     assert fell > 0
+
+
+def test_direct_cache_never_answers_from_a_stale_interval() -> None:
+    """Asked at shuffled instants around starts and ends, `direct` always matches `responsible`."""
+    import random
+
+    from gridcore.staffing import ResponsibilityIndex
+    from gridcore.synth import DEFAULT_START, synthetic_city
+
+    city = synthetic_city("shibanxi", seed=4)
+    grids = set(city.hierarchy.grids)
+    roster = city.roster
+    posts = [a for a in roster.assignments if a.area in grids][:6]
+    for i, a in enumerate(posts):  # vacancies opening on different days
+        roster = roster.end_assignment(a, DEFAULT_START + timedelta(days=2 + i))
+    index = ResponsibilityIndex(city.hierarchy, roster, city.policy)
+    instants = [DEFAULT_START + timedelta(days=d, hours=h) for d in range(10) for h in (0, 12)]
+    instants += [DEFAULT_START + timedelta(days=2 + i) for i in range(6)]  # exactly at ends
+    rng = random.Random(7)
+    asks = [(g, t) for g in sorted(grids) for t in instants]
+    rng.shuffle(asks)
+    vacant = 0
+    for g, t in asks:
+        full = index.responsible(g, "city_management", t).direct
+        vacant += full.vacant
+        assert index.direct(g, "city_management", t) == (full.person, full.fell_back_to)
+    assert vacant > 0
