@@ -35,6 +35,7 @@ _SHOWN: tuple[tuple[str, str, float, str], ...] = (
     ("cases", "cases reported", 1.0, ""),
     ("response_minutes_mean", "response time (report to sign-for)", 1.0, "min"),
     ("response_minutes_p90", "response time p90", 1.0, "min"),
+    ("response_minutes_grid_mean", "response time, grid cases", 1.0, "min"),
     ("resolution_hours_mean", "resolution time (report to close)", 1.0, "h"),
     ("resolution_hours_p90", "resolution time p90", 1.0, "h"),
     ("on_time_rate", "on-time closure rate", 100.0, "%"),
