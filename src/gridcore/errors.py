@@ -94,9 +94,10 @@ class TransitionRefused(CaseError):
         self.rule = rule
         self.detail = detail
         more = f": {detail}" if detail else ""
+        # str() first: enum members (StrEnum states, actions, rules) print as their values
         super().__init__(
-            f"case {case_id!r} in state {state!r}: action {action!r} by {actor!r} "
-            f"refused by rule {rule!r}{more}"
+            f"case {str(case_id)!r} in state {str(state)!r}: action {str(action)!r} by "
+            f"{str(actor)!r} refused by rule {str(rule)!r}{more}"
         )
 
 
