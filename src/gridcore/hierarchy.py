@@ -325,6 +325,7 @@ class Hierarchy:
     """
 
     __slots__ = (
+        "_ancestors",
         "_areas",
         "_cache",
         "_children",
@@ -349,6 +350,7 @@ class Hierarchy:
     _index: dict[str, int]
     _parent: IntArray
     _parent_list: list[int]
+    _ancestors: list[tuple[AreaCode, ...]]
     _size_list: list[int]
     _level_idx: NDArray[np.int8]
     _size: IntArray
@@ -484,6 +486,11 @@ class Hierarchy:
         self._parent = parent_arr
         # plain lists for the one-at-a-time walks: numpy scalar reads cost ~100 ns each
         self._parent_list = parent_arr.tolist()
+        # ancestors of every area, built top-down once (parents come first in DFS order)
+        anc: list[tuple[AreaCode, ...]] = []
+        for p in self._parent_list:
+            anc.append(() if p < 0 else (AreaCode(order[p]), *anc[p]))
+        self._ancestors = anc
         self._size_list = size.tolist()
         self._level_idx = level_arr
         self._size = size
@@ -564,13 +571,7 @@ class Hierarchy:
 
     def ancestors(self, code: str) -> tuple[AreaCode, ...]:
         """Codes from the parent up to the top."""
-        out: list[AreaCode] = []
-        parent, areas = self._parent_list, self._areas
-        p = parent[self.position(code)]
-        while p >= 0:
-            out.append(areas[p].code)
-            p = parent[p]
-        return tuple(out)
+        return self._ancestors[self.position(code)]
 
     def path(self, code: str) -> tuple[AreaCode, ...]:
         """Codes from the top down to this area."""
