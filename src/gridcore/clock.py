@@ -197,10 +197,10 @@ class RoundTheClock:
         if w == 0:
             return start
         end = start + work
-        if end.utcoffset() == off:
-            # Same offset at both ends: wall-clock arithmetic is elapsed time here (the
-            # common case, and always so in zones without DST), and `end` is the very
-            # instant and representation the UTC round trip below would give.
+        if end.utcoffset() == off and end.replace(fold=1).utcoffset() == off:
+            # Same offset at both ends, and `end` is not in a DST gap or fold: wall-clock
+            # arithmetic is elapsed time here (always so in zones without DST), and `end`
+            # is the very instant and representation the UTC round trip below would give.
             return end
         return _from_us(_to_us(start, "start") + w, start)
 
@@ -557,7 +557,15 @@ class WorkingHoursCalendar:
         w = _duration_us(work, "work")
         if w == 0:
             return start
-        return _from_us(self._add_us(x, w), start)
+        y = self._add_us(x, w)
+        end = start + timedelta(microseconds=y - x)
+        off = start.utcoffset()
+        if end.utcoffset() == off and end.replace(fold=1).utcoffset() == off:
+            # As in `RoundTheClock.add`: same offset at both ends and no gap or fold at
+            # `end`, so the wall-clock sum is the instant `y` in the representation the
+            # UTC round trip below would give (and cheaper).
+            return end
+        return _from_us(y, start)
 
     def _add_us(self, x: int, w: int) -> int:
         """The instant (epoch microseconds) at which `w > 0` working microseconds after `x` end."""

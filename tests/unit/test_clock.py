@@ -460,3 +460,35 @@ class TestSecondsFastPaths:
             cal.between_seconds(s - 9e5, s)
             == cal.between(datetime.fromtimestamp(s - 9e5, UTC), t).total_seconds()
         )
+
+
+class TestAddAcrossDaylightSaving:
+    """`add` returns the instant as `astimezone` shows it, also where wall time jumps."""
+
+    PARIS = ZoneInfo("Europe/Paris")
+
+    @pytest.mark.parametrize(
+        "calendar",
+        [
+            RoundTheClock(),
+            WorkingHoursCalendar(
+                tz="Europe/Paris",
+                periods=((time(0), time(23)),),
+                weekend={2},
+                holidays=NoHolidays(),
+            ),
+        ],
+    )
+    def test_result_in_the_spring_forward_gap_is_shown_after_it(self, calendar: Calendar) -> None:
+        """Landing where 02:00-03:00 does not exist (2025-03-30, Paris) gives 03:xx+02:00."""
+        start = datetime(2025, 3, 30, 1, 30, tzinfo=self.PARIS)
+        end = calendar.add(start, timedelta(hours=1))
+        want = (start.astimezone(UTC) + timedelta(hours=1)).astimezone(self.PARIS)
+        assert end.isoformat() == want.isoformat() == "2025-03-30T03:30:00+02:00"
+
+    def test_result_in_the_autumn_fold_keeps_the_second_pass(self) -> None:
+        """An hour after 02:30 (first pass, +02:00) on 2025-10-26 is 02:30 again, +01:00."""
+        start = datetime(2025, 10, 26, 2, 30, tzinfo=self.PARIS)
+        end = RoundTheClock().add(start, timedelta(hours=1))
+        assert end.isoformat() == "2025-10-26T02:30:00+01:00"
+        assert end.fold == 1

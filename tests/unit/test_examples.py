@@ -13,7 +13,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 @pytest.mark.parametrize(
-    "path", sorted(p for p in EXAMPLES.glob("*.toml") if p.name != "sweep.toml"), ids=str
+    "path", sorted(EXAMPLES.glob("*.toml")), ids=str
 )
 def test_example_scenario_loads(path: Path) -> None:
     """Each example scenario parses into a Scenario with documented defaults filled in."""
@@ -23,5 +23,5 @@ def test_example_scenario_loads(path: Path) -> None:
 
 def test_example_sweep_expands_to_its_grid() -> None:
     """The example sweep is 4 x 2 points with 4 replications each."""
-    sweep = load_sweep(EXAMPLES / "sweep.toml")
+    sweep = load_sweep(EXAMPLES / "sweeps" / "yichang_staffing.toml")
     assert len(sweep.runs()) == 32

@@ -516,3 +516,13 @@ class TestCaseFactsConcat:
         b = EventTable.from_events([e for e in log if e.case_id == "C2"])
         with pytest.raises(MetricsError, match="areas"):
             CaseFacts.concat([a.facts(), b.facts()])
+
+
+def test_compute_metrics_reads_events_directly() -> None:
+    """Events (e.g. `CaseLog.all_events()`) give the same table as their EventTable."""
+    log = hand_log()
+    table = EventTable.from_events(log)
+    # repr: NaN rates compare equal as text, not as floats.
+    assert repr(compute_metrics(log).to_rows()) == repr(compute_metrics(table).to_rows())
+    cut = compute_metrics(log, as_of=at("10:00")).to_rows()
+    assert repr(cut) == repr(compute_metrics(table, as_of=at("10:00")).to_rows())

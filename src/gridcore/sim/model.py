@@ -316,7 +316,7 @@ class _Queue:
 
 
 class _Incident:
-    __slots__ = ("case", "cat", "grid", "latent_since", "measured", "severity")
+    __slots__ = ("case", "cat", "grid", "latent_since", "log", "measured", "severity")
 
     def __init__(self, grid: int, cat: int, severity: int, measured: bool) -> None:
         self.grid = grid
@@ -325,6 +325,8 @@ class _Incident:
         self.measured = measured
         self.case: Case | None = None
         self.latent_since = 0.0
+        # the open case's events (measured incidents only): appended per action, no lookup
+        self.log: list[CaseEvent] | None = None
 
 
 class _Grid:
@@ -479,13 +481,22 @@ class _Street:
         self.comm_hh = np.zeros(len(communities))
         for g, hh in zip(self.grids, self.hh, strict=True):
             self.comm_hh[g.community] += hh
-        self.comm_boxes = []
-        for code in communities:
+        # community boxes (incident points are drawn in them) as arrays: no loop per incident
+        boxes = np.full((len(communities), 4), math.nan)
+        for j, code in enumerate(communities):
             poly = h.area_polygon(code)
-            self.comm_boxes.append(poly.bounds if poly is not None else None)
-        self.comm_first_grid = [0] * len(communities)
+            if poly is not None:
+                boxes[j] = poly.bounds
+        self.box_x0, self.box_y0 = boxes[:, 0], boxes[:, 1]
+        self.box_w, self.box_h = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
+        comm_first_grid = [0] * len(communities)
         for g in reversed(self.grids):
-            self.comm_first_grid[g.community] = g.index
+            comm_first_grid[g.community] = g.index
+        self.comm_first = np.array(comm_first_grid, dtype=np.int64)
+        # grid position in the city -> grid index in this street (-1: another street)
+        self.grid_lut = np.full(len(all_grids), -1, np.int64)
+        for p, i in self.grid_of_pos.items():
+            self.grid_lut[p] = i
         st = s.staffing
         self.pools: dict[str, _Pool] = {}
         for code in communities:
@@ -566,22 +577,27 @@ class _Street:
         reason: str = "",
         payload: dict[str, Any] | None = None,
     ) -> None:
-        assert inc.case is not None
-        now = self.dt(self.env.now)
+        case = inc.case
+        assert case is not None
+        m = self.env.now
+        now = self._dt_val if m == self._dt_key else self.dt(m)
         try:
-            case, ev, _ = apply(inc.case, action, actor, now, reason, payload, policy=self.policy)
+            case, ev, _ = apply(case, action, actor, now, reason, payload, policy=self.policy)
         except GridcoreError as exc:
             # SimPy re-raises by re-building the exception from its args: keep it simple.
             raise SimulationError(f"{self.street} at {now.isoformat()}: {exc}") from exc
         inc.case = case
-        if inc.measured:
-            self.logs[case.id].append(ev)
+        log = inc.log
+        if log is not None:
+            log.append(ev)
 
     def finish(self, inc: _Incident) -> None:
         assert inc.case is not None
         self.open_cases -= 1
-        if inc.measured:
-            self.finished.extend(self.logs.pop(inc.case.id))
+        if inc.log is not None:
+            del self.logs[inc.case.id]
+            self.finished.extend(inc.log)
+            inc.log = None
             if len(self.finished) >= _FLUSH_EVENTS:
                 self.flush()
         inc.case = None
@@ -608,7 +624,7 @@ class _Street:
         inc.case = case
         self.open_cases += 1
         if inc.measured:
-            self.logs[cid] = [ev]
+            inc.log = self.logs[cid] = [ev]
 
     # -- incidents ----------------------------------------------------------------------
 
@@ -622,6 +638,9 @@ class _Street:
         base = inc_cfg.per_1000_households_per_day * self.comm_hh / 1000.0
         n_days = math.ceil(self.end / 1440.0)
         codes = [k.code for k in self.cats]
+        timeout, end, warm, ctr, grids = env.timeout, self.end, self.warm, self.ctr, self.grids
+        severity = [k.severity for k in self.cats]
+        res_share, delay_t, report_cb = self.cat_resident, self.delay_t, self._report_cb
         for day in range(n_days):
             day_start = day * 1440.0
             d = s.run.start + timedelta(days=day)
@@ -645,45 +664,43 @@ class _Street:
             ux, uy = rng.random(n), rng.random(n)
             resident = rng.random(n)
             order = np.argsort(at, kind="stable")
-            boxes = self.comm_boxes
-            xs = np.empty(n)
-            ys = np.empty(n)
-            for j in range(n):
-                b = boxes[int(comm[j])]
-                if b is None:
-                    xs[j] = ys[j] = math.nan
-                else:
-                    xs[j] = b[0] + ux[j] * (b[2] - b[0])
-                    ys[j] = b[1] + uy[j] * (b[3] - b[1])
+            # a point uniform in the community's box, located by the real routing index
+            xs = self.box_x0[comm] + ux * self.box_w[comm]
+            ys = self.box_y0[comm] + uy * self.box_h[comm]
             ok = np.isfinite(xs)
             pos = np.full(n, -1, np.int64)
             if ok.any():
                 pos[ok] = self.index.locate_many(xs[ok], ys[ok])
-            for j in order.tolist():
-                t = float(at[j])
-                if t >= self.end:
+            lut = self.grid_lut[np.where(pos >= 0, pos, 0)]
+            gi_all = np.where((pos >= 0) & (lut >= 0), lut, self.comm_first[comm])
+            for t, gi, k, res in zip(
+                at[order].tolist(),
+                gi_all[order].tolist(),
+                cat[order].tolist(),
+                resident[order].tolist(),
+                strict=True,
+            ):
+                if t >= end:
                     break
                 if t > env.now:
-                    yield env.timeout(t - env.now)
-                gi = self.grid_of_pos.get(int(pos[j]), self.comm_first_grid[int(comm[j])])
-                k = int(cat[j])
-                measured = t >= self.warm
-                inc = _Incident(gi, k, self.cats[k].severity, measured)
-                self.ctr["incidents"] += 1
+                    yield timeout(t - env.now)
+                measured = t >= warm
+                inc = _Incident(gi, k, severity[k], measured)
+                ctr["incidents"] += 1
                 if measured:
-                    self.ctr["incidents_measured"] += 1
-                if resident[j] < self.cat_resident[k]:
-                    self.ctr["pending_report"] += 1
-                    env.timeout(self.delay_t()).callbacks.append(self._reporter(inc))
+                    ctr["incidents_measured"] += 1
+                if res < res_share[k]:
+                    ctr["pending_report"] += 1
+                    timeout(delay_t(), inc).callbacks.append(report_cb)
                 else:
                     inc.latent_since = t
-                    self.grids[gi].latent.append(inc)
-                    self.ctr["latent_open"] += 1
+                    grids[gi].latent.append(inc)
+                    ctr["latent_open"] += 1
             if env.now < day_start + 1440.0:
-                yield env.timeout(day_start + 1440.0 - env.now)
+                yield timeout(day_start + 1440.0 - env.now)
 
-    def _reporter(self, inc: _Incident) -> Callable[[Any], None]:
-        return lambda _e: self.resident_report(inc)
+    def _report_cb(self, ev: Any) -> None:
+        self.resident_report(ev.value)
 
     def resident_report(self, inc: _Incident) -> None:
         self.ctr["pending_report"] -= 1
@@ -705,26 +722,6 @@ class _Street:
         elif emergency and g.patrolling:
             self.ctr["emergency_interrupts"] += 1
             g.patrolling.pop().interrupt("emergency")
-
-    def next_task(self, g: _Grid) -> tuple[str, Any]:
-        q = g.queue.heap
-        if q and (self.on_call or q[0][0] <= -40):
-            return "case", g.queue.pop(self.env.now)
-        if not self.working:
-            return "", None
-        if g.patrol_pending:
-            g.patrol_pending -= 1
-            return "patrol", None
-        block = self.block
-        if g.visit_pool > 0:
-            m = min(block, g.visit_pool)
-            g.visit_pool -= m
-            return "visit", m
-        if g.inspect_pool > 0:
-            m = min(block, g.inspect_pool)
-            g.inspect_pool -= m
-            return "inspect", m
-        return "", None
 
     def actor(self, person: PersonId, role: DeskRole, unit: str = "") -> Actor:
         """One Actor value per (person, role, unit), built once."""
@@ -751,53 +748,74 @@ class _Street:
         self.wake(g, emergency=inc.severity >= 4)
 
     def worker(self, g: _Grid, person: PersonId) -> Generator[Any, Any, None]:
+        """One grid worker: between activities it takes the next task of its grid — a case
+        by priority (on call, or an emergency), else in working periods a due patrol, a
+        visit block, an inspection block — or waits to be woken (no polling)."""
         env = self.env
+        timeout = env.timeout
+        new_event = env.event
         me = self.actor(person, DeskRole.GRID_WORKER)
         patrol_min = self.s.duties.patrol_minutes
+        block = self.block
         i = g.index
+        gq = g.queue
+        heap = gq.heap  # the same list for the whole run (heapq works in place)
+        idle = g.idle
+        patrolling = g.patrolling
+        t_patrol, t_visit, t_inspect, t_case = self.t_patrol, self.t_visit, self.t_inspect, self.t_case
+        verify_t, handle_t = self.verify_t, self.handle_t
+        proc = env.active_process
         while True:
-            kind, item = self.next_task(g)
-            if not kind:
-                ev = env.event()
-                g.idle.append(ev)
-                yield ev
-                continue
-            start = env.now
-            if kind == "patrol":
-                proc = env.active_process
-                g.patrolling.append(proc)
-                frac = 1.0
-                try:
-                    yield env.timeout(patrol_min)
-                except simpy.Interrupt:
-                    frac = (env.now - start) / patrol_min
-                if proc in g.patrolling:
-                    g.patrolling.remove(proc)
-                self.t_patrol[i] += env.now - start
-                self.patrol_done(g, me, frac)
-            elif kind == "visit":
-                yield env.timeout(item)
-                self.t_visit[i] += item
-            elif kind == "inspect":
-                yield env.timeout(item)
-                self.t_inspect[i] += item
-            else:
-                task, inc = item
+            if heap and (self.on_call or heap[0][0] <= -40):
+                start = env.now
+                task, inc = gq.pop(start)
                 if task == _VERIFY:
-                    yield env.timeout(self.verify_t())
-                    self.t_case[i] += env.now - start
+                    yield timeout(verify_t())
+                    t_case[i] += env.now - start
                     self.act(inc, Action.VERIFY, me)
                     self.to_desk(inc)
                 else:
                     # The handler of record (who signed for it) stays accountable (首办负责);
                     # whichever teammate is free does the work under that name.
-                    who = self.actor(inc.case.handler or me.id, DeskRole.GRID_WORKER)
-                    if inc.case.state == "signed_for":
+                    case = inc.case
+                    who = self.actor(case.handler or me.id, DeskRole.GRID_WORKER)
+                    if case.state == "signed_for":
                         self.act(inc, Action.START, who)
-                    yield env.timeout(self.handle_t[inc.cat]())
-                    self.t_case[i] += env.now - start
+                    yield timeout(handle_t[inc.cat]())
+                    t_case[i] += env.now - start
                     self.act(inc, Action.HANDLE, who)
                     self.to_check(inc, None)
+            elif not self.working:
+                ev = new_event()
+                idle.append(ev)
+                yield ev
+            elif g.patrol_pending:
+                g.patrol_pending -= 1
+                start = env.now
+                patrolling.append(proc)
+                frac = 1.0
+                try:
+                    yield timeout(patrol_min)
+                except simpy.Interrupt:  # an emergency (the only interrupt there is)
+                    frac = (env.now - start) / patrol_min
+                if proc in patrolling:
+                    patrolling.remove(proc)
+                t_patrol[i] += env.now - start
+                self.patrol_done(g, me, frac)
+            elif g.visit_pool > 0:
+                m = block if block < g.visit_pool else g.visit_pool
+                g.visit_pool -= m
+                yield timeout(m)
+                t_visit[i] += m
+            elif g.inspect_pool > 0:
+                m = block if block < g.inspect_pool else g.inspect_pool
+                g.inspect_pool -= m
+                yield timeout(m)
+                t_inspect[i] += m
+            else:
+                ev = new_event()
+                idle.append(ev)
+                yield ev
 
     def patrol_done(self, g: _Grid, me: Actor, frac: float) -> None:
         self.ctr["patrols_done"] += frac
@@ -1035,13 +1053,19 @@ class _Street:
                 return
 
     def wake_all(self, g: _Grid) -> None:
+        """Wake as many idle workers of `g` as there are tasks for them now."""
+        idle = g.idle
+        n = len(idle)
         work = len(g.queue.heap) if self.on_call else 0
-        if self.working:
+        if work < n and self.working:
             block = self.block
             work += g.patrol_pending
-            work += math.ceil(g.visit_pool / block) + math.ceil(g.inspect_pool / block)
-        for _ in range(min(work, len(g.idle))):
-            g.idle.pop().succeed()
+            if work < n and g.visit_pool > 0:
+                work += math.ceil(g.visit_pool / block)
+            if work < n and g.inspect_pool > 0:
+                work += math.ceil(g.inspect_pool / block)
+        for _ in range(work if work < n else n):
+            idle.pop().succeed()
 
     # -- run --------------------------------------------------------------------------
 
