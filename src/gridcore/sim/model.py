@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Generator, Sequence
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
@@ -498,6 +498,8 @@ class _Street:
         for p, i in self.grid_of_pos.items():
             self.grid_lut[p] = i
         st = s.staffing
+        self.comm_owner = [f"community:{code}" for code in communities]
+        self.street_owner = f"street:{self.street}"
         self.pools: dict[str, _Pool] = {}
         for code in communities:
             self.pools[f"community:{code}"] = _Pool(f"community:{code}", st.community_staff)
@@ -762,7 +764,12 @@ class _Street:
         heap = gq.heap  # the same list for the whole run (heapq works in place)
         idle = g.idle
         patrolling = g.patrolling
-        t_patrol, t_visit, t_inspect, t_case = self.t_patrol, self.t_visit, self.t_inspect, self.t_case
+        t_patrol, t_visit, t_inspect, t_case = (
+            self.t_patrol,
+            self.t_visit,
+            self.t_inspect,
+            self.t_case,
+        )
         verify_t, handle_t = self.verify_t, self.handle_t
         proc = env.active_process
         while True:
@@ -851,9 +858,9 @@ class _Street:
         if level == "grid":
             return g.team
         if level == "community":
-            return f"community:{self.communities[g.community]}"
+            return self.comm_owner[g.community]
         if level == "street":
-            return f"street:{self.street}"
+            return self.street_owner
         # the department the routing index's ownership rules name for (grid, category)
         owner = self.owner_tab.owner_at(g.pos, self.cat_pos[inc.cat])
         return owner if owner is not None else f"dept:{self.cats[inc.cat].parent}"
