@@ -50,3 +50,28 @@ def test_city_can_write_its_staff(tmp_path: Path) -> None:
     assert main(["city", "--preset", "shuanghu", "--out", str(out), "--staff-dir", str(staff)]) == 0
     roster = read_roster_csv(staff / "people.csv", staff / "assignments.csv")
     assert len(roster.people) == 24
+
+
+def test_validate_exits_0_on_a_clean_city_and_1_with_findings(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`gridcore validate` prints the report; findings (a grid of 5 households) give exit 1."""
+    out = tmp_path / "c.geojson"
+    assert main(["city", "--preset", "shuanghu", "--out", str(out)]) == 0
+    assert main(["validate", str(out)]) == 0
+    data = json.loads(out.read_text(encoding="utf-8"))
+    grid = next(f for f in data["features"] if f["properties"]["level"] == "grid")
+    grid["properties"]["households"] = 5
+    out.write_text(json.dumps(data), encoding="utf-8")
+    capsys.readouterr()
+    assert main(["validate", str(out)]) == 1
+    assert grid["properties"]["code"] in capsys.readouterr().out
+
+
+def test_cases_diagram_prints_mermaid(capsys: pytest.CaptureFixture[str]) -> None:
+    """`gridcore cases diagram` prints a stateDiagram-v2 with start and end markers."""
+    assert main(["cases", "diagram"]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("stateDiagram-v2")
+    assert "[*] --> reported" in text and "--> [*]" in text
+    assert "registered --> dispatched : dispatch" in text
