@@ -32,7 +32,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone, tzinfo
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, Final, Protocol, TypeAlias
@@ -41,7 +41,14 @@ from zoneinfo import ZoneInfo
 import attrs
 
 from gridcore.categories import Stage, Taxonomy
-from gridcore.clock import Calendar, CalendarSet, RoundTheClock, WarningLight, warning_light
+from gridcore.clock import (
+    Calendar,
+    CalendarSet,
+    RoundTheClock,
+    WarningLight,
+    WorkingHoursCalendar,
+    warning_light,
+)
 from gridcore.errors import (
     CaseError,
     ConfigError,
@@ -1083,6 +1090,11 @@ class CategoryDeadlines:
     _cache: dict[str, tuple[Calendar, Mapping[Stage, timedelta], int]] = attrs.field(
         factory=dict, init=False, eq=False, repr=False, hash=False
     )
+    # (category, stages) -> (calendar, summed limits, their seconds) or None: the
+    # resolution budget of `_resolution`, summed once per category.
+    _budgets: dict[tuple[str, tuple[Stage, ...]], _Budget | None] = attrs.field(
+        factory=dict, init=False, eq=False, repr=False, hash=False
+    )
 
     def _entry(self, category: str) -> tuple[Calendar, Mapping[Stage, timedelta], int]:
         hit = self._cache.get(category)
@@ -1107,28 +1119,90 @@ class CategoryDeadlines:
 
 _WALL: Final = RoundTheClock()
 
+_Budget: TypeAlias = tuple[Calendar, timedelta, float]
+
+
+def _budget(policy: DeadlinePolicy, cat: str, stages: tuple[Stage, ...]) -> _Budget | None:
+    """The calendar and the summed limits of `stages` (None: no stage has a limit)."""
+    cached = type(policy) is CategoryDeadlines
+    if cached:
+        key = (cat, stages)
+        budgets = policy._budgets  # noqa: SLF001 - the cache is this module's own
+        if key in budgets:
+            return budgets[key]
+    budget = _ZERO
+    found = False
+    for st in stages:
+        lim = policy.limit_for(cat, st)
+        if lim is not None:
+            budget += lim
+            found = True
+    out = (policy.calendar_for(cat), budget, budget.total_seconds()) if found else None
+    if cached:
+        budgets[key] = out
+    return out
+
+
+# Deadlines as ISO 8601 text, made on epoch seconds: `Calendar.add_seconds` is exact to the
+# microsecond and several times cheaper than `add` on datetimes, and the text is formatted
+# once per distinct (instant, zone) -- cases dispatched outside working hours share one.
+# Only for the calendars and zones whose `add` is known to give the instant and the
+# representation `datetime.fromtimestamp(due_s, tz)` gives (the UTC round trip).
+_FAST_CALENDARS: Final = (WorkingHoursCalendar, RoundTheClock)
+_FAST_ZONES: Final = (ZoneInfo, timezone)
+# Below 4e9 s (the year 2096) a float second resolves a microsecond with margin, so the
+# float round trip is exact; later instants take the datetime path.
+_FAST_MAX_S: Final = 4e9
+_MEMO_SIZE: Final = 4096
+_due_text: dict[tuple[float, tzinfo | None], str] = {}
+# text -> datetime.fromisoformat(text) for the texts made above: the fold of the event
+# reads its "due" back without parsing it (the same value parsing gives).
+_due_parsed: dict[str, datetime] = {}
+# budget seconds -> timedelta(seconds=...), as the fold makes it
+_budget_td: dict[float, timedelta] = {}
+
+
+def _due_after(cal: Calendar, start: datetime, work: timedelta, work_s: float) -> str:
+    """`cal.add(start, work).isoformat()`, the same text, cheaply when it can."""
+    tz = start.tzinfo
+    if (
+        work_s > 0.0
+        and type(start) is datetime
+        and type(cal) in _FAST_CALENDARS
+        and type(tz) in _FAST_ZONES
+    ):
+        start_s = start.timestamp()
+        if 0.0 < start_s < _FAST_MAX_S:
+            due_s = cal.add_seconds(start_s, work_s)
+            if due_s < _FAST_MAX_S:
+                key = (due_s, tz)
+                text = _due_text.get(key)
+                if text is None:
+                    text = datetime.fromtimestamp(due_s, tz).isoformat()
+                    if len(_due_text) >= _MEMO_SIZE:
+                        _due_text.clear()
+                        _due_parsed.clear()
+                    _due_text[key] = text
+                    _due_parsed[text] = datetime.fromisoformat(text)
+                return text
+    return cal.add(start, work).isoformat()
+
 
 def _resolution(
     case: Case,
     now: datetime,
     policy: DeadlinePolicy | None,
     p: dict[str, JSONValue],
-    stages: Sequence[Stage],
+    stages: tuple[Stage, ...],
 ) -> None:
     """Write a fresh "due" (+ "budget_s") counted from `now` over `stages`, if limits exist."""
     if policy is None:
         return
-    budget = _ZERO
-    found = False
-    cat = case.info.category
-    for st in stages:
-        lim = policy.limit_for(cat, st)
-        if lim is not None:
-            budget += lim
-            found = True
-    if found:
-        p["due"] = policy.calendar_for(cat).add(now, budget).isoformat()
-        p["budget_s"] = budget.total_seconds()
+    got = _budget(policy, case.info.category, stages)
+    if got is not None:
+        cal, budget, budget_s = got
+        p["due"] = _due_after(cal, now, budget, budget_s)
+        p["budget_s"] = budget_s
 
 
 _DISPATCH_STAGES: Final = (Stage.SIGN_FOR, Stage.HANDLE)
@@ -1318,9 +1392,10 @@ def _prep_extension(
 ) -> None:
     ext = c.extra.pending_extension
     assert ext is not None  # guarded by _G_PENDING_EXT
-    p["extra_s"] = ext.total_seconds()
+    ext_s = ext.total_seconds()
+    p["extra_s"] = ext_s
     if c.due is not None:
-        p["due"] = _calendar(c, policy).add(c.due, ext).isoformat()
+        p["due"] = _due_after(_calendar(c, policy), c.due, ext, ext_s)
 
 
 def _prep_resume(
@@ -1333,7 +1408,7 @@ def _prep_resume(
     p["parked_s"] = parked.total_seconds()
     if c.due is not None:
         # The clock stopped while parked: the deadline moves by the parked working time.
-        p["due"] = cal.add(c.due, parked).isoformat()
+        p["due"] = _due_after(cal, c.due, parked, parked.total_seconds())
 
 
 _PREPARE: Final[Mapping[Action, Prepare]] = MappingProxyType(
@@ -1548,9 +1623,21 @@ def _due_of(a: Assignment, p: Payload) -> tuple[datetime | None, timedelta | Non
     raw = p.get("due")
     if raw is None:
         return a.due, a.due_budget
-    due = datetime.fromisoformat(str(raw))
+    # A text `_due_after` made is known parsed; any other is parsed here (same value).
+    due = _due_parsed.get(raw) if type(raw) is str else None
+    if due is None:
+        due = datetime.fromisoformat(str(raw))
     b = p.get("budget_s")
-    return due, (a.due_budget if b is None else timedelta(seconds=float(b)))  # type: ignore[arg-type]
+    if b is None:
+        return due, a.due_budget
+    bs = float(b)  # type: ignore[arg-type]
+    td = _budget_td.get(bs)
+    if td is None:
+        td = timedelta(seconds=bs)
+        if len(_budget_td) >= _MEMO_SIZE:
+            _budget_td.clear()
+        _budget_td[bs] = td
+    return due, td
 
 
 def _with_due(a: Assignment, p: Payload) -> Assignment:

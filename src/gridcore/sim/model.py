@@ -19,6 +19,11 @@ Per street:
 - community, street and department staff are multi-server queues (callbacks,
   no processes); relay routing forwards level by level, flattened routing goes
   straight to the owner;
+- the desk misroutes a share of dispatches; the wrong owner asks for a return and the
+  desk re-dispatches (request_return / approve_return);
+- every `escalation.check_minutes` a sweep applies `gridcore.escalation.due_escalations`
+  with the scenario's rules to the cases whose deadline light may have turned (a heap by
+  the instant it can turn); an escalated case leaves its queue for its new owner's;
 - events of finished cases are folded into the metrics' columnar facts in chunks,
   so memory holds the open cases and one row of facts per case, not the logs.
 
@@ -31,7 +36,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Generator, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
@@ -41,9 +46,19 @@ import attrs
 import numpy as np
 import simpy
 
-from gridcore.cases import Action, Actor, Case, CaseEvent, CategoryDeadlines, DeskRole, apply
+from gridcore.cases import (
+    STATE_STAGE,
+    Action,
+    Actor,
+    Case,
+    CaseEvent,
+    CategoryDeadlines,
+    DeskRole,
+    apply,
+    level_rank,
+)
 from gridcore.cases import report as case_report
-from gridcore.categories import Category, Taxonomy, default_taxonomy
+from gridcore.categories import Category, Stage, Taxonomy, default_taxonomy
 from gridcore.clock import (
     CalendarSet,
     CountryHolidays,
@@ -52,6 +67,7 @@ from gridcore.clock import (
     WorkingHoursCalendar,
 )
 from gridcore.errors import GridcoreError, SimulationError
+from gridcore.escalation import Escalation, EscalationRule, Trigger, due_escalations
 from gridcore.hierarchy import Hierarchy
 from gridcore.ids import AreaCode, CaseId, CategoryCode, PersonId
 from gridcore.metrics import CaseFacts, EventTable, compute_metrics
@@ -66,6 +82,7 @@ __all__ = [
     "city_for",
     "default_owner_rules",
     "duty_of",
+    "partition_events",
     "partitions",
     "routing_index_for",
     "run_grid_replication",
@@ -75,6 +92,10 @@ __all__ = [
 
 _FLUSH_EVENTS = 20_000
 _LEVELS = ("grid", "community", "street", "department")
+
+_TIMED = frozenset({Trigger.STAGE_OVERDUE, Trigger.YELLOW_REACHED})
+_STAGE_ORDER = {st: k for k, st in enumerate(Stage)}
+"""A time trigger's epoch: the stage's order (as `gridcore.escalation` counts it)."""
 
 # task kinds in a grid's queue
 _VERIFY = 0
@@ -308,6 +329,21 @@ class _Queue:
         self.wait_sum += now - t0
         return item
 
+    def discard(self, now: float, inc: Any) -> bool:
+        """Take `inc` out of the queue (it leaves: counted as served for Little's law)."""
+        heap = self.heap
+        for i, entry in enumerate(heap):
+            item = entry[3]
+            if item is inc or (isinstance(item, tuple) and item[1] is inc):
+                self.area += len(heap) * (now - self.last)
+                self.last = now
+                self.wait_sum += now - entry[2]
+                heap[i] = heap[-1]
+                heap.pop()
+                heapq.heapify(heap)
+                return True
+        return False
+
     def close(self, now: float) -> tuple[float, int, float]:
         """(area, arrivals, total wait incl. the wait so far of items still queued)."""
         area = self.area + len(self.heap) * (now - self.last)
@@ -316,7 +352,20 @@ class _Queue:
 
 
 class _Incident:
-    __slots__ = ("case", "cat", "grid", "latent_since", "log", "measured", "severity")
+    __slots__ = (
+        "busy",
+        "case",
+        "cat",
+        "due_at",
+        "gen",
+        "grid",
+        "latent_since",
+        "log",
+        "measured",
+        "q",
+        "severity",
+        "stage_at",
+    )
 
     def __init__(self, grid: int, cat: int, severity: int, measured: bool) -> None:
         self.grid = grid
@@ -325,6 +374,15 @@ class _Incident:
         self.measured = measured
         self.case: Case | None = None
         self.latent_since = 0.0
+        # where the case waits, so that an escalation can take it away: the queue holding
+        # it, a generation that pending callbacks (relay hops, routing, returns) compare
+        # with theirs, and whether somebody is working on it right now
+        self.q: _Queue | None = None
+        self.gen = 0
+        self.busy = False
+        # sim minutes when the current stage began and when "due" was last set
+        self.stage_at = 0.0
+        self.due_at = 0.0
         # the open case's events (measured incidents only): appended per action, no lookup
         self.log: list[CaseEvent] | None = None
 
@@ -389,7 +447,9 @@ def _taxonomy_rates(scenario: Scenario, tax: Taxonomy) -> tuple[list[Category], 
 class _Street:
     """One street's simulation (a mutable object that owns its SimPy environment)."""
 
-    def __init__(self, scenario: Scenario, replication: int, street_index: int) -> None:
+    def __init__(
+        self, scenario: Scenario, replication: int, street_index: int, keep_events: bool = False
+    ) -> None:
         s = scenario
         self.s = s
         h = city_for(s)
@@ -398,7 +458,8 @@ class _Street:
         self.staff = staff_for(s)
         self.street = partitions(s)[street_index]
         root = np.random.SeedSequence(s.run.seed, spawn_key=(replication, street_index))
-        arr, hnd, pat, wrk = (np.random.default_rng(x) for x in root.spawn(4))
+        # a fifth stream for misrouting: spawn(5)'s first four children are spawn(4)'s
+        arr, hnd, pat, wrk, mis = (np.random.default_rng(x) for x in root.spawn(5))
         self.arr_rng = arr
         self.env = simpy.Environment()
         self.tz = ZoneInfo(s.run.timezone)
@@ -448,6 +509,9 @@ class _Street:
         self.u_hnd = UniformBuffer(hnd)
         self.u_pat = UniformBuffer(pat)
         self.wrk_rng = wrk
+        self.u_mis = UniformBuffer(mis)
+        self.return_t = DistSampler(s.routing.return_delay, mis)
+        self.misroute_p = s.routing.misroute_probability
 
         # areas of this street
         grid_pos = h.grid_positions_under(self.street)
@@ -511,6 +575,10 @@ class _Street:
         self.dept_staff = math.ceil(st.department_staff * size)
         for d in sorted(self.owner_tab.owners):
             self.pools[d] = _Pool(f"{d}@{self.street}", self.dept_staff)
+        self.departments = sorted(self.owner_tab.owners)
+        self.comm_grids: list[list[int]] = [[] for _ in communities]
+        for g in self.grids:
+            self.comm_grids[g.community].append(g.index)
 
         # actors
         self.desk = Actor(PersonId(f"desk:{self.street}"), DeskRole.DISPATCHER)
@@ -534,7 +602,8 @@ class _Street:
                 "incidents", "incidents_measured", "reported", "latent_found", "latent_open",
                 "pending_report", "closed", "cancelled", "severity_found_sum", "patrols_due",
                 "patrols_done", "visit_due_min", "visit_done_min", "inspect_due_min",
-                "inspect_done_min", "emergency_interrupts", "reworks",
+                "inspect_done_min", "emergency_interrupts", "reworks", "esc_escalations",
+                "esc_warnings", "esc_supervisions", "misroutes", "returns",
             ),
             0.0,
         )  # fmt: skip
@@ -548,6 +617,39 @@ class _Street:
         self.g_found = [0] * ng
         self.backlog: list[tuple[int, int]] = []
         self.events_base = 0
+        self.keep_events = keep_events
+        self.kept: list[CaseEvent] = []
+
+        # escalation: rules, a heap of (instant the light may change, seq, incident,
+        # stage_seq, exact) and the cases a non-time trigger may have fired for
+        self.rules: tuple[EscalationRule, ...] = s.escalation.rule_set()
+        self.esc_on = bool(self.rules)
+        self.esc_heap: list[tuple[float, int, _Incident, int, tuple[float, float] | None]] = []
+        self.esc_seq = 0
+        self.esc_dirty: list[_Incident] = []
+        self.esc_cand: dict[str, _Incident] = {}
+        triggers = {r.trigger for r in self.rules}
+        self.watch_time = bool(triggers & {Trigger.STAGE_OVERDUE, Trigger.YELLOW_REACHED})
+        sev = [r.threshold for r in self.rules if r.trigger is Trigger.SEVERITY]
+        self.sev_min = min(sev) if sev else 99
+        dirty: set[Action] = set()
+        if Trigger.BUCK_PASSING in triggers:
+            dirty |= {Action.APPROVE_RETURN, Action.TRANSFER}
+        if Trigger.BEYOND_AUTHORITY in triggers:
+            dirty.add(Action.DECLARE_BEYOND_AUTHORITY)
+        if Trigger.REOPENED in triggers:
+            dirty.add(Action.REOPEN)
+        self.dirty_actions = frozenset(dirty)
+        # stage limits in minutes per category (wall-time lower bounds of the light's turns)
+        self.limit_min: list[dict[Stage, float]] = [
+            {st: lim.total_seconds() / 60.0 for st, lim in k.limits.items()} for k in self.cats
+        ]
+        self.rule_ctr: dict[str, float] = {r.name: 0.0 for r in self.rules}
+        self.rules_by_phase = (
+            tuple(r for r in self.rules if r.trigger not in _TIMED),
+            tuple(r for r in self.rules if r.trigger is not Trigger.STAGE_OVERDUE),
+            self.rules,
+        )
 
     # -- time ---------------------------------------------------------------------------
 
@@ -577,7 +679,7 @@ class _Street:
         action: Action,
         actor: Actor,
         reason: str = "",
-        payload: dict[str, Any] | None = None,
+        payload: Mapping[str, Any] | None = None,
     ) -> None:
         case = inc.case
         assert case is not None
@@ -588,10 +690,23 @@ class _Street:
         except GridcoreError as exc:
             # SimPy re-raises by re-building the exception from its args: keep it simple.
             raise SimulationError(f"{self.street} at {now.isoformat()}: {exc}") from exc
+        old = inc.case
         inc.case = case
         log = inc.log
         if log is not None:
             log.append(ev)
+        if self.esc_on:
+            assert old is not None
+            if case.stage_seq != old.stage_seq:
+                if "due" in ev.payload:
+                    inc.due_at = m
+                inc.stage_at = m
+                if self.watch_time:
+                    self.arm(inc, case, m)
+            if action in self.dirty_actions or (
+                action is Action.REGISTER and case.info.severity >= self.sev_min
+            ):
+                self.esc_dirty.append(inc)
 
     def finish(self, inc: _Incident) -> None:
         assert inc.case is not None
@@ -599,6 +714,8 @@ class _Street:
         if inc.log is not None:
             del self.logs[inc.case.id]
             self.finished.extend(inc.log)
+            if self.keep_events:
+                self.kept.extend(inc.log)
             inc.log = None
             if len(self.finished) >= _FLUSH_EVENTS:
                 self.flush()
@@ -627,6 +744,9 @@ class _Street:
         self.open_cases += 1
         if inc.measured:
             inc.log = self.logs[cid] = [ev]
+        if self.esc_on and self.watch_time:
+            inc.stage_at = self.env.now
+            self.arm(inc, case, self.env.now)
 
     # -- incidents ----------------------------------------------------------------------
 
@@ -713,6 +833,7 @@ class _Street:
         self.open_case(inc, self.resident, "resident")
         g = self.grids[inc.grid]
         g.queue.push(self.env.now, -10 * inc.severity - _VERIFY, (_VERIFY, inc))
+        inc.q = g.queue
         self.wake(g, emergency=inc.severity >= 4)
 
     # -- grid workers -------------------------------------------------------------------
@@ -747,6 +868,7 @@ class _Street:
         who = self.responsible(inc)
         self.act(inc, Action.SIGN_FOR, self.actor(who, DeskRole.GRID_WORKER, g.team))
         g.queue.push(self.env.now, -10 * inc.severity - _HANDLE, (_HANDLE, inc))
+        inc.q = g.queue
         self.wake(g, emergency=inc.severity >= 4)
 
     def worker(self, g: _Grid, person: PersonId) -> Generator[Any, Any, None]:
@@ -776,6 +898,7 @@ class _Street:
             if heap and (self.on_call or heap[0][0] <= -40):
                 start = env.now
                 task, inc = gq.pop(start)
+                inc.q = None
                 if task == _VERIFY:
                     yield timeout(verify_t())
                     t_case[i] += env.now - start
@@ -788,7 +911,9 @@ class _Street:
                     who = self.actor(case.handler or me.id, DeskRole.GRID_WORKER)
                     if case.state == "signed_for":
                         self.act(inc, Action.START, who)
+                    inc.busy = True
                     yield timeout(handle_t[inc.cat]())
+                    inc.busy = False
                     t_case[i] += env.now - start
                     self.act(inc, Action.HANDLE, who)
                     self.to_check(inc, None)
@@ -869,49 +994,99 @@ class _Street:
         self.act(inc, Action.REGISTER, self.desk)
         target = self.cat_level[inc.cat]
         if target == "grid":
-            self.act(
-                inc,
-                Action.DISPATCH,
-                self.desk,
-                "",
-                {"to": self.grids[inc.grid].team, "level": "grid"},
-            )
-            self.to_grid(inc)
+            self.send(inc, "grid", self.to_grid)
             return
         if self.s.routing.mode == "flattened":
             # the desk routes straight to the owner, round the clock like the dispatch itself
             d = self.env.now + self.direct_t()
+            gen = inc.gen
 
             def direct(_e: Any) -> None:
-                self.act(
-                    inc,
-                    Action.DISPATCH,
-                    self.desk,
-                    "",
-                    {"to": self.owner_of(inc, target), "level": target},
-                )
-                self.to_pool(inc, target)
+                if inc.gen == gen:  # else an escalation took the case meanwhile
+                    self.send(inc, target, lambda i: self.to_pool(i, target))
 
             self.env.timeout(d - self.env.now).callbacks.append(direct)
             return
         # relay: grid -> community -> street -> department, one forward delay a level
-        self.act(
-            inc,
-            Action.DISPATCH,
-            self.desk,
-            "",
-            {"to": self.owner_of(inc, "community"), "level": "community"},
-        )
-        self.relay(inc, "community", target)
+        self.send(inc, "community", lambda i: self.relay(i, "community", target))
+
+    def send(self, inc: _Incident, level: str, arrive: Any) -> None:
+        """The desk dispatches to the owner at `level`; a misroute (chance
+        `routing.misroute_probability`) goes to a wrong owner of that level, who asks for a
+        return (回退) after `routing.return_delay`; the desk approves it after
+        `times.dispatch` and re-dispatches to the right owner. `arrive(inc)` follows."""
+        right = self.owner_of(inc, level)
+        wrong = None
+        if self.misroute_p > 0.0 and self.u_mis() < self.misroute_p:
+            wrong = self.wrong_owner(inc, level)
+        self.act(inc, Action.DISPATCH, self.desk, "", {"to": wrong or right, "level": level})
+        if wrong is None:
+            arrive(inc)
+            return
+        if inc.measured:
+            self.ctr["misroutes"] += 1
+        gen = inc.gen
+        when = self.after_work(self.env.now, self.return_t(), inc.cat)
+
+        def request(_e: Any) -> None:
+            if inc.gen != gen:
+                return
+            self.act(
+                inc,
+                Action.REQUEST_RETURN,
+                self.owner_actor(inc, wrong),
+                f"not ours: {self.cats[inc.cat].code} belongs to {right} (回退)",
+            )
+            self.env.timeout(self.dispatch_t()).callbacks.append(approve)
+
+        def approve(_e: Any) -> None:
+            if inc.gen != gen:
+                return
+            self.act(inc, Action.APPROVE_RETURN, self.desk, "", {"to": right, "level": level})
+            if inc.measured:
+                self.ctr["returns"] += 1
+            arrive(inc)
+
+        self.env.timeout(when - self.env.now).callbacks.append(request)
+
+    def wrong_owner(self, inc: _Incident, level: str) -> str | None:
+        """Another owner of the same level in this street (None when there is none)."""
+        g = self.grids[inc.grid]
+        if level == "grid":
+            pool = [j for j in self.comm_grids[g.community] if j != g.index]
+            if not pool:
+                pool = [j for j in range(len(self.grids)) if j != g.index]
+            return self.grids[pool[int(self.u_mis() * len(pool))]].team if pool else None
+        if level == "community":
+            others = [o for k, o in enumerate(self.comm_owner) if k != g.community]
+        elif level == "department":
+            right = self.owner_of(inc, level)
+            others = [d for d in self.departments if d != right]
+        else:
+            return None  # one street office per street
+        return others[int(self.u_mis() * len(others))] if others else None
+
+    def owner_actor(self, inc: _Incident, owner: str) -> Actor:
+        """Someone acting for the owner unit `owner` (a grid worker, or a level handler)."""
+        if owner.startswith("team:"):
+            code = owner[5:]
+            for g in self.grids:
+                if g.code == code:
+                    return self.actor(g.people[0], DeskRole.GRID_WORKER, owner)
+        pool = self.pools[owner]
+        return self.actor(PersonId(pool.staff[0]), DeskRole.HANDLER, owner)
 
     def relay(self, inc: _Incident, level: str, target: str) -> None:
-        if level == target:
+        if level_rank(level) >= level_rank(target):
             self.to_pool(inc, level)
             return
         nxt = _LEVELS[_LEVELS.index(level) + 1]
         d = self.after_work(self.env.now, self.forward_t(), inc.cat)
+        gen = inc.gen
 
         def forward(_e: Any) -> None:
+            if inc.gen != gen:  # an escalation took the case meanwhile
+                return
             self.act(
                 inc,
                 Action.ESCALATE,
@@ -923,11 +1098,177 @@ class _Street:
 
         self.env.timeout(d - self.env.now).callbacks.append(forward)
 
+    # -- escalation sweeps --------------------------------------------------------------
+
+    def arm(self, inc: _Incident, case: Case, now: float) -> None:
+        """Watch the case's new stage: push the earliest instant its light can turn yellow
+        (a wall-time lower bound: working time never runs faster than the wall clock)."""
+        stage = STATE_STAGE[case.state]
+        if stage is None:
+            return
+        if stage is Stage.HANDLE:
+            budget = case.assignment.due_budget
+            if budget is None:
+                return
+            key = inc.due_at + 0.8 * budget.total_seconds() / 60.0
+        else:
+            lim = self.limit_min[inc.cat].get(stage)
+            if lim is None:
+                return
+            key = now + 0.8 * lim
+        self.push(key, inc, case.stage_seq, None)
+
+    def light_turns(self, inc: _Incident, case: Case) -> tuple[float, float] | None:
+        """(yellow, red) instants in sim minutes of the case's current stage (working time)."""
+        stage = STATE_STAGE[case.state]
+        if stage is None:
+            return None
+        if stage is Stage.HANDLE:
+            budget = case.assignment.due_budget
+            if budget is None:
+                return None
+            start, lim = inc.due_at, budget.total_seconds() / 60.0
+        else:
+            got = self.limit_min[inc.cat].get(stage)
+            if got is None:
+                return None
+            start, lim = inc.stage_at, got
+        return (
+            self.after_work(start, 0.8 * lim, inc.cat),
+            self.after_work(start, lim, inc.cat),
+        )
+
+    def sweeps(self) -> Generator[Any, Any, None]:
+        """Every `escalation.check_minutes`: the rules over the cases that may be due."""
+        env, every = self.env, self.s.escalation.check_minutes
+        while True:
+            yield env.timeout(every)
+            self.sweep()
+
+    def sweep(self) -> None:
+        """Pop the cases whose light may have turned, add those a non-time trigger may
+        hold for, and apply what `due_escalations` returns for them."""
+        now = self.env.now
+        heap = self.esc_heap
+        # case id -> (incident, light turns, phase): 0 no time rule can fire yet (non-time
+        # triggers only), 1 yellow reached, 2 red reached (every rule)
+        cand: dict[str, tuple[_Incident, tuple[float, float] | None, int, int]] = {}
+        while heap and heap[0][0] <= now:
+            _, _, inc, sseq, turns = heapq.heappop(heap)
+            c = inc.case
+            if c is None or c.stage_seq != sseq:
+                continue  # closed, or in another stage (armed again then)
+            if turns is None:  # a lower bound: the exact instants now
+                turns = self.light_turns(inc, c)
+                if turns is None:
+                    continue
+                if turns[0] > now:
+                    self.push(turns[0] + 0.01, inc, sseq, turns)
+                    continue
+            cand[c.id] = (inc, turns, 2 if now > turns[1] else 1, sseq)
+        for inc in self.esc_dirty:
+            c = inc.case
+            if c is not None and c.id not in cand:
+                cand[c.id] = (inc, None, 0, c.stage_seq)
+        self.esc_dirty = []
+        if not cand:
+            return
+        self.esc_cand = {cid: v[0] for cid, v in cand.items()}
+        when = self.dt(now)
+        deferred: set[str] = set()
+        # Group the cases by the rules that can still fire for them: those of their phase,
+        # minus time rules already fired in this stage (a rule fires once per case and
+        # stage, and `due_escalations` computes the light before it looks): the same
+        # escalations, fewer lights computed.
+        groups: dict[tuple[EscalationRule, ...], list[Case]] = {}
+        for inc, _, phase, _ in cand.values():
+            c = inc.case
+            assert c is not None
+            rules = self.rules_by_phase[phase]
+            stage = STATE_STAGE[c.state]
+            if phase and c.extra.fired and stage is not None:
+                epoch = _STAGE_ORDER[stage]
+                fired = c.extra.fired
+                rules = tuple(
+                    r for r in rules if r.trigger not in _TIMED or (r.name, epoch) not in fired
+                )
+            if rules:
+                groups.setdefault(rules, []).append(c)
+        for rules, cases in groups.items():
+            due = due_escalations(cases, when, rules, policy=self.policy, owner_for=self.owner_for)
+            for e in due:
+                inc = cand[e.case_id][0]
+                if e.action is Action.ESCALATE and inc.busy:
+                    # being worked on right now: the handler keeps it; asked again next sweep
+                    deferred.add(e.case_id)
+                    continue
+                self.apply_escalation(inc, e)
+        self.esc_cand = {}
+        if not self.watch_time:
+            return
+        # keep watching the cases still in the stage they were looked at in
+        every = self.s.escalation.check_minutes
+        for cid, (inc, turns, _, sseq) in cand.items():
+            c = inc.case
+            if c is None or c.stage_seq != sseq or turns is None:
+                # closed; escalated (armed at its new stage); or a non-time look only
+                continue
+            red = turns[1]
+            if cid in deferred:
+                key = now + every
+            elif now <= red + 0.01:
+                key = red + 0.01
+            else:
+                continue  # red seen: the stage's time rules have fired
+            self.push(key, inc, c.stage_seq, turns)
+
+    def push(
+        self, key: float, inc: _Incident, sseq: int, turns: tuple[float, float] | None
+    ) -> None:
+        """Watch `inc` again at `key` (sim minutes) while it is in stage `sseq`."""
+        self.esc_seq += 1
+        heapq.heappush(self.esc_heap, (key, self.esc_seq, inc, sseq, turns))
+
+    def owner_for(self, case: Case, level: str) -> str:
+        """`gridcore.escalation.OwnerFor`: the sim's real owner of the case at `level`."""
+        return self.owner_of(self.esc_cand[case.id], level)
+
+    def apply_escalation(self, inc: _Incident, e: Escalation) -> None:
+        """Apply a rule's action; an escalation moves the case to its new owner's queue."""
+        c = inc.case
+        assert c is not None
+        if e.action is not Action.ESCALATE:
+            self.act(inc, e.action, self.system, e.reason, e.payload)
+        else:
+            # take it from wherever it waits: a queue, the unsigned list, a pending hop
+            inc.gen += 1
+            if inc.q is not None:
+                inc.q.discard(self.env.now, inc)
+                inc.q = None
+            elif c.level == "grid" and c.state == "dispatched" and inc in self.unsigned:
+                self.unsigned.remove(inc)
+            self.act(inc, e.action, self.system, e.reason, e.payload)
+            level = str(e.payload["level"])
+            target = self.cat_level[inc.cat]
+            if self.s.routing.mode == "relay" and level_rank(level) < level_rank(target):
+                self.relay(inc, level, target)
+            else:
+                self.to_pool(inc, level)
+        if inc.measured:
+            key = {
+                Action.ESCALATE: "esc_escalations",
+                Action.SUPERVISE: "esc_supervisions",
+                Action.WARN: "esc_warnings",
+            }[e.action]
+            self.ctr[key] += 1
+            self.rule_ctr[e.rule] += 1
+
     def to_grid(self, inc: _Incident) -> None:
         assert inc.case is not None
         if inc.case.state != "dispatched":  # reworked: back to its handler's queue
             g = self.grids[inc.grid]
             g.queue.push(self.env.now, -10 * inc.severity - _HANDLE, (_HANDLE, inc))
+            inc.q = g.queue
             self.wake(g, emergency=inc.severity >= 4)
         elif self.on_call or inc.severity >= 4:
             self.sign_grid(inc)
@@ -937,11 +1278,14 @@ class _Street:
     def to_pool(self, inc: _Incident, level: str) -> None:
         pool = self.pools[self.owner_of(inc, level)]
         pool.queue.push(self.env.now, -inc.severity, inc)
+        inc.q = pool.queue
         if pool.free:
             self.pool_start(pool)
 
     def pool_start(self, pool: _Pool) -> None:
         inc: _Incident = pool.queue.pop(self.env.now)
+        inc.q = None
+        inc.busy = True
         person = pool.free.pop()
         assert inc.case is not None
         actor = self.actor(PersonId(person), DeskRole.HANDLER)
@@ -954,6 +1298,7 @@ class _Street:
         end = self.after_work(self.env.now, self.handle_t[inc.cat](), inc.cat)
 
         def done(_e: Any) -> None:
+            inc.busy = False
             self.act(inc, Action.HANDLE, actor)
             pool.free.append(person)
             if pool.queue.heap:
@@ -973,6 +1318,7 @@ class _Street:
                     self.to_grid(inc)
                 else:
                     pool.queue.push(self.env.now, -inc.severity - 10, inc)
+                    inc.q = pool.queue
                     if pool.free:
                         self.pool_start(pool)
                 return
@@ -1098,6 +1444,8 @@ class _Street:
         env.process(self.arrivals())
         env.process(self.clock())
         env.process(self.snapshot())
+        if self.esc_on:
+            env.process(self.sweeps())
         for g in self.grids:
             for person in g.people:
                 env.process(self.worker(g, person))
@@ -1113,6 +1461,8 @@ class _Street:
         # open cases at the horizon: their events as they stand
         for evs in self.logs.values():
             self.finished.extend(evs)
+            if self.keep_events:
+                self.kept.extend(evs)
         self.logs = {}
         self.flush(end_dt)
         facts = concat_facts(self.chunks, end_dt) if self.chunks else None
@@ -1127,6 +1477,8 @@ class _Street:
             ("t_inspect", self.t_inspect), ("t_case", self.t_case), ("t_work", self.work_min),
         ):  # fmt: skip
             c[name] = math.fsum(arr)
+        for name, n in self.rule_ctr.items():
+            c[f"rule:{name}"] = n
         c["visit_done_min"] = c["t_visit"]
         c["inspect_done_min"] = c["t_inspect"]
         rows = []
@@ -1243,6 +1595,16 @@ def run_partition(scenario: Scenario, replication: int, street_index: int) -> Pa
     return _Street(scenario, replication, street_index).run()
 
 
+def partition_events(
+    scenario: Scenario, replication: int, street_index: int
+) -> tuple[PartitionResult, tuple[CaseEvent, ...]]:
+    """`run_partition`, plus the events of the measured cases (closed ones first, in the
+    order they closed, then the open ones): the real case logs, for tests and inspection."""
+    street = _Street(scenario, replication, street_index, keep_events=True)
+    res = street.run()
+    return res, tuple(street.kept)
+
+
 _GRID_COLUMNS = (
     "grid", "workers", "households", "patrol_min", "visit_min", "inspection_min", "case_min",
     "idle_min", "patrols", "latent_found", "latent_open",
@@ -1336,6 +1698,16 @@ def merge_partitions(
     m["open_cases_end"] = ctr.get("open_cases", 0.0)
     m["emergency_interrupts"] = ctr.get("emergency_interrupts", 0.0)
     m["grids"] = ctr.get("grids", 0.0)
+    n_cases = m.get("cases", 0.0)
+    for key, name in (
+        ("esc_escalations", "escalations"),
+        ("esc_warnings", "warnings"),
+        ("esc_supervisions", "supervisions"),
+        ("returns", "returns"),
+    ):
+        m[f"{name}_per_100_cases"] = 100.0 * ctr.get(key, 0.0) / n_cases if n_cases else math.nan
+    m["misroutes"] = ctr.get("misroutes", 0.0)
+    tables.append(_escalation_table(scenario, ctr, n_cases))
     m["workers"] = ctr.get("workers", 0.0)
 
     # self-checks
@@ -1395,6 +1767,17 @@ def merge_partitions(
     return ReplicationResult(
         scenario.name, replication, metrics_record(m), tuple(tables), tuple(checks), events
     )
+
+
+def _escalation_table(scenario: Scenario, ctr: Mapping[str, float], n_cases: float) -> Table:
+    """`escalations`: per rule, the actions it made on measured cases (and per 100 cases)."""
+    rows = []
+    for r in scenario.escalation.rule_set():
+        n = ctr.get(f"rule:{r.name}", 0.0)
+        per = _round(100.0 * n / n_cases) if n_cases else None
+        rows.append((r.name, r.trigger.value, r.response.value, int(n), per))
+    cols = ("rule", "trigger", "response", "count", "per_100_cases")
+    return Table("escalations", cols, tuple(rows))
 
 
 MAX_CASE_ROWS = 100_000

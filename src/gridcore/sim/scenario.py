@@ -2,7 +2,7 @@
 """Scenarios: what a simulation run is, as one immutable value loaded from TOML or JSON.
 
 A scenario is a set of tables (`run`, `city`, `staffing`, `duties`, `incidents`,
-`times`, `routing`, `categories`, `surges`, `queue_only`); every key has a documented
+`times`, `routing`, `escalation`, `categories`, `surges`, `queue_only`); every key has a documented
 default (`reference()` lists them), so a file only names what differs. A bad file gets
 a `ScenarioError` naming the dotted key, the value and what was expected. Named what-if
 overlays (`OVERLAYS`) and `apply_overrides(scenario, {"dotted.key": value})` derive
@@ -23,7 +23,9 @@ from typing import Any, TypeVar
 
 import attrs
 
-from gridcore.errors import FileFormatError, ScenarioError
+from gridcore.categories import Stage
+from gridcore.errors import FileFormatError, GridcoreError, ScenarioError
+from gridcore.escalation import EscalationRule, Response, Trigger
 
 __all__ = [
     "DEFAULT_CATEGORY_WEIGHTS",
@@ -34,6 +36,7 @@ __all__ = [
     "CityConfig",
     "Dist",
     "DutyConfig",
+    "EscalationConfig",
     "IncidentConfig",
     "QueueOnly",
     "RoutingConfig",
@@ -198,6 +201,76 @@ def _owner_rules(key: str, v: object, src: str) -> tuple[tuple[str, str, str], .
 
 def _dump_owner_rules(v: tuple[tuple[str, str, str], ...]) -> list[dict[str, str]]:
     return [{"area": a, "category": c, "owner": o} for a, c, o in v]
+
+
+_RULE_KEYS = ("name", "trigger", "response", "threshold", "supervision", "stages")
+
+
+def _escalation_rules(key: str, v: object, src: str) -> str | tuple[EscalationRule, ...]:
+    """ "default" (`gridcore.escalation.default_rules()`) or a list of rule tables."""
+    what = (
+        '"default" or a list of tables {name, trigger, response, threshold = 0, '
+        "supervision = 1, stages = []} (the fields of gridcore.escalation.EscalationRule)"
+    )
+    if v == "default":
+        return "default"
+    if isinstance(v, tuple) and all(isinstance(r, EscalationRule) for r in v):
+        return v
+    if not isinstance(v, list | tuple):
+        raise ScenarioError(key, v, what, src)
+    out: list[EscalationRule] = []
+    for i, item in enumerate(v):
+        at = f"{key}[{i}]"
+        if isinstance(item, EscalationRule):
+            out.append(item)
+            continue
+        if not isinstance(item, Mapping):
+            raise ScenarioError(at, item, what, src)
+        extra = sorted(set(item) - set(_RULE_KEYS))
+        if extra:
+            raise ScenarioError(
+                f"{at}.{extra[0]}", item[extra[0]], f"one of {list(_RULE_KEYS)}", src
+            )
+        for req in ("name", "trigger", "response"):
+            if req not in item:
+                raise ScenarioError(f"{at}.{req}", None, "a value (required)", src)
+        name = _str(f"{at}.name", item["name"], src)
+        trig = _choice(*(t.value for t in Trigger))(f"{at}.trigger", item["trigger"], src)
+        resp = _choice(*(r.value for r in Response))(f"{at}.response", item["response"], src)
+        threshold = _int(0)(f"{at}.threshold", item.get("threshold", 0), src)
+        sup = _int(1, 3)(f"{at}.supervision", item.get("supervision", 1), src)
+        stages_raw = item.get("stages", [])
+        stage_names = [s.value for s in Stage]
+        if not isinstance(stages_raw, list | tuple) or any(
+            x not in stage_names for x in stages_raw
+        ):
+            raise ScenarioError(
+                f"{at}.stages", stages_raw, f"a list of stages among {stage_names}", src
+            )
+        try:
+            rule = EscalationRule(name, trig, resp, threshold, sup, frozenset(stages_raw))
+        except GridcoreError as exc:
+            raise ScenarioError(at, dict(item), f"a valid rule ({exc})", src) from None
+        if any(r.name == rule.name for r in out):
+            raise ScenarioError(f"{at}.name", name, "a name not used by another rule", src)
+        out.append(rule)
+    return tuple(out)
+
+
+def _dump_escalation_rules(v: str | tuple[EscalationRule, ...]) -> str | list[dict[str, Any]]:
+    if isinstance(v, str):
+        return v
+    return [
+        {
+            "name": r.name,
+            "trigger": r.trigger.value,
+            "response": r.response.value,
+            "threshold": r.threshold,
+            "supervision": r.supervision,
+            "stages": sorted(s.value for s in r.stages),
+        }
+        for r in v
+    ]
 
 
 def _opt(conv: Conv) -> Conv:
@@ -450,6 +523,46 @@ class RoutingConfig:
         _owner_rules,
         _dump_owner_rules,
     )
+    misroute_probability: float = _f(
+        0.03,
+        "chance that the desk dispatches a case to a wrong owner of the same level; the "
+        "wrong owner asks for a return (回退) with a reason and the desk re-dispatches it",
+        _float(0.0, 1.0),
+    )
+    return_delay: Dist = _f(
+        Dist("fixed", 30.0),
+        "time a wrongly dispatched case takes its wrong owner to request a return (working "
+        "time for working-hours categories); the desk approves after times.dispatch",
+        _dist,
+        _dump_dist,
+    )
+
+
+@attrs.frozen
+class EscalationConfig:
+    """The escalation rules the model sweeps with (`gridcore.escalation.due_escalations`)."""
+
+    check_minutes: float = _f(
+        60.0,
+        "minutes between escalation sweeps (due_escalations over the open cases whose "
+        "deadline light may have changed)",
+        _float(1.0),
+    )
+    rules: str | tuple[EscalationRule, ...] = _f(
+        "default",
+        '"default" (gridcore.escalation.default_rules()) or a list of rule tables '
+        "[{name, trigger, response, threshold, supervision, stages}]; [] turns escalation off",
+        _escalation_rules,
+        _dump_escalation_rules,
+    )
+
+    def rule_set(self) -> tuple[EscalationRule, ...]:
+        """The rules as `EscalationRule` values ("default" resolved)."""
+        if isinstance(self.rules, str):
+            from gridcore.escalation import default_rules
+
+            return default_rules()
+        return self.rules
 
 
 DEFAULT_CATEGORY_WEIGHTS: dict[str, float] = {
@@ -527,6 +640,7 @@ _SECTIONS: dict[str, type] = {
     "incidents": IncidentConfig,
     "times": TimesConfig,
     "routing": RoutingConfig,
+    "escalation": EscalationConfig,
 }
 
 
@@ -542,6 +656,7 @@ class Scenario:
     incidents: IncidentConfig = IncidentConfig()
     times: TimesConfig = TimesConfig()
     routing: RoutingConfig = RoutingConfig()
+    escalation: EscalationConfig = EscalationConfig()
     categories: tuple[CategoryConfig, ...] = ()
     surges: tuple[Surge, ...] = ()
     queue_only: QueueOnly | None = None
