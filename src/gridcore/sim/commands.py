@@ -49,7 +49,7 @@ _SHOWN: tuple[tuple[str, str, float, str], ...] = (
     ("share_resolved_community", "resolved at community", 100.0, "%"),
     ("share_resolved_street", "resolved at street", 100.0, "%"),
     ("share_resolved_department", "resolved at department", 100.0, "%"),
-    ("worker_utilisation", "grid worker utilisation", 100.0, "%"),
+    ("worker_utilisation", "grid worker utilisation, staffed h", 100.0, "%"),
     ("worker_share_patrol", "worker time on patrol", 100.0, "%"),
     ("worker_share_visit", "worker time on visits", 100.0, "%"),
     ("worker_share_case", "worker time on cases", 100.0, "%"),

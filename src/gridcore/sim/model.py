@@ -102,6 +102,17 @@ _VERIFY = 0
 _HANDLE = 1
 
 
+def _union_minutes(intervals: Sequence[tuple[float, ...]]) -> float:
+    """Minutes covered by the union of (start, end) intervals within a day."""
+    total, reach = 0.0, -math.inf
+    for a, b in sorted((iv[0], iv[1]) for iv in intervals):
+        if b <= reach:
+            continue
+        total += b - max(a, reach)
+        reach = b
+    return total
+
+
 def _clock_minutes(text: str) -> int:
     h, m = text.split(":")
     return int(h) * 60 + int(m)
@@ -1342,7 +1353,8 @@ class _Street:
         starts = sorted(starts[:n_p])
         calls = [tuple(_clock_minutes(x) for x in p.split("-")) for p in duties.on_call_periods]
         rank = {"con": 0, "on": 1, "patrol": 2, "off": 3, "coff": 4}
-        day_work = sum(b - a for a, b in periods)
+        day_work_avail = _union_minutes([*periods, *calls])
+        day_call_avail = _union_minutes(calls)
         visit_day = [hh / duties.visit_cycle_days * duties.visit_minutes for hh in self.hh]
         insp_day = [
             n / duties.inspection_cycle_days * duties.inspection_minutes for n in self.components
@@ -1363,11 +1375,15 @@ class _Street:
                 for g, v, ins in zip(self.grids, visit_day, insp_day, strict=True):
                     g.visit_pool += v
                     g.inspect_pool += ins
-                    if measured:
-                        self.work_min[g.index] += g.workers * day_work
                 if measured:
                     self.ctr["visit_due_min"] += sum(visit_day)
                     self.ctr["inspect_due_min"] += sum(insp_day)
+            if measured:
+                # available: the working periods (working days) and the on-call periods,
+                # since grid workers take cases on call too
+                avail = day_work_avail if working_day else day_call_avail
+                for g in self.grids:
+                    self.work_min[g.index] += g.workers * avail
             marks.sort(key=lambda m: (m[0], rank[m[1]]))
             for t, what in marks:
                 if t >= self.end:
