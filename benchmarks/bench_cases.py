@@ -23,11 +23,12 @@ from gridcore.cases import (
     CaseEvent,
     CaseInfo,
     CaseLog,
+    CategoryDeadlines,
     DeskRole,
     FixedDeadlines,
     State,
 )
-from gridcore.categories import Stage
+from gridcore.categories import Stage, default_taxonomy
 from gridcore.clock import CalendarSet, RoundTheClock
 from gridcore.ids import AreaCode, CaseId, CategoryCode, PersonId
 
@@ -45,6 +46,7 @@ EVALUATOR = Actor(PersonId("e1"), DeskRole.EVALUATOR)
 DISPATCH_TO = MappingProxyType({"to": "h1", "level": "grid"})
 GRID = AreaCode("g1")
 CATEGORY = CategoryCode("x")
+WORKING_CATEGORY = CategoryCode("C0101")  # manhole cover: working-hours limits
 
 
 def _inputs(n: int = N_CASES) -> tuple[list[CaseId], list[datetime]]:
@@ -54,11 +56,13 @@ def _inputs(n: int = N_CASES) -> tuple[list[CaseId], list[datetime]]:
     return ids, times
 
 
-def _main_loop(log: CaseLog, ids: list[CaseId], times: list[datetime]) -> CaseLog:
+def _main_loop(
+    log: CaseLog, ids: list[CaseId], times: list[datetime], category: CategoryCode = CATEGORY
+) -> CaseLog:
     """report, verify, register, dispatch, sign_for, start, handle, close, evaluate."""
     act = log.act
     for cid, t in zip(ids, times, strict=True):
-        log.report(cid, REPORTER, t, grid=GRID, category=CATEGORY)
+        log.report(cid, REPORTER, t, grid=GRID, category=category)
         act(cid, Action.VERIFY, DESK, t)
         act(cid, Action.REGISTER, DESK, t)
         act(cid, Action.DISPATCH, DESK, t, "", DISPATCH_TO)
@@ -96,6 +100,25 @@ def test_main_loop_actions_per_second(benchmark: Any, calendar: Any) -> None:
         _main_loop, setup=lambda: ((CaseLog(policy), ids, times), {}), rounds=7, iterations=1
     )
     _check(log)
+    _record_rate(benchmark, "actions_per_s", N_CASES * ACTIONS_PER_CASE)
+
+
+def test_main_loop_category_deadlines(benchmark: Any) -> None:
+    """The same loop with the simulation's policy: `CategoryDeadlines` over the built-in
+    taxonomy and `CalendarSet.standard()` (China's working hours), one case a minute over
+    ~33 hours, so dispatches fall inside and outside working hours."""
+    policy = CategoryDeadlines(default_taxonomy(), CalendarSet.standard())
+    ids, _ = _inputs()
+    times = [T0 + timedelta(minutes=i) for i in range(N_CASES)]
+    _main_loop(CaseLog(policy), ids[:10], times[:10], WORKING_CATEGORY)  # warm the tables
+    log = benchmark.pedantic(
+        _main_loop,
+        setup=lambda: ((CaseLog(policy), ids, times, WORKING_CATEGORY), {}),
+        rounds=7,
+        iterations=1,
+    )
+    _check(log)
+    assert all(c.due is not None for c in log.cases())
     _record_rate(benchmark, "actions_per_s", N_CASES * ACTIONS_PER_CASE)
 
 

@@ -17,7 +17,7 @@ import pytest
 
 from gridcore.cases import Action, CaseEvent, State
 from gridcore.ids import CaseId, PersonId
-from gridcore.metrics import EventTable, compute_metrics
+from gridcore.metrics import CaseFacts, EventTable, compute_metrics
 
 SH = ZoneInfo("Asia/Shanghai")
 N_CASES = 100_000
@@ -255,6 +255,32 @@ def test_end_to_end_vectorised(benchmark: Any, log: list[CaseEvent]) -> None:
         for k, v in ref[r["grid"]].items():
             assert v == pytest.approx(r[k], nan_ok=True), (r["grid"], k)
     assert int(m["n_cases"].sum()) == N_CASES
+
+
+def test_streamed_chunks_like_the_simulation(benchmark: Any, log: list[CaseEvent]) -> None:
+    """The simulation's use: ~20k-event chunks of ended cases, each read and folded to facts
+    as of an instant, then concatenated (200k events; the figure per event is comparable)."""
+    part = log[:200_000]
+    while part[-1].case_id == log[len(part)].case_id:  # whole cases only
+        part = part[:-1]
+    chunks: list[list[CaseEvent]] = []
+    start = 0
+    while start < len(part):
+        end = min(start + 20_000, len(part))
+        while end < len(part) and part[end].case_id == part[end - 1].case_id:
+            end += 1
+        chunks.append(part[start:end])
+        start = end
+    as_of = max(e.at for e in part)
+
+    def run() -> CaseFacts:
+        return CaseFacts.concat(EventTable.from_events(c).facts(as_of) for c in chunks)
+
+    facts = benchmark.pedantic(run, rounds=5, iterations=1)
+    whole = EventTable.from_events(part).facts(as_of)
+    assert sorted(facts.case_ids) == sorted(whole.case_ids)
+    assert int(facts.closed.sum()) == int(whole.closed.sum())
+    benchmark.extra_info["events_per_s"] = round(len(part) / benchmark.stats.stats.mean)
 
 
 def test_baseline_naive_dict_loop(benchmark: Any, log: list[CaseEvent]) -> None:

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 import math
+import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta, timezone, tzinfo
 from enum import StrEnum
@@ -743,6 +744,47 @@ def _notification(
     return n
 
 
+_EXTRA_FIELDS: Final = tuple(f.name for f in attrs.fields(CaseExtra))
+_EXTRA_INDEX: Final = {name: i for i, name in enumerate(_EXTRA_FIELDS)}
+_extra_values: Final = operator.attrgetter(*_EXTRA_FIELDS)
+_EXTRA_SETTERS: Final = _slot_setters(CaseExtra, _EXTRA_FIELDS)
+
+
+def _evolve_extra(x: CaseExtra, **changes: Any) -> CaseExtra:
+    """`_evolve_extra(x, **changes)` for `CaseExtra` (no validators), built as above."""
+    values = list(_extra_values(x))
+    for name, value in changes.items():
+        values[_EXTRA_INDEX[name]] = value
+    new: CaseExtra = _new_obj(CaseExtra)
+    for set_value, value in zip(_EXTRA_SETTERS, values, strict=True):
+        set_value(new, value)
+    return new
+
+
+(_i_category, _i_grid, _i_reporter, _i_channel, _i_reported_at, _i_severity) = _slot_setters(
+    CaseInfo, ("category", "grid", "reporter", "channel", "reported_at", "severity")
+)
+
+
+def _case_info(
+    category: CategoryCode,
+    grid: AreaCode,
+    reporter: PersonId,
+    channel: str,
+    reported_at: datetime,
+    severity: int,
+) -> CaseInfo:
+    """`CaseInfo(...)` without attrs' per-field `object.__setattr__` (same value)."""
+    i: CaseInfo = _new_obj(CaseInfo)
+    _i_category(i, category)
+    _i_grid(i, grid)
+    _i_reporter(i, reporter)
+    _i_channel(i, channel)
+    _i_reported_at(i, reported_at)
+    _i_severity(i, severity)
+    return i
+
+
 # -- guards ---------------------------------------------------------------------------
 
 _EMPTY: Final[Payload] = MappingProxyType({})
@@ -1124,12 +1166,17 @@ _Budget: TypeAlias = tuple[Calendar, timedelta, float]
 
 def _budget(policy: DeadlinePolicy, cat: str, stages: tuple[Stage, ...]) -> _Budget | None:
     """The calendar and the summed limits of `stages` (None: no stage has a limit)."""
-    cached = type(policy) is CategoryDeadlines
-    if cached:
+    if type(policy) is CategoryDeadlines:
+        # Exactly this class (a subclass may answer differently): summed once per category.
+        budgets = policy._budgets
         key = (cat, stages)
-        budgets = policy._budgets  # noqa: SLF001 - the cache is this module's own
-        if key in budgets:
-            return budgets[key]
+        if key not in budgets:
+            budgets[key] = _sum_limits(policy, cat, stages)
+        return budgets[key]
+    return _sum_limits(policy, cat, stages)
+
+
+def _sum_limits(policy: DeadlinePolicy, cat: str, stages: tuple[Stage, ...]) -> _Budget | None:
     budget = _ZERO
     found = False
     for st in stages:
@@ -1137,10 +1184,7 @@ def _budget(policy: DeadlinePolicy, cat: str, stages: tuple[Stage, ...]) -> _Bud
         if lim is not None:
             budget += lim
             found = True
-    out = (policy.calendar_for(cat), budget, budget.total_seconds()) if found else None
-    if cached:
-        budgets[key] = out
-    return out
+    return (policy.calendar_for(cat), budget, budget.total_seconds()) if found else None
 
 
 # Deadlines as ISO 8601 text, made on epoch seconds: `Calendar.add_seconds` is exact to the
@@ -1447,7 +1491,48 @@ def apply(
     >>> apply(c, Action.VERIFY, Actor(PersonId("d"), DeskRole.DISPATCHER), t)[0].state.value
     'verified'
     """
-    return _apply(case, action, actor, now, reason, payload, policy)
+    state = case.state
+    hot = _HOT.get((state, action))  # type: ignore[arg-type]
+    if (
+        hot is None
+        or actor.role not in hot[1]
+        or now.tzinfo is None
+        or now < case.updated_at
+        or (payload and "first_handler" in payload)
+    ):
+        # Anything unusual goes through the full check, which names the refusing rule.
+        _check(case, action, actor, now, reason, payload)
+        hot = _HOT[(state, action)]  # type: ignore[index]
+    tr, _, checks, target, fold, prep, notify = hot
+    if checks:
+        given = payload if payload else _EMPTY
+        for check in checks:
+            if check(case, actor, reason, given):
+                _check(case, action, actor, now, reason, payload)  # raises, naming the rule
+    if payload or prep is not None or actor.unit:
+        p: dict[str, JSONValue] = dict(payload) if payload else {}
+        if actor.unit:
+            p["unit"] = actor.unit
+        if prep is not None:
+            prep(case, now, policy, p)
+        frozen_p = MappingProxyType(p) if p else _EMPTY
+    else:
+        # The common case: nothing to record beyond the event itself; share one empty view.
+        frozen_p = _EMPTY
+    # `_event(...)` inlined: this is the hottest constructor of the simulation.
+    event: CaseEvent = _new_obj(CaseEvent)
+    _ev_case_id(event, case.id)
+    _ev_seq(event, case.seq + 1)
+    _ev_at(event, now)
+    _ev_actor(event, actor.id)
+    _ev_role(event, actor.role)
+    _ev_action(event, tr.action)
+    _ev_from(event, state)
+    _ev_to(event, target)
+    _ev_reason(event, reason)
+    _ev_payload(event, frozen_p)
+    new = fold(case, event)
+    return new, event, (() if notify is None else notify(new, event))
 
 
 def _apply(
@@ -1459,47 +1544,8 @@ def _apply(
     payload: Payload | None,
     policy: DeadlinePolicy | None,
 ) -> Outcome:
-    """`apply` with positional arguments (the hot path of `CaseLog.act`)."""
-    hot = _HOT.get((case.state, action))  # type: ignore[arg-type]
-    if (
-        hot is None
-        or actor.role not in hot[1]
-        or now.tzinfo is None
-        or now < case.updated_at
-        or (payload and "first_handler" in payload)
-    ):
-        # Anything unusual goes through the full check, which names the refusing rule.
-        _check(case, action, actor, now, reason, payload)
-        hot = _HOT[(case.state, action)]  # type: ignore[index]
-    tr, _, checks, target, fold, prep, notify = hot
-    given = payload if payload else _EMPTY
-    for check in checks:
-        if check(case, actor, reason, given):
-            _check(case, action, actor, now, reason, payload)  # raises, naming the rule
-    if payload or prep is not None or actor.unit:
-        p: dict[str, JSONValue] = dict(payload) if payload else {}
-        if actor.unit:
-            p["unit"] = actor.unit
-        if prep is not None:
-            prep(case, now, policy, p)
-        frozen_p = MappingProxyType(p) if p else _EMPTY
-    else:
-        # The common case: nothing to record beyond the event itself; share one empty view.
-        frozen_p = _EMPTY
-    event = _event(
-        case.id,
-        case.seq + 1,
-        now,
-        actor.id,
-        actor.role,
-        tr.action,
-        case.state,
-        target,
-        reason,
-        frozen_p,
-    )
-    new = fold(case, event)
-    return new, event, (() if notify is None else notify(new, event))
+    """`apply` with positional arguments (the path of `CaseLog.act` with a payload)."""
+    return apply(case, action, actor, now, reason, payload, policy=policy)
 
 
 def report(
@@ -1561,7 +1607,7 @@ def report(
         MappingProxyType(p),
     )
     # What `_case_from_report(event)` folds, built from the arguments (replay checks it).
-    info = CaseInfo(
+    info = _case_info(
         CategoryCode(str(category)),
         AreaCode(str(grid)),
         actor.id,
@@ -1595,14 +1641,35 @@ def _case_from_report(e: CaseEvent) -> Case:
 
 def _fold_same(c: Case, e: CaseEvent) -> Case:
     """A plain step inside the same stage: only state, seq and time change."""
-    return _case(
-        c.id, e.to_state, e.seq, e.at, c.stage_since, c.stage_seq, c.assignment, c.info, c.extra
-    )
+    # `_case(...)` inlined (a plain step is most of a case's steps).
+    n: Case = _new_obj(Case)
+    _c_id(n, c.id)
+    _c_state(n, e.to_state)
+    _c_seq(n, e.seq)
+    _c_updated(n, e.at)
+    _c_since(n, c.stage_since)
+    _c_stage_seq(n, c.stage_seq)
+    _c_assignment(n, c.assignment)
+    _c_info(n, c.info)
+    _c_extra(n, c.extra)
+    return n
 
 
 def _fold_new(c: Case, e: CaseEvent) -> Case:
     """A plain step into another stage: its clock starts now."""
-    return _case(c.id, e.to_state, e.seq, e.at, e.at, e.seq, c.assignment, c.info, c.extra)
+    at = e.at
+    seq = e.seq
+    n: Case = _new_obj(Case)
+    _c_id(n, c.id)
+    _c_state(n, e.to_state)
+    _c_seq(n, seq)
+    _c_updated(n, at)
+    _c_since(n, at)
+    _c_stage_seq(n, seq)
+    _c_assignment(n, c.assignment)
+    _c_info(n, c.info)
+    _c_extra(n, c.extra)
+    return n
 
 
 # A plain dict: the stage of each state, looked up twice per evolved fold.
@@ -1668,7 +1735,7 @@ def _routed(c: Case, e: CaseEvent, extra: CaseExtra) -> Case:
 
 def _fold_dispatch(c: Case, e: CaseEvent) -> Case:
     sup = e.payload.get("supervisor")
-    x = c.extra if sup is None else attrs.evolve(c.extra, supervisor=PersonId(str(sup)))
+    x = c.extra if sup is None else _evolve_extra(c.extra, supervisor=PersonId(str(sup)))
     return _routed(c, e, x)
 
 
@@ -1682,7 +1749,7 @@ def _fold_sign_for(c: Case, e: CaseEvent) -> Case:
 
 def _released(x: CaseExtra, **changes: Any) -> CaseExtra:
     """The side-path state a case drops when it leaves its handler."""
-    return attrs.evolve(
+    return _evolve_extra(
         x, pending_return=None, pending_extension=None, beyond_authority=False, **changes
     )
 
@@ -1711,7 +1778,7 @@ def _fold_escalate(c: Case, e: CaseEvent) -> Case:
 
 
 def _fold_reopen(c: Case, e: CaseEvent) -> Case:
-    return _routed(c, e, attrs.evolve(c.extra, reopen_count=c.extra.reopen_count + 1))
+    return _routed(c, e, _evolve_extra(c.extra, reopen_count=c.extra.reopen_count + 1))
 
 
 def _fold_extra(c: Case, e: CaseEvent, extra: CaseExtra) -> Case:
@@ -1725,29 +1792,29 @@ def _fold_register(c: Case, e: CaseEvent) -> Case:
 
 
 def _fold_request_return(c: Case, e: CaseEvent) -> Case:
-    return _fold_extra(c, e, attrs.evolve(c.extra, pending_return=e.reason))
+    return _fold_extra(c, e, _evolve_extra(c.extra, pending_return=e.reason))
 
 
 def _fold_reject_return(c: Case, e: CaseEvent) -> Case:
-    return _fold_extra(c, e, attrs.evolve(c.extra, pending_return=None))
+    return _fold_extra(c, e, _evolve_extra(c.extra, pending_return=None))
 
 
 def _fold_assist(c: Case, e: CaseEvent) -> Case:
     raw = e.payload.get("co_handlers")
     added = (PersonId(str(x)) for x in raw)  # type: ignore[union-attr]
     co = tuple(dict.fromkeys((*c.extra.co_handlers, *added)))
-    return _fold_extra(c, e, attrs.evolve(c.extra, co_handlers=co))
+    return _fold_extra(c, e, _evolve_extra(c.extra, co_handlers=co))
 
 
 def _fold_request_extension(c: Case, e: CaseEvent) -> Case:
     ext = timedelta(seconds=float(e.payload["extra_s"]))  # type: ignore[arg-type]
-    return _fold_extra(c, e, attrs.evolve(c.extra, pending_extension=ext))
+    return _fold_extra(c, e, _evolve_extra(c.extra, pending_extension=ext))
 
 
 def _fold_approve_extension(c: Case, e: CaseEvent) -> Case:
     p = e.payload
     ext = timedelta(seconds=float(p["extra_s"]))  # type: ignore[arg-type]
-    x = attrs.evolve(
+    x = _evolve_extra(
         c.extra, pending_extension=None, extension_granted=c.extra.extension_granted + ext
     )
     a = _with_due(c.assignment, p)
@@ -1757,42 +1824,42 @@ def _fold_approve_extension(c: Case, e: CaseEvent) -> Case:
 
 
 def _fold_reject_extension(c: Case, e: CaseEvent) -> Case:
-    return _fold_extra(c, e, attrs.evolve(c.extra, pending_extension=None))
+    return _fold_extra(c, e, _evolve_extra(c.extra, pending_extension=None))
 
 
 def _fold_park(c: Case, e: CaseEvent) -> Case:
-    return _fold_extra(c, e, attrs.evolve(c.extra, parked_since=e.at))
+    return _fold_extra(c, e, _evolve_extra(c.extra, parked_since=e.at))
 
 
 def _fold_resume(c: Case, e: CaseEvent) -> Case:
     parked = timedelta(seconds=float(e.payload.get("parked_s", 0.0) or 0.0))  # type: ignore[arg-type]
-    x = attrs.evolve(c.extra, parked_since=None, parked_total=c.extra.parked_total + parked)
+    x = _evolve_extra(c.extra, parked_since=None, parked_total=c.extra.parked_total + parked)
     return _evolved(c, e, _with_due(c.assignment, e.payload), c.info, x)
 
 
 def _fold_declare(c: Case, e: CaseEvent) -> Case:
-    return _fold_extra(c, e, attrs.evolve(c.extra, beyond_authority=True))
+    return _fold_extra(c, e, _evolve_extra(c.extra, beyond_authority=True))
 
 
 def _fold_supervise(c: Case, e: CaseEvent) -> Case:
     p = e.payload
     sup = int(p["supervision"])  # type: ignore[arg-type]
-    x = attrs.evolve(c.extra, supervision=max(c.extra.supervision, sup), fired=_fired(c.extra, p))
+    x = _evolve_extra(c.extra, supervision=max(c.extra.supervision, sup), fired=_fired(c.extra, p))
     return _fold_extra(c, e, x)
 
 
 def _fold_warn(c: Case, e: CaseEvent) -> Case:
-    return _fold_extra(c, e, attrs.evolve(c.extra, fired=_fired(c.extra, e.payload)))
+    return _fold_extra(c, e, _evolve_extra(c.extra, fired=_fired(c.extra, e.payload)))
 
 
 def _fold_rework(c: Case, e: CaseEvent) -> Case:
-    x = attrs.evolve(c.extra, rework_count=c.extra.rework_count + 1)
+    x = _evolve_extra(c.extra, rework_count=c.extra.rework_count + 1)
     return _evolved(c, e, _with_due(c.assignment, e.payload), c.info, x)
 
 
 def _fold_merge(c: Case, e: CaseEvent) -> Case:
     into = CaseId(str(e.payload["into"]))
-    return _fold_extra(c, e, attrs.evolve(c.extra, merged_into=into))
+    return _fold_extra(c, e, _evolve_extra(c.extra, merged_into=into))
 
 
 _FOLD: Final[Mapping[Action, Callable[[Case, CaseEvent], Case]]] = MappingProxyType(
@@ -1828,7 +1895,16 @@ def _to_reporter(kind: str) -> Callable[[Case, CaseEvent], tuple[Notification, .
     role = DeskRole.REPORTER
 
     def make(c: Case, e: CaseEvent) -> tuple[Notification, ...]:
-        return (_notification(kind, c.id, c.info.reporter, role, e.at, e.seq, ""),)
+        # `_notification(kind, c.id, c.info.reporter, role, e.at, e.seq, "")` inlined
+        n: Notification = _new_obj(Notification)
+        _n_kind(n, kind)
+        _n_case_id(n, c.id)
+        _n_to(n, c.info.reporter)
+        _n_to_role(n, role)
+        _n_at(n, e.at)
+        _n_seq(n, e.seq)
+        _n_detail(n, "")
+        return (n,)
 
     return make
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from types import MappingProxyType
 from typing import Any, Protocol, TypeAlias
 from zoneinfo import ZoneInfo
@@ -706,18 +706,56 @@ def _one_zone_us(ats: list[datetime], tz: tzinfo) -> IntArray:
     else:
         hours, inv = np.unique(hour, return_inverse=True)
         inv = inv.reshape(-1)
-    offsets = np.empty((4, hours.size), np.int64)
-    for j, h in enumerate(hours.tolist()):
-        start = datetime(1970, 1, 1, tzinfo=tz) + timedelta(hours=h)
-        end = start + timedelta(microseconds=3600 * _US_PER_S - 1)
-        for k, t in enumerate((start, start.replace(fold=1), end, end.replace(fold=1))):
-            offsets[k, j] = (t.utcoffset() or timedelta(0)) // timedelta(microseconds=1)
-    out: IntArray = local - offsets[0][inv]
-    regular = np.all(offsets == offsets[0], axis=0)
+    per_hour = _hour_offsets(tz, hours.tolist())
+    regular = np.fromiter((v is not None for v in per_hour), np.bool_, len(per_hour))
+    offsets = np.fromiter((v or 0 for v in per_hour), np.int64, len(per_hour))
+    out: IntArray = local - offsets[inv]
     # An hour with a transition or an ambiguous fold: ask the zone for each instant there.
     for i in np.flatnonzero(~regular[inv]).tolist():
         out[i] = (ats[i] - _EPOCH) // timedelta(microseconds=1)
     return out
+
+
+# Zones whose offsets never change for a given wall-clock hour (the standard library's):
+# their per-hour offsets are remembered across calls, since every chunk of a streamed log
+# asks for mostly the same hours again.
+_CACHED_ZONES = (ZoneInfo, timezone)
+_zone_hours: dict[tzinfo, dict[int, int | None]] = {}
+_MAX_ZONES = 64
+_MAX_HOURS = 1_000_000  # about 114 years of hours per zone
+_UNSET = object()
+
+
+def _hour_offsets(tz: tzinfo, hours: list[int]) -> list[int | None]:
+    """The UTC offset (µs) of each local wall-clock hour (hours since 1970-01-01 00:00
+    local), or None for an hour with a transition or an ambiguous fold in it."""
+    cache: dict[int, int | None] | None = None
+    if type(tz) in _CACHED_ZONES:
+        cache = _zone_hours.get(tz)
+        if cache is None or len(cache) > _MAX_HOURS:
+            if len(_zone_hours) >= _MAX_ZONES:
+                _zone_hours.clear()
+            cache = _zone_hours[tz] = {}
+    out: list[int | None] = []
+    for h in hours:
+        v = _UNSET if cache is None else cache.get(h, _UNSET)
+        if v is _UNSET:
+            v = _hour_offset(tz, h)
+            if cache is not None:
+                cache[h] = v
+        out.append(v)  # type: ignore[arg-type]
+    return out
+
+
+def _hour_offset(tz: tzinfo, h: int) -> int | None:
+    """`_hour_offsets` for one hour, asking the zone at both ends of it, both folds."""
+    start = datetime(1970, 1, 1, tzinfo=tz) + timedelta(hours=h)
+    end = start + timedelta(microseconds=3600 * _US_PER_S - 1)
+    offs = {
+        (t.utcoffset() or timedelta(0)) // _ONE_US
+        for t in (start, start.replace(fold=1), end, end.replace(fold=1))
+    }
+    return offs.pop() if len(offs) == 1 else None
 
 
 _HOUR = operator.attrgetter("hour")

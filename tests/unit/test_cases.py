@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 from collections import deque
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import attrs
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gridcore.cases import (
     FINAL_STATES,
@@ -16,6 +20,7 @@ from gridcore.cases import (
     Action,
     Actor,
     Case,
+    CaseExtra,
     CaseLog,
     CategoryDeadlines,
     DeskRole,
@@ -24,6 +29,9 @@ from gridcore.cases import (
     FixedDeadlines,
     Rule,
     State,
+    _due_after,
+    _due_parsed,
+    _evolve_extra,
     apply,
     case_light,
     event_from_json,
@@ -34,6 +42,7 @@ from gridcore.cases import (
 )
 from gridcore.categories import Stage, default_taxonomy
 from gridcore.clock import (
+    Calendar,
     CalendarSet,
     NoHolidays,
     RoundTheClock,
@@ -725,3 +734,87 @@ class TestCategoryDeadlines:
         with pytest.raises(TaxonomyError, match="no-such"):
             log.report(CID, WORKER, T0, grid=AreaCode("g1"), category=CategoryCode("no-such"))
         assert CID not in log and len(log.all_events()) == 0
+
+
+@functools.cache
+def _working_in(zone: tzinfo) -> WorkingHoursCalendar:
+    """One working-hours calendar per zone (its year tables are built once)."""
+    return WorkingHoursCalendar(tz=zone, holidays=NoHolidays())
+
+
+class TestDeadlineFastPath:
+    """Deadline texts made on epoch seconds equal the datetime path's, character for character."""
+
+    ZONES = (
+        ZoneInfo("Asia/Shanghai"),
+        ZoneInfo("Europe/Berlin"),
+        ZoneInfo("America/New_York"),
+        UTC,
+        timezone(timedelta(hours=-3, minutes=-30)),
+    )
+
+    @settings(max_examples=300, deadline=None)
+    @given(
+        st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2090, 1, 1)),
+        st.sampled_from(ZONES),
+        st.integers(0, 3 * 86_400 * 1_000_000),
+        st.booleans(),
+        st.booleans(),
+    )
+    def test_due_text_equals_add_then_isoformat(
+        self, wall: datetime, zone: tzinfo, work_us: int, working: bool, fold: bool
+    ) -> None:
+        """Any zone (DST gaps and folds too), calendar and budget: the same text and value."""
+        start = wall.replace(tzinfo=zone, fold=int(fold))
+        cal: Calendar = _working_in(zone) if working else RoundTheClock()
+        work = timedelta(microseconds=work_us)
+        text = _due_after(cal, start, work, work.total_seconds())
+        assert text == cal.add(start, work).isoformat()
+        parsed = _due_parsed.get(text)
+        if parsed is not None:
+            assert repr(parsed) == repr(datetime.fromisoformat(text))
+
+    def test_other_calendars_and_zones_take_the_datetime_path(self) -> None:
+        """A calendar or zone the fast path does not know is asked through `add`."""
+
+        class Shifted(RoundTheClock):
+            def add(self, start: datetime, work: timedelta) -> datetime:
+                return start + work + H
+
+        class Plus8(tzinfo):
+            def utcoffset(self, dt: datetime | None) -> timedelta:
+                return 8 * H
+
+            def dst(self, dt: datetime | None) -> timedelta:
+                return timedelta(0)
+
+            def tzname(self, dt: datetime | None) -> str:
+                return "+08"
+
+        t = datetime(2024, 3, 4, 9, tzinfo=TZ)
+        assert _due_after(Shifted(), t, H, 3600.0) == "2024-03-04T11:00:00+08:00"
+        odd = datetime(2024, 3, 4, 9, tzinfo=Plus8())
+        assert _due_after(RoundTheClock(), odd, H, 3600.0) == "2024-03-04T10:00:00+08:00"
+        assert _due_after(WORKING, t, timedelta(0), 0.0) == t.isoformat()
+
+    def test_dispatched_case_equals_its_replay_from_json(self, policy: CategoryDeadlines) -> None:
+        """The fold reads a remembered deadline: the same case as parsing the log text gives."""
+        log = CaseLog(policy)
+        for i, cat in enumerate(("C0101", "E0401", "C0101")):
+            cid = CaseId(f"F-{i}")
+            t = T0 + i * 7 * H  # the third one at night: due shared with nobody, text reused
+            log.report(cid, WORKER, t, grid=AreaCode("g1"), category=CategoryCode(cat))
+            log.act(cid, Action.VERIFY, WORKER, t)
+            log.act(cid, Action.REGISTER, DESK, t)
+            log.act(cid, Action.DISPATCH, DESK, t, payload={"to": "h-1", "level": "grid"})
+            events = [event_from_json(event_to_json(e)) for e in log.events(cid)]
+            replayed = Case.replay(events)
+            assert replayed == log.case(cid)
+            assert repr(replayed) == repr(log.case(cid))
+
+    @pytest.mark.parametrize("name", [f.name for f in attrs.fields(CaseExtra)])
+    def test_evolving_extras_equals_attrs_evolve(self, name: str) -> None:
+        """The fast `CaseExtra` copy changes exactly the field asked."""
+        value: Any = {"fired": frozenset({("r", 1)}), "co_handlers": ("p",)}.get(name, 7)
+        x = CaseExtra(rework_count=2, supervisor=PersonId("s"))
+        assert _evolve_extra(x, **{name: value}) == attrs.evolve(x, **{name: value})

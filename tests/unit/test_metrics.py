@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -216,6 +216,25 @@ class TestEventTable:
         r = compute_metrics(EventTable.from_events([])).to_rows()
         assert len(r) == 1 and r[0]["n_cases"] == 0
         assert math.isnan(r[0]["closure_rate"]) and math.isnan(r[0]["response_s_mean"])
+
+    def test_instants_stay_exact_when_the_zone_hours_are_remembered(self) -> None:
+        """Offsets kept per wall-clock hour across tables: DST gap and fold hours still exact."""
+        berlin = ZoneInfo("Europe/Berlin")
+        walls = [
+            datetime(2024, 3, 31, 1, 59, 59, 999_999),  # just before the spring gap
+            datetime(2024, 3, 31, 2, 30),  # inside the gap (does not exist)
+            datetime(2024, 3, 31, 3, 0, 1),
+            datetime(2024, 10, 27, 2, 30),  # the autumn fold, first pass
+            datetime(2024, 10, 27, 2, 30, fold=1),  # second pass
+            datetime(2024, 10, 27, 3, 15),
+        ]
+        epoch = datetime(1970, 1, 1, tzinfo=UTC)
+        for _ in range(3):  # the first build fills the per-hour offsets, later ones read them
+            for i, wall in enumerate(walls):
+                when = wall.replace(tzinfo=berlin)
+                events = case(f"D{i}", report("G1", "K", when), ("verify", when, "W"))
+                got = EventTable.from_events(events).at_us.tolist()
+                assert got == [(when - epoch) // timedelta(microseconds=1)] * 2
 
 
 class TestRates:
