@@ -795,6 +795,21 @@ class WarningLight(StrEnum):
     RED = "red"
 
 
+_ZERO = timedelta(0)
+
+
+@functools.lru_cache(maxsize=64)
+def _thresholds(yellow_at: float, red_at: float) -> tuple[tuple[int, int], tuple[int, int]]:
+    """The thresholds as exact fractions of their written decimals, checked once per pair."""
+    if not (math.isfinite(yellow_at) and math.isfinite(red_at) and 0 < yellow_at < red_at):
+        raise ConfigError(
+            f"warning thresholds yellow_at={yellow_at!r}, red_at={red_at!r}: "
+            "expected finite numbers with 0 < yellow_at < red_at"
+        )
+    y, r = Fraction(repr(yellow_at)), Fraction(repr(red_at))
+    return (y.numerator, y.denominator), (r.numerator, r.denominator)
+
+
 def warning_light(
     used: timedelta,
     limit: timedelta,
@@ -808,20 +823,16 @@ def warning_light(
     >>> warning_light(timedelta(hours=4), timedelta(hours=5)).value
     'yellow'
     """
-    if not (math.isfinite(yellow_at) and math.isfinite(red_at) and 0 < yellow_at < red_at):
-        raise ConfigError(
-            f"warning thresholds yellow_at={yellow_at!r}, red_at={red_at!r}: "
-            "expected finite numbers with 0 < yellow_at < red_at"
-        )
-    if limit <= timedelta(0):
+    (yn, yd), (rn, rd) = _thresholds(yellow_at, red_at)
+    if limit <= _ZERO:
         raise ConfigError(f"warning field 'limit' = {limit}: expected a positive duration")
-    if used < timedelta(0):
+    if used < _ZERO:
         raise ConfigError(f"warning field 'used' = {used}: expected a non-negative duration")
-    # Exact rational comparison against the thresholds as written (0.8 means 4/5, not the
+    # Exact integer comparison against the thresholds as written (0.8 means 4/5, not the
     # binary float just above it), so 4 h of 5 h is yellow.
-    ratio = Fraction(used // _US, limit // _US)
-    if ratio > Fraction(repr(red_at)):
+    u, lim = used // _US, limit // _US
+    if u * rd > lim * rn:
         return WarningLight.RED
-    if ratio >= Fraction(repr(yellow_at)):
+    if u * yd >= lim * yn:
         return WarningLight.YELLOW
     return WarningLight.GREEN
