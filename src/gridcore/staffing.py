@@ -934,14 +934,17 @@ class ResponsibilityIndex:
         be the POSIX timestamp of an aware instant (a float), for callers that ask
         many times at one instant and convert it once.
         """
+        # The hot path: an answer holds until some assignment on its path starts or
+        # ends, so it is cached with that interval and most calls are one dict hit
+        # (only known grids are ever cached, so a hit needs no other check).
+        key = (grid, duty)
+        hit = self._answers.get(key)
+        if hit is not None and isinstance(at, float) and hit[0] <= at < hit[1]:
+            return hit[2], hit[3]
         path = self._paths.get(grid)  # type: ignore[call-overload]
         if path is None:  # raises the right error (before looking at `at`)
             return self.responsible(grid, duty, at).direct.person, None  # type: ignore[arg-type]
         ts: float = at if isinstance(at, float) else _ts(at)
-        # The hot path: an answer holds until some assignment on its path starts or
-        # ends, so it is cached with that interval and most calls are one dict hit.
-        key = (grid, duty)
-        hit = self._answers.get(key)
         if hit is not None and hit[0] <= ts < hit[1]:
             return hit[2], hit[3]
         plan = self._plans.get(duty)
