@@ -7,8 +7,10 @@ buffers refill a few thousand draws at a time, so a SimPy process pays a list po
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
+from numpy.typing import NDArray
 
 from gridcore.sim.scenario import Dist
 
@@ -18,36 +20,38 @@ _CHUNK = 4096
 _FIRST_CHUNK = 16
 
 
-class ExpBuffer:
+class _ChunkBuffer:
+    """Draws from one generator method, taken a chunk at a time and served one by one."""
+
+    __slots__ = ("_buf", "_draw")
+
+    def __init__(self, draw: Callable[[int], NDArray[np.float64]]) -> None:
+        self._draw = draw
+        self._buf: list[float] = []
+
+    def __call__(self) -> float:
+        """The next draw."""
+        if not self._buf:
+            self._buf = self._draw(_CHUNK).tolist()
+        return self._buf.pop()
+
+
+class ExpBuffer(_ChunkBuffer):
     """Standard exponential draws (mean 1) from one generator, in chunks."""
 
-    __slots__ = ("_buf", "_rng")
+    __slots__ = ()
 
     def __init__(self, rng: np.random.Generator) -> None:
-        self._rng = rng
-        self._buf: list[float] = []
-
-    def __call__(self) -> float:
-        """The next draw."""
-        if not self._buf:
-            self._buf = self._rng.standard_exponential(_CHUNK).tolist()
-        return self._buf.pop()
+        super().__init__(rng.standard_exponential)
 
 
-class UniformBuffer:
+class UniformBuffer(_ChunkBuffer):
     """Uniform [0, 1) draws from one generator, in chunks."""
 
-    __slots__ = ("_buf", "_rng")
+    __slots__ = ()
 
     def __init__(self, rng: np.random.Generator) -> None:
-        self._rng = rng
-        self._buf: list[float] = []
-
-    def __call__(self) -> float:
-        """The next draw."""
-        if not self._buf:
-            self._buf = self._rng.random(_CHUNK).tolist()
-        return self._buf.pop()
+        super().__init__(rng.random)
 
 
 class DistSampler:
