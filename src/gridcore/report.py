@@ -35,6 +35,7 @@ import attrs
 import numpy as np
 
 from gridcore.errors import ConfigError, FileFormatError
+from gridcore.io.atomic import write_text_atomic
 from gridcore.sweep import read_csv_rows
 
 __all__ = ["Figure", "register", "write_report"]
@@ -663,7 +664,7 @@ def write_report(folder: str | Path, out: str | Path | None = None, max_metrics:
         parts += [f"<h2>{html.escape(name)}</h2>", body, _figures_html(figs)]
     parts.append("</body></html>")
     page = dest / "report.html"
-    page.write_text("\n".join(parts) + "\n", encoding="utf-8")
+    write_text_atomic(page, "\n".join(parts) + "\n")
     return page
 
 

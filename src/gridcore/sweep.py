@@ -40,7 +40,7 @@ from typing import Any, TypeAlias
 import attrs
 
 from gridcore.errors import ConfigError, FileFormatError, ScenarioError
-from gridcore.io.atomic import write_text_atomic
+from gridcore.io.atomic import json_safe, write_text_atomic
 from gridcore.sim.scenario import (
     Scenario,
     apply_overrides,
@@ -542,19 +542,8 @@ class SerialExecutor(cf.Executor):
 
 def _write_json_atomic(path: Path, data: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(_json_safe(data), ensure_ascii=False, indent=1, sort_keys=True, default=str)
+    text = json.dumps(json_safe(data), ensure_ascii=False, indent=1, sort_keys=True, default=str)
     write_text_atomic(path, text + "\n")
-
-
-def _json_safe(v: Any) -> Any:
-    """NaN and infinities as null: the files stay strict JSON."""
-    if isinstance(v, float):
-        return v if math.isfinite(v) else None
-    if isinstance(v, Mapping):
-        return {str(k): _json_safe(x) for k, x in v.items()}
-    if isinstance(v, list | tuple):
-        return [_json_safe(x) for x in v]
-    return v
 
 
 def _read_record(path: Path) -> dict[str, Any] | None:

@@ -6,11 +6,14 @@ file (or no file) and no temporary behind.
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
-__all__ = ["write_text_atomic"]
+__all__ = ["json_safe", "write_text_atomic"]
 
 
 def _umask() -> int:
@@ -42,3 +45,14 @@ def write_text_atomic(
         Path(tmp).unlink(missing_ok=True)
         raise
     return target
+
+
+def json_safe(obj: Any) -> Any:
+    """A copy fit for strict JSON: NaN and infinities become null, mapping keys strings."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, Mapping):
+        return {str(k): json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [json_safe(v) for v in obj]
+    return obj

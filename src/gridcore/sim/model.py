@@ -1534,76 +1534,16 @@ class _Street:
         )
 
 
-# -- facts: concatenate chunks with their vocabularies ----------------------------------
-
-_VOCAB = {
-    "grid": "grid_names",
-    "area": "area_names",
-    "category": "category_names",
-    "resolved_level": "level_names",
-    "final_state": "state_names",
-    "handler": "person_names",
-    "owner": "owner_names",
-    "first_owner": "owner_names",
-}
+# -- facts: concatenate chunks -------------------------------------------------------
 
 
 def concat_facts(chunks: Sequence[CaseFacts], as_of: datetime) -> CaseFacts:
-    """One `CaseFacts` from several, as of `as_of`: `CaseFacts.concat` when the metrics
-    module has it (vocabularies merged there), else the sim's own merge below."""
-    concat = getattr(CaseFacts, "concat", None)
-    if concat is not None:
-        merged: CaseFacts = concat(chunks)
-        as_of_us = round(as_of.timestamp() * 1e6)
-        if merged.as_of_us != as_of_us:
-            merged = attrs.evolve(merged, as_of_us=as_of_us)
-        return merged
-    return _own_concat(chunks, as_of)
-
-
-def _own_concat(chunks: Sequence[CaseFacts], as_of: datetime) -> CaseFacts:
-    names: dict[str, list[str]] = {}
-    lookup: dict[str, dict[str, int]] = {}
-    fields = attrs.fields(CaseFacts)
-    vocab_fields = [f.name for f in fields if f.name.endswith("_names")]
-    for vf in vocab_fields:
-        names[vf] = []
-        lookup[vf] = {}
-        for ch in chunks:
-            for n in getattr(ch, vf):
-                if n not in lookup[vf]:
-                    lookup[vf][n] = len(names[vf])
-                    names[vf].append(n)
-    out: dict[str, Any] = {}
-    for f in fields:
-        name = f.name
-        if name == "as_of_us":
-            out[name] = round(as_of.timestamp() * 1e6)
-        elif name in vocab_fields:
-            out[name] = tuple(names[name])
-        elif name == "case_ids":
-            out[name] = tuple(cid for ch in chunks for cid in ch.case_ids)
-        elif name in _VOCAB and name in {x.name for x in fields}:
-            vf = _VOCAB[name]
-            parts: list[np.ndarray[Any, Any]] = []
-            for ch in chunks:
-                col = getattr(ch, name)
-                if col is None:
-                    parts = []
-                    break
-                lut = np.array([lookup[vf][n] for n in getattr(ch, vf)] + [-1], dtype=np.int64)
-                parts.append(lut[np.where(col >= 0, col, len(lut) - 1)])
-            out[name] = np.concatenate(parts) if parts else None
-        else:
-            vals = [getattr(ch, name) for ch in chunks]
-            if isinstance(vals[0], np.ndarray):
-                out[name] = np.concatenate(vals)
-            else:
-                out[name] = vals[-1]
-    return CaseFacts(**out)
-
-
-# -- a replication --------------------------------------------------------------------
+    """One `CaseFacts` from several (`CaseFacts.concat`), as of `as_of`."""
+    merged = CaseFacts.concat(chunks)
+    as_of_us = round(as_of.timestamp() * 1e6)
+    if merged.as_of_us != as_of_us:
+        merged = attrs.evolve(merged, as_of_us=as_of_us)
+    return merged
 
 
 def run_partition(scenario: Scenario, replication: int, street_index: int) -> PartitionResult:

@@ -28,6 +28,7 @@ from typing import Any
 
 import attrs
 
+from gridcore.io.atomic import json_safe, write_text_atomic
 from gridcore.sim.scenario import Scenario
 from gridcore.sim.stats import Estimate, estimate
 
@@ -115,21 +116,6 @@ def _metric_names(reps: Sequence[ReplicationResult]) -> list[str]:
     return sorted(names)
 
 
-def _json_num(x: float) -> float | None:
-    return x if math.isfinite(x) else None
-
-
-def _clean(obj: Any) -> Any:
-    """JSON-safe: NaN and infinities become null (json would write invalid NaN)."""
-    if isinstance(obj, float):
-        return _json_num(obj)
-    if isinstance(obj, Mapping):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_clean(v) for v in obj]
-    return obj
-
-
 def _cell(v: Cell) -> str:
     if v is None:
         return ""
@@ -207,24 +193,26 @@ class ScenarioResult:
         """Write the results folder (see the module docstring); returns its path."""
         d = Path(folder)
         d.mkdir(parents=True, exist_ok=True)
-        summary = json.dumps(_clean(self.summary()), indent=2, sort_keys=True, ensure_ascii=False)
-        (d / "summary.json").write_text(summary + "\n", encoding="utf-8")
-        scen = json.dumps(_clean(self.scenario.to_dict()), indent=2, ensure_ascii=False)
-        (d / "scenario.json").write_text(scen + "\n", encoding="utf-8")
+        summary = json.dumps(
+            json_safe(self.summary()), indent=2, sort_keys=True, ensure_ascii=False
+        )
+        write_text_atomic(d / "summary.json", summary + "\n")
+        scen = json.dumps(json_safe(self.scenario.to_dict()), indent=2, ensure_ascii=False)
+        write_text_atomic(d / "scenario.json", scen + "\n")
         names = _metric_names(self.replications)
         rows: list[list[Cell]] = [
             [r.replication, *(dict(r.metrics).get(n, math.nan) for n in names)]
             for r in self.replications
         ]
-        (d / "replications.csv").write_text(_csv(["replication", *names], rows), encoding="utf-8")
+        write_text_atomic(d / "replications.csv", _csv(["replication", *names], rows))
         check_rows: list[list[Cell]] = [
             [r.replication, c.name, c.ok, c.value, c.tolerance, c.detail]
             for r in self.replications
             for c in r.checks
         ]
-        (d / "checks.csv").write_text(
+        write_text_atomic(
+            d / "checks.csv",
             _csv(["replication", "check", "ok", "value", "tolerance", "detail"], check_rows),
-            encoding="utf-8",
         )
         table_names = sorted({t.name for r in self.replications for t in r.tables})
         for tname in table_names:
@@ -238,7 +226,7 @@ class ScenarioResult:
                             out_row: list[Cell] = [r.replication]
                             out_row.extend(row)
                             trows.append(out_row)
-            (d / f"{tname}.csv").write_text(_csv(["replication", *cols], trows), encoding="utf-8")
+            write_text_atomic(d / f"{tname}.csv", _csv(["replication", *cols], trows))
         if self.scenario.queue_only is None and self.replications:
             # the exact city the run used, for the report's map
             from gridcore.io.geojson import write_geojson
@@ -292,18 +280,16 @@ class Comparison:
         self.whatif.write(d / "whatif")
         rows = self.rows()
         cols = ["metric", "base", "whatif", "difference", "ci_low", "ci_high"]
-        (d / "comparison.csv").write_text(
-            _csv(cols, [[r[c] for c in cols] for r in rows]), encoding="utf-8"
-        )
+        write_text_atomic(d / "comparison.csv", _csv(cols, [[r[c] for c in cols] for r in rows]))
         body = {
             "format": FORMAT,
             "base": self.base.scenario.name,
             "whatif": self.whatif.scenario.name,
             "differences": {r["metric"]: {k: r[k] for k in cols[1:]} for r in rows},
         }
-        (d / "comparison.json").write_text(
-            json.dumps(_clean(body), indent=2, sort_keys=True, ensure_ascii=False) + "\n",
-            encoding="utf-8",
+        write_text_atomic(
+            d / "comparison.json",
+            json.dumps(json_safe(body), indent=2, sort_keys=True, ensure_ascii=False) + "\n",
         )
         return d
 
