@@ -7,7 +7,6 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from gridcore.errors import GridcoreError
 
@@ -63,10 +62,8 @@ def _cmd_cases_diagram(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    try:
-        from gridcore.sim.commands import default_demo
-    except ImportError:
-        return _cmd_summary(argparse.Namespace(preset="yichang", seed=1))
+    from gridcore.sim.commands import default_demo
+
     print(default_demo())
     return 0
 
@@ -105,14 +102,12 @@ def build_parser() -> argparse.ArgumentParser:
     d = csub.add_parser("diagram", help="print the transition table as a Mermaid diagram")
     d.set_defaults(func=_cmd_cases_diagram)
 
-    for module in ("gridcore.sim.commands", "gridcore.sweep", "gridcore.report"):
-        try:
-            mod: Any = __import__(module, fromlist=["register"])
-        except ImportError:
-            continue
-        register = getattr(mod, "register", None)
-        if register is not None:
-            register(sub)
+    # the edges that bring their own subcommands (optional extras are imported lazily)
+    from gridcore import report, sweep
+    from gridcore.sim import commands
+
+    for register in (commands.register, sweep.register, report.register):
+        register(sub)
     return parser
 
 
