@@ -638,6 +638,9 @@ class _Street:
         self.esc_heap: list[tuple[float, int, _Incident, int, tuple[float, float] | None]] = []
         self.esc_seq = 0
         self.esc_dirty: list[_Incident] = []
+        # stage changes to watch, armed lazily at the next sweep (most are gone by then):
+        # (heap sequence number taken at the change, incident, case at the change, minute)
+        self.to_arm: list[tuple[int, _Incident, Case, float]] = []
         self.esc_cand: dict[str, _Incident] = {}
         triggers = {r.trigger for r in self.rules}
         self.watch_time = bool(triggers & {Trigger.STAGE_OVERDUE, Trigger.YELLOW_REACHED})
@@ -713,7 +716,8 @@ class _Street:
                     inc.due_at = m
                 inc.stage_at = m
                 if self.watch_time:
-                    self.arm(inc, case, m)
+                    self.esc_seq += 1
+                    self.to_arm.append((self.esc_seq, inc, case, m))
             if action in self.dirty_actions or (
                 action is Action.REGISTER and case.info.severity >= self.sev_min
             ):
@@ -756,8 +760,9 @@ class _Street:
         if inc.measured:
             inc.log = self.logs[cid] = [ev]
         if self.esc_on and self.watch_time:
-            inc.stage_at = self.env.now
-            self.arm(inc, case, self.env.now)
+            inc.stage_at = m = self.env.now
+            self.esc_seq += 1
+            self.to_arm.append((self.esc_seq, inc, case, m))
 
     # -- incidents ----------------------------------------------------------------------
 
@@ -1111,9 +1116,19 @@ class _Street:
 
     # -- escalation sweeps --------------------------------------------------------------
 
-    def arm(self, inc: _Incident, case: Case, now: float) -> None:
+    def arm_pending(self) -> None:
+        """Arm the stage changes since the last sweep whose case is still in that stage
+        (the others would be skipped when popped: they are dropped unpushed instead)."""
+        pending, self.to_arm = self.to_arm, []
+        for seq, inc, case, at in pending:
+            c = inc.case
+            if c is not None and c.stage_seq == case.stage_seq:
+                self.arm(seq, inc, case, at)
+
+    def arm(self, seq: int, inc: _Incident, case: Case, now: float) -> None:
         """Watch the case's new stage: push the earliest instant its light can turn yellow
-        (a wall-time lower bound: working time never runs faster than the wall clock)."""
+        (a wall-time lower bound: working time never runs faster than the wall clock).
+        `seq` orders equal instants as the stage changes happened."""
         stage = STATE_STAGE[case.state]
         if stage is None:
             return
@@ -1127,7 +1142,7 @@ class _Street:
             if lim is None:
                 return
             key = now + 0.8 * lim
-        self.push(key, inc, case.stage_seq, None)
+        heapq.heappush(self.esc_heap, (key, seq, inc, case.stage_seq, None))
 
     def light_turns(self, inc: _Incident, case: Case) -> tuple[float, float] | None:
         """(yellow, red) instants in sim minutes of the case's current stage (working time)."""
@@ -1161,6 +1176,8 @@ class _Street:
         hold for, and apply what `due_escalations` returns for them."""
         now = self.env.now
         heap = self.esc_heap
+        if self.to_arm:
+            self.arm_pending()
         # case id -> (incident, light turns, phase): 0 no time rule can fire yet (non-time
         # triggers only), 1 yellow reached, 2 red reached (every rule)
         cand: dict[str, tuple[_Incident, tuple[float, float] | None, int, int]] = {}
