@@ -136,7 +136,7 @@ def test_full_model_events_per_second(benchmark: Any, rates: dict[str, float]) -
         cpu.append(time.process_time() - c0)
         return out
 
-    r = benchmark.pedantic(timed, rounds=2)
+    r = benchmark.pedantic(timed, rounds=3)
     secs = min(cpu)
     assert r.metric("cases") > 10_000
     assert all(c.ok for c in r.checks)

@@ -181,57 +181,102 @@ def _parse_instants(values: list[Any], where: Callable[[int], str]) -> IntArray:
     out = np.zeros(n, np.int64)
     if not n:
         return out
+    if set(map(type, values)) != {str}:
+        for i, value in enumerate(values):
+            out[i] = _instant_us(value, where(i))
+        return out
+    # Deadlines repeat (cases dispatched together share one): parse each distinct text
+    # once, then spread. The first bad text is found at its first row, so an error names
+    # the same row as a row-by-row parse would.
+    index = {text: k for k, text in enumerate(dict.fromkeys(values))}
+    texts = list(index)
+    parsed = _parse_texts(texts, lambda k: where(values.index(texts[k])))
+    spread: IntArray = parsed[np.fromiter(map(index.__getitem__, values), np.int64, n)]
+    return spread
+
+
+def _parse_texts(texts: list[str], where: Callable[[int], str]) -> IntArray:
+    """`_parse_instants` for strings."""
+    n = len(texts)
+    out = np.zeros(n, np.int64)
     done = np.zeros(n, np.bool_)
-    if set(map(type, values)) == {str}:
-        lengths = np.fromiter(map(len, values), np.int64, n)
-        for length in (20, 25, 27, 32):
-            rows = np.flatnonzero(lengths == length)
-            if rows.size:
-                arr = np.array([values[i] for i in rows.tolist()], dtype=f"<U{length}")
-                us, ok = _parse_iso_block(arr.view(np.uint32).reshape(-1, length), length)
-                out[rows[ok]] = us[ok]
-                done[rows[ok]] = True
+    lengths = np.fromiter(map(len, texts), np.int64, n)
+    for length, layout in _ISO_LAYOUTS.items():
+        rows = np.flatnonzero(lengths == length)
+        if rows.size:
+            arr = np.array([texts[i] for i in rows.tolist()], dtype=f"<U{length}")
+            us, ok = _parse_iso_block(arr.view(np.uint32).reshape(-1, length), layout)
+            out[rows[ok]] = us[ok]
+            done[rows[ok]] = True
     for i in np.flatnonzero(~done).tolist():
-        out[i] = _instant_us(values[i], where(i))
+        out[i] = _instant_us(texts[i], where(i))
     return out
 
 
-def _parse_iso_block(c: npt.NDArray[np.uint32], length: int) -> tuple[IntArray, BoolArray]:
-    """Decode rows of code points laid out as `isoformat()` output of one length."""
-    d = c.astype(np.int64) - 48  # '0' -> 0
+@attrs.frozen(eq=False)
+class _IsoLayout:
+    """Where the parts of an `isoformat()` text of one length are.
 
-    def num(a: int, b: int) -> IntArray:
-        v = np.zeros(c.shape[0], np.int64)
-        for k in range(a, b):
-            v = v * 10 + d[:, k]
-        return v
+    `weights` turns the digit columns into the fields year, month, day, hour, minute,
+    second, microsecond, offset hours, offset minutes with one matrix product.
+    """
 
-    digits = [*range(0, 4), 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]
-    seps = {4: "-", 7: "-", 10: "T", 13: ":", 16: ":"}
+    tail: int  # index of "Z", "+" or "-"
+    zulu: bool
+    digits: IntArray
+    sep_at: IntArray
+    sep_char: npt.NDArray[np.uint32]
+    weights: FloatArray
+
+
+def _iso_layout(length: int) -> _IsoLayout:
     frac = length in (27, 32)
-    if frac:
-        digits += list(range(20, 26))
-        seps[19] = "."
     tail = 26 if frac else 19
     zulu = length in (20, 27)
+    fields = [(0, 4), (5, 7), (8, 10), (11, 13), (14, 16), (17, 19)]
+    fields.append((20, 26) if frac else (0, 0))
+    fields += [(0, 0), (0, 0)] if zulu else [(tail + 1, tail + 3), (tail + 4, tail + 6)]
+    digits = sorted({k for a, b in fields for k in range(a, b)})
+    weights = np.zeros((len(digits), len(fields)), np.float64)
+    for f, (a, b) in enumerate(fields):
+        for k in range(a, b):
+            weights[digits.index(k), f] = 10 ** (b - 1 - k)
+    seps = {4: "-", 7: "-", 10: "T", 13: ":", 16: ":"}
+    if frac:
+        seps[19] = "."
     if not zulu:
-        digits += [tail + 1, tail + 2, tail + 4, tail + 5]
         seps[tail + 3] = ":"
-    ok = np.all((d[:, digits] >= 0) & (d[:, digits] <= 9), axis=1)
-    for pos, ch in seps.items():
-        ok &= c[:, pos] == ord(ch)
-    year, month, day = num(0, 4), num(5, 7), num(8, 10)
-    hour, minute, second = num(11, 13), num(14, 16), num(17, 19)
+    return _IsoLayout(
+        tail=tail,
+        zulu=zulu,
+        digits=np.array(digits, np.int64),
+        sep_at=np.array(list(seps), np.int64),
+        sep_char=np.array([ord(ch) for ch in seps.values()], np.uint32),
+        weights=weights,
+    )
+
+
+_ISO_LAYOUTS = {length: _iso_layout(length) for length in (20, 25, 27, 32)}
+
+
+def _parse_iso_block(c: npt.NDArray[np.uint32], layout: _IsoLayout) -> tuple[IntArray, BoolArray]:
+    """Decode rows of code points laid out as `isoformat()` output of one length."""
+    d = c[:, layout.digits].astype(np.int64) - 48  # '0' -> 0
+    ok = np.all((d >= 0) & (d <= 9), axis=1)
+    ok &= np.all(c[:, layout.sep_at] == layout.sep_char, axis=1)
+    # A float64 product is exact here (every sum is an integer far below 2**53) and, unlike
+    # an int64 one, runs in BLAS: several times faster.
+    fields = (d.astype(np.float64) @ layout.weights).astype(np.int64)
+    year, month, day, hour, minute, second, micro, off_h, off_m = fields.T
     ok &= (month >= 1) & (month <= 12) & (day >= 1) & (day <= 31)
     ok &= (hour <= 23) & (minute <= 59) & (second <= 59)
-    micro = num(20, 26) if frac else np.zeros(c.shape[0], np.int64)
-    if zulu:
-        ok &= c[:, tail] == ord("Z")
-        offset = np.zeros(c.shape[0], np.int64)
+    mark = c[:, layout.tail]
+    if layout.zulu:
+        ok &= mark == ord("Z")
+        offset = 0
     else:
-        sign = np.where(c[:, tail] == ord("-"), -1, 1)
-        ok &= (c[:, tail] == ord("+")) | (c[:, tail] == ord("-"))
-        offset = sign * (num(tail + 1, tail + 3) * 60 + num(tail + 4, tail + 6)) * 60
+        ok &= (mark == ord("+")) | (mark == ord("-"))
+        offset = np.where(mark == ord("-"), -1, 1) * (off_h * 60 + off_m) * 60
     # days from the civil date (proleptic Gregorian), vectorised
     y = year - (month <= 2)
     era = y // 400
@@ -242,7 +287,8 @@ def _parse_iso_block(c: npt.NDArray[np.uint32], length: int) -> tuple[IntArray, 
     days = era * 146097 + doe - 719468
     ok &= day <= _month_length(year, month)
     seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset
-    return seconds * _US_PER_S + micro, ok
+    us: IntArray = seconds * _US_PER_S + micro
+    return us, ok
 
 
 def _month_length(year: IntArray, month: IntArray) -> IntArray:
@@ -287,9 +333,18 @@ def _take(values: IntArray, idx: IntArray, missing: int) -> IntArray:
 
 
 def _isin_names(codes: IntArray, vocab: Sequence[Any], names: Iterable[str]) -> BoolArray:
+    """Where `codes` (indices into `vocab`, -1 for none) name one of `names`."""
     wanted_names = set(names)
     wanted = [i for i, v in enumerate(vocab) if v in wanted_names]
-    out: BoolArray = np.isin(codes, np.asarray(wanted, np.int64))
+    out: BoolArray
+    if codes.size and (int(codes.min()) < -1 or int(codes.max()) >= len(vocab)):
+        out = np.isin(codes, np.asarray(wanted, np.int64))
+        return out
+    # A lookup table indexed by code (its extra last slot, False, is what -1 reads) is
+    # several times faster than np.isin on a few codes.
+    lut = np.zeros(len(vocab) + 1, np.bool_)
+    lut[wanted] = True
+    out = lut[codes]
     return out
 
 
@@ -619,6 +674,8 @@ class EventTable:
         else:
             as_of_us = _instant_us(as_of, "as_of")
             keep = self.at_us <= as_of_us
+            if keep.all():
+                keep = slice(None)  # the usual case: no column needs filtering
         case = self.case[keep]
         # Renumber the cases still present so every fact column is dense.
         present = np.zeros(self.n_cases, np.bool_)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -287,3 +287,115 @@ def test_facts_folded_chunk_by_chunk_give_the_same_metrics(
         _same_rows(
             compute_metrics(folded, by=by).to_rows(), compute_metrics(whole, by=by).to_rows(), keys
         )
+
+
+# -- the bulk "due" parser against the per-text reference ------------------------------
+
+_CORRUPT = st.sampled_from([*"0123456789:-+TZ. x", "\u0663", "\u4e00"])
+
+
+def _reference_instant_us(text: str) -> int | str:
+    """What one text decodes to: the former bulk decoder's rules, one text at a time, else
+    `datetime.fromisoformat`; an error message for a text neither accepts."""
+    n = len(text)
+    shapes = {20: (False, True), 25: (False, False), 27: (True, True), 32: (True, False)}
+    if n in shapes:
+        frac, zulu = shapes[n]
+        tail = 26 if frac else 19
+        seps = {4: "-", 7: "-", 10: "T", 13: ":", 16: ":"}
+        digits = [*range(4), 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]
+        if frac:
+            seps[19] = "."
+            digits += list(range(20, 26))
+        if not zulu:
+            seps[tail + 3] = ":"
+            digits += [tail + 1, tail + 2, tail + 4, tail + 5]
+
+        def num(a: int, b: int) -> int:
+            return int(text[a:b])
+
+        ok = all("0" <= text[k] <= "9" for k in digits)
+        ok = ok and all(text[k] == ch for k, ch in seps.items())
+        ok = ok and (text[tail] == "Z" if zulu else text[tail] in "+-")
+        if ok:
+            year, month, day = num(0, 4), num(5, 7), num(8, 10)
+            hour, minute, second = num(11, 13), num(14, 16), num(17, 19)
+            month_days = [31, 29 if _leap(year) else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+            in_range = 1 <= month <= 12 and 1 <= day <= month_days[month - 1]
+            if in_range and hour <= 23 and minute <= 59 and second <= 59:
+                micro = num(20, 26) if frac else 0
+                offset = 0
+                if not zulu:
+                    sign = -1 if text[tail] == "-" else 1
+                    offset = sign * (num(tail + 1, tail + 3) * 60 + num(tail + 4, tail + 6))
+                days = _days_from_civil(year, month, day)
+                secs = days * 86_400 + hour * 3600 + minute * 60 + second - offset * 60
+                return secs * 1_000_000 + micro
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        return "not an ISO 8601 instant"
+    if value.utcoffset() is None:
+        return "not a timezone-aware instant"
+    return (value - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+
+
+def _leap(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+
+
+def _days_from_civil(year: int, month: int, day: int) -> int:
+    """Days since 1970-01-01 of a proleptic Gregorian date (year 0 too, as the bulk path)."""
+    if year >= 1:
+        return (date(year, month, day) - date(1970, 1, 1)).days
+    return _days_from_civil(year + 400, month, day) - 146_097
+
+
+@st.composite
+def due_texts(draw: st.DrawFn) -> str:
+    """isoformat() texts (Z, offsets, fractions), sometimes with one character replaced."""
+    naive = draw(st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30)))
+    offset = draw(st.sampled_from([None, 0, 480, -330, 14 * 60, -(14 * 60)]))
+    zone = None if offset is None else timezone(timedelta(minutes=offset))
+    text = naive.replace(tzinfo=zone).isoformat()
+    if offset == 0 and draw(st.booleans()):
+        text = text.replace("+00:00", "Z")
+    if draw(st.integers(0, 3)) == 0:
+        k = draw(st.integers(0, len(text) - 1))
+        text = text[:k] + draw(_CORRUPT) + text[k + 1 :]
+    return text
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(due_texts(), min_size=1, max_size=6), st.lists(st.integers(0, 5), max_size=12))
+def test_due_texts_parse_as_one_by_one(pool: list[str], picks: list[int]) -> None:
+    """Repeated and malformed texts: the same values, or the error naming the first bad row."""
+    from gridcore.metrics import MetricsError, _parse_instants
+
+    texts = [pool[k % len(pool)] for k in picks] or pool
+    expected = [_reference_instant_us(t) for t in texts]
+    bad = [i for i, v in enumerate(expected) if isinstance(v, str)]
+    if bad:
+        try:
+            _parse_instants(texts, lambda i: f"row {i}")
+        except MetricsError as e:
+            assert str(e).startswith(f"row {bad[0]}: ")
+            assert expected[bad[0]] in str(e)
+        else:
+            raise AssertionError("a malformed text was accepted")
+    else:
+        assert _parse_instants(texts, str).tolist() == expected
+
+
+@given(st.lists(st.integers(-1, 5)), st.sets(st.sampled_from("abcdefg")))
+def test_isin_names_matches_numpy_isin(codes: list[int], names: set[str]) -> None:
+    """The lookup-table membership test equals np.isin, -1 (no value) included."""
+    from gridcore.metrics import _isin_names
+
+    vocab = ("a", "b", "c", "d", "e", "f")
+    arr = np.array(codes, np.int64)
+    wanted = [i for i, v in enumerate(vocab) if v in names]
+    expected = np.isin(arr, np.array(wanted, np.int64))
+    assert _isin_names(arr, vocab, names).tolist() == expected.tolist()
+    wide = np.array([*codes, 9, -5], np.int64)  # out-of-vocabulary codes: never members
+    assert not _isin_names(wide, vocab, names)[-2:].any()
