@@ -150,3 +150,28 @@ def test_bad_rules_are_refused_naming_the_key(value: object, key: str) -> None:
     with pytest.raises(ScenarioError) as err:
         apply_overrides(Scenario(), {"escalation.rules": value})
     assert err.value.key == key
+
+
+def test_a_case_being_worked_on_is_not_escalated_until_the_work_ends(tight: Scenario) -> None:
+    """Handling past its deadline while someone works on it: the handler keeps the case
+    (the escalation waits, and the work ends with a new stage); no escalate in between."""
+    _, events = partition_events(tight, 0, 0)
+    by_case: dict[str, list] = {}
+    for e in events:
+        by_case.setdefault(e.case_id, []).append(e)
+    overdue_at_work = 0
+    for evs in by_case.values():
+        due = None
+        working = False
+        for e in evs:
+            if "due" in e.payload:
+                due = e.payload["due"]
+            if e.action == "start":
+                working = True
+            elif e.action == "handle":
+                working = False
+                if due is not None and e.at.isoformat() > str(due):
+                    overdue_at_work += 1
+            elif e.action == "escalate":
+                assert not working, f"case {e.case_id} escalated while being worked on"
+    assert overdue_at_work > 0, "no case ran past its deadline while being worked on"

@@ -641,6 +641,9 @@ class _Street:
         # stage changes to watch, armed lazily at the next sweep (most are gone by then):
         # (heap sequence number taken at the change, incident, case at the change, minute)
         self.to_arm: list[tuple[int, _Incident, Case, float]] = []
+        # escalations deferred because the case is being worked on: (incident, stage_seq,
+        # light turns), asked again at the first sweep after the work ends
+        self.esc_waiting: list[tuple[_Incident, int, tuple[float, float] | None]] = []
         self.esc_cand: dict[str, _Incident] = {}
         triggers = {r.trigger for r in self.rules}
         self.watch_time = bool(triggers & {Trigger.STAGE_OVERDUE, Trigger.YELLOW_REACHED})
@@ -1178,6 +1181,8 @@ class _Street:
         heap = self.esc_heap
         if self.to_arm:
             self.arm_pending()
+        if self.esc_waiting:
+            self.wake_deferred(now)
         # case id -> (incident, light turns, phase): 0 no time rule can fire yet (non-time
         # triggers only), 1 yellow reached, 2 red reached (every rule)
         cand: dict[str, tuple[_Incident, tuple[float, float] | None, int, int]] = {}
@@ -1235,7 +1240,6 @@ class _Street:
         if not self.watch_time:
             return
         # keep watching the cases still in the stage they were looked at in
-        every = self.s.escalation.check_minutes
         for cid, (inc, turns, _, sseq) in cand.items():
             c = inc.case
             if c is None or c.stage_seq != sseq or turns is None:
@@ -1243,12 +1247,28 @@ class _Street:
                 continue
             red = turns[1]
             if cid in deferred:
-                key = now + every
-            elif now <= red + 0.01:
+                # While it is being worked on the answer stays "deferred": wait for the
+                # work to end instead of asking every sweep (it ends with a new stage).
+                self.esc_waiting.append((inc, c.stage_seq, turns))
+                continue
+            if now <= red + 0.01:
                 key = red + 0.01
             else:
                 continue  # red seen: the stage's time rules have fired
             self.push(key, inc, c.stage_seq, turns)
+
+    def wake_deferred(self, now: float) -> None:
+        """Deferred escalations whose case is no longer worked on, in the same stage: due
+        again now (those in a new stage were armed for it; closed ones are gone)."""
+        waiting, self.esc_waiting = self.esc_waiting, []
+        for inc, sseq, turns in waiting:
+            c = inc.case
+            if c is None or c.stage_seq != sseq:
+                continue
+            if inc.busy:
+                self.esc_waiting.append((inc, sseq, turns))
+            else:
+                self.push(now, inc, sseq, turns)
 
     def push(
         self, key: float, inc: _Incident, sseq: int, turns: tuple[float, float] | None
