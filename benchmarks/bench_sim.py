@@ -5,7 +5,8 @@ scenario's rate, scaled by households) and the same mean handling times, with no
 domain logic: one worker loop per grid pulling from a `simpy.Store`. Both run the
 yichang preset for 30 days on one core; the figure compared is SimPy events per
 second (`extra_info`), over process CPU time (the machine is shared: CPU time is what
-other jobs disturb least). The city presets are then timed end to end (one replication,
+other jobs disturb least), and the ratio pairs each full round with bare rounds timed
+around it. Target: ratio >= 0.5. The city presets are then timed end to end (one replication,
 streets in parallel on the machine's cores): yubei (target <= 60 s) and yichang
 (target <= 20 s).
 
@@ -14,6 +15,7 @@ Run: .venv/bin/pytest benchmarks/bench_sim.py --benchmark-only
 
 from __future__ import annotations
 
+import statistics
 import time
 from typing import Any
 
@@ -123,34 +125,47 @@ def test_bare_simpy_baseline(benchmark: Any, rates: dict[str, float]) -> None:
 
 
 def test_full_model_events_per_second(benchmark: Any, rates: dict[str, float]) -> None:
-    """full: the grid model of the same city and horizon on one core; ratio to bare."""
+    """full: the grid model of the same city and horizon on one core; ratio to bare.
+
+    The machine's speed drifts between rounds (a shared VM), so each full round is paired
+    with bare rounds timed just before and after it, and the ratio is the median of the
+    rounds' ratios (the bare figure of a round: the faster of its two neighbours)."""
     s = _scenario("yichang")
     city_for(s)  # built once per process, outside the timed call: city, index, roster
     routing_index_for(s)
     staff_for(s)
+    arrivals, handles = _bare_inputs("yichang")
     cpu: list[float] = []
+    ratios: list[float] = []
+
+    def bare_rate() -> float:
+        c0 = time.process_time()
+        _, events = bare_model(arrivals, handles)
+        return events / (time.process_time() - c0)
 
     def timed() -> Any:
+        before = bare_rate()
         c0 = time.process_time()
         out = full_model_serial("yichang")
-        cpu.append(time.process_time() - c0)
+        secs = time.process_time() - c0
+        cpu.append(secs)
+        ratios.append((out.events / secs) / max(before, bare_rate()))
         return out
 
     r = benchmark.pedantic(timed, rounds=3)
     secs = min(cpu)
     assert r.metric("cases") > 10_000
     assert all(c.ok for c in r.checks)
+    ratio = statistics.median(ratios)
     rates["full"] = r.events / secs
-    rates["full_cases"] = r.metric("incidents")
     benchmark.extra_info["events"] = r.events
     benchmark.extra_info["events_per_s"] = round(r.events / secs)
-    if "bare" in rates:
-        ratio = rates["full"] / rates["bare"]
-        benchmark.extra_info["ratio_to_bare"] = round(ratio, 3)
-        print(
-            f"\nCPU events/s full {rates['full']:,.0f} bare {rates['bare']:,.0f} "
-            f"ratio {ratio:.3f} (full: {r.events:,} events, {secs:.2f} s CPU)"
-        )
+    benchmark.extra_info["ratio_to_bare"] = round(ratio, 3)
+    benchmark.extra_info["ratios"] = [round(x, 3) for x in ratios]
+    print(
+        f"\nCPU events/s full {rates['full']:,.0f} ({r.events:,} events, {secs:.2f} s CPU); "
+        f"ratio to bare per round {[round(x, 3) for x in ratios]}, median {ratio:.3f}"
+    )
 
 
 @pytest.mark.parametrize("name", ["yichang", "yubei"])
