@@ -33,10 +33,10 @@ import json
 import math
 import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Any, Final, Protocol, TypeAlias
+from typing import Any, Final, Protocol, TypeAlias, cast
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -49,6 +49,7 @@ from gridcore.clock import (
     WarningLight,
     WorkingHoursCalendar,
     warning_light,
+    warning_light_us,
 )
 from gridcore.errors import (
     CaseError,
@@ -1289,6 +1290,12 @@ def stage_deadline(
     return stage, policy.calendar_for(case.info.category).add(case.stage_since, limit), limit
 
 
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_US: Final = timedelta(microseconds=1)
+_FAST_MAX_US: Final = round(_FAST_MAX_S * 1e6)
+_FastCalendar: TypeAlias = "WorkingHoursCalendar | RoundTheClock"
+
+
 def case_light(
     case: Case,
     now: datetime,
@@ -1300,6 +1307,63 @@ def case_light(
 
     None when no clock runs (final, closed, or no limits known).
     """
+    # The fast path: the same arithmetic on epoch microseconds (ints, exact) through the
+    # calendars' `add_us`/`between_us`, for the calendars and zones `_due_after` knows;
+    # anything else (or out of range) takes the datetime path below.
+    state = case.state
+    parked = state is State.PARKED
+    at = case.extra.parked_since if parked else now
+    if type(at) is datetime and type(at.tzinfo) in _FAST_ZONES:
+        stage = Stage.HANDLE if parked else _STAGE_OF[state]
+        if stage is None:
+            return None
+        cat = case.info.category
+        if stage is Stage.HANDLE:
+            a = case.assignment
+            due = a.due
+            if due is None:
+                return None
+            budget = a.due_budget
+            if budget is None:
+                if policy is None:
+                    return None
+                budget = policy.limit_for(cat, Stage.HANDLE)
+                if budget is None:
+                    return None
+            cal = _WALL if policy is None else policy.calendar_for(cat)
+            if (
+                type(cal) in _FAST_CALENDARS
+                and type(budget) is timedelta
+                and type(due) is datetime
+                and type(due.tzinfo) in _FAST_ZONES
+            ):
+                fast = cast(_FastCalendar, cal)
+                end_us = (due - _EPOCH) // _US
+                return _light_us(fast, at, due, end_us, budget // _US, yellow_at, red_at)
+        elif policy is not None:
+            limit = policy.limit_for(cat, stage)
+            if limit is None:
+                return None
+            cal = policy.calendar_for(cat)
+            since = case.stage_since
+            tz = since.tzinfo
+            if (
+                type(cal) in _FAST_CALENDARS
+                and type(limit) is timedelta
+                and limit > _ZERO
+                and type(since) is datetime
+                and type(tz) in _FAST_ZONES
+            ):
+                fast = cast(_FastCalendar, cal)
+                end_us = fast.add_us((since - _EPOCH) // _US, limit // _US)
+                if 0 < end_us < _FAST_MAX_US:
+                    # The instant `cal.add(since, limit)` gives, in the same wall time
+                    # (`add` returns the UTC round trip's representation, or one equal to
+                    # it): `at < deadline` below compares exactly as the datetime path.
+                    deadline = datetime.fromtimestamp(end_us / 1e6, tz)
+                    return _light_us(fast, at, deadline, end_us, limit // _US, yellow_at, red_at)
+        else:
+            return None
     sd = stage_deadline(case, policy)
     if sd is None:
         return None
@@ -1314,6 +1378,31 @@ def case_light(
     if limit <= _ZERO:
         return WarningLight.RED if used > _ZERO else WarningLight.YELLOW
     return warning_light(used, limit, yellow_at, red_at)
+
+
+def _light_us(
+    cal: _FastCalendar,
+    at: datetime,
+    deadline: datetime,
+    end_us: int,
+    limit_us: int,
+    yellow_at: float,
+    red_at: float,
+) -> WarningLight:
+    """`case_light`'s last steps on microseconds: `deadline` is the instant `end_us`."""
+    at_us = (at - _EPOCH) // _US
+    # Aware datetimes of different zones compare as UTC instants, so the ints answer;
+    # in one zone they compare as wall times (a DST fold can differ): ask them.
+    before = (at < deadline) if at.tzinfo is deadline.tzinfo else (at_us < end_us)
+    if before:
+        used = limit_us - cal.between_us(at_us, end_us)
+        if used < 0:
+            used = 0
+    else:
+        used = limit_us + cal.between_us(end_us, at_us)
+    if limit_us <= 0:
+        return WarningLight.RED if used > 0 else WarningLight.YELLOW
+    return warning_light_us(used, limit_us, yellow_at, red_at)
 
 
 # -- apply ----------------------------------------------------------------------------
@@ -1478,11 +1567,13 @@ def apply(
     payload: Payload | None = None,
     *,
     policy: DeadlinePolicy | None = None,
+    notify: bool = True,
 ) -> Outcome:
     """Apply one action: the new case, its event and notifications, or `TransitionRefused`.
 
     Pure: `case` is not changed, nothing is read but the arguments. `policy` supplies the
-    deadlines of actions that set or move `due`.
+    deadlines of actions that set or move `due`. `notify=False` skips making the
+    notifications (the outcome's third item is then empty) for callers that drop them.
 
     >>> from datetime import datetime, timezone
     >>> t = datetime(2024, 3, 1, 9, tzinfo=timezone.utc)
@@ -1503,7 +1594,7 @@ def apply(
         # Anything unusual goes through the full check, which names the refusing rule.
         _check(case, action, actor, now, reason, payload)
         hot = _HOT[(state, action)]  # type: ignore[index]
-    tr, _, checks, target, fold, prep, notify = hot
+    tr, _, checks, target, fold, prep, tell = hot
     if checks:
         given = payload if payload else _EMPTY
         for check in checks:
@@ -1532,7 +1623,7 @@ def apply(
     _ev_reason(event, reason)
     _ev_payload(event, frozen_p)
     new = fold(case, event)
-    return new, event, (() if notify is None else notify(new, event))
+    return new, event, (() if tell is None or not notify else tell(new, event))
 
 
 def _apply(

@@ -60,6 +60,7 @@ __all__ = [
     "WarningLight",
     "WorkingHoursCalendar",
     "warning_light",
+    "warning_light_us",
 ]
 
 DEFAULT_TZ = "Asia/Shanghai"
@@ -233,6 +234,18 @@ class RoundTheClock:
         if not -0.25 < y - b < 0.25:
             b = _s_to_us(end_s, "end_s")
         return (b - a) / 1e6 if b > a else 0.0
+
+    def add_us(self, start_us: int, work_us: int) -> int:
+        """`add` on epoch microseconds (UTC, ints): `start_us + work_us`, exact."""
+        if work_us < 0:
+            raise CalendarError(
+                f"work_us {work_us!r}: expected a non-negative number of microseconds"
+            )
+        return start_us + work_us
+
+    def between_us(self, start_us: int, end_us: int) -> int:
+        """`between` on epoch microseconds (UTC, ints): elapsed microseconds, zero if not after."""
+        return end_us - start_us if end_us > start_us else 0
 
     def cumulative_seconds(self, instants: npt.ArrayLike) -> npt.NDArray[np.float64]:
         """Seconds since `CUMULATIVE_ORIGIN`."""
@@ -678,6 +691,38 @@ class WorkingHoursCalendar:
         span = self._cover_us(a, b)
         return timedelta(microseconds=self._w(span, b) - self._w(span, a))
 
+    def add_us(self, start_us: int, work_us: int) -> int:
+        """`add` on epoch microseconds (UTC, ints): the same instant, exact, no datetime made."""
+        if work_us <= 0:
+            if work_us == 0:
+                return start_us
+            raise CalendarError(
+                f"work_us {work_us!r}: expected a non-negative number of microseconds"
+            )
+        return self._add_us(start_us, work_us)
+
+    def between_us(self, start_us: int, end_us: int) -> int:
+        """`between` on epoch microseconds (UTC, ints): working microseconds in
+        `[start_us, end_us)`, zero if not after; exact, no datetime made."""
+        if end_us <= start_us:
+            return 0
+        span = self._tl.span
+        if span is None or not (span.lo_us <= start_us and end_us < span.hi_us):
+            span = self._cover_us(start_us, end_us)
+        # `_w(span, end_us) - _w(span, start_us)` inlined, the second search bounded by
+        # the first (as in `between_seconds`).
+        s = span.s
+        i = bisect_right(s, end_us) - 1
+        if i < 0:
+            return 0  # both before the first interval
+        si = s[i]
+        wb = span.cs[i] + min(end_us - si, span.e[i] - si)
+        i = bisect_right(s, start_us, 0, i + 1) - 1
+        if i < 0:
+            return wb - span.base
+        si = s[i]
+        return wb - span.cs[i] - min(start_us - si, span.e[i] - si)
+
     def cumulative_seconds(self, instants: npt.ArrayLike) -> npt.NDArray[np.float64]:
         """Working seconds from `CUMULATIVE_ORIGIN` to each `datetime64` (UTC) instant."""
         x = _as_utc_us(instants)
@@ -823,16 +868,34 @@ def warning_light(
     >>> warning_light(timedelta(hours=4), timedelta(hours=5)).value
     'yellow'
     """
-    (yn, yd), (rn, rd) = _thresholds(yellow_at, red_at)
+    _thresholds(yellow_at, red_at)  # checked first, as ever
     if limit <= _ZERO:
         raise ConfigError(f"warning field 'limit' = {limit}: expected a positive duration")
     if used < _ZERO:
         raise ConfigError(f"warning field 'used' = {used}: expected a non-negative duration")
+    return warning_light_us(used // _US, limit // _US, yellow_at, red_at)
+
+
+def warning_light_us(
+    used_us: int,
+    limit_us: int,
+    yellow_at: float = 0.8,
+    red_at: float = 1.0,
+) -> WarningLight:
+    """`warning_light` on whole microseconds (ints): the same light, no timedelta made.
+
+    >>> warning_light_us(4 * 3_600_000_000, 5 * 3_600_000_000).value
+    'yellow'
+    """
+    (yn, yd), (rn, rd) = _thresholds(yellow_at, red_at)
+    if limit_us <= 0:
+        raise ConfigError(f"warning field 'limit_us' = {limit_us}: expected a positive duration")
+    if used_us < 0:
+        raise ConfigError(f"warning field 'used_us' = {used_us}: expected a non-negative duration")
     # Exact integer comparison against the thresholds as written (0.8 means 4/5, not the
     # binary float just above it), so 4 h of 5 h is yellow.
-    u, lim = used // _US, limit // _US
-    if u * rd > lim * rn:
+    if used_us * rd > limit_us * rn:
         return WarningLight.RED
-    if u * yd >= lim * yn:
+    if used_us * yd >= limit_us * yn:
         return WarningLight.YELLOW
     return WarningLight.GREEN

@@ -17,6 +17,7 @@ case's events ("rule", "epoch") so replaying a log remembers it.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from enum import StrEnum
@@ -27,6 +28,7 @@ import attrs
 
 from gridcore.cases import (
     PARENT_LEVEL,
+    STATE_STAGE,
     TRANSITIONS,
     Action,
     Actor,
@@ -92,6 +94,20 @@ _ACTION: Final[Mapping[Response, Action]] = MappingProxyType(
 
 _TIME_TRIGGERS: Final = frozenset({Trigger.STAGE_OVERDUE, Trigger.YELLOW_REACHED})
 _STAGE_ORDER: Final[Mapping[Stage, int]] = MappingProxyType({s: i for i, s in enumerate(Stage)})
+
+# Members and tables bound once for the sweep's per-case loop (an enum member read
+# through its class costs several dict lookups in Python 3.11).
+_OVERDUE: Final = Trigger.STAGE_OVERDUE
+_SEVERITY: Final = Trigger.SEVERITY
+_BEYOND: Final = Trigger.BEYOND_AUTHORITY
+_BUCK: Final = Trigger.BUCK_PASSING
+_GREEN: Final = WarningLight.GREEN
+_RED: Final = WarningLight.RED
+_ESCALATE: Final = Action.ESCALATE
+_SUPERVISE: Final = Action.SUPERVISE
+_TRIGGER_TEXT: Final[Mapping[Trigger, str]] = {t: t.value for t in Trigger}
+_STAGE_OF: Final[Mapping[State, Stage | None]] = dict(STATE_STAGE)
+_BY_ID: Final = operator.attrgetter("id")
 
 SYSTEM_ACTOR: Final = Actor(PersonId("system"), DeskRole.SYSTEM)
 """The actor that applies rule-made escalations."""
@@ -204,37 +220,20 @@ def default_rules() -> tuple[EscalationRule, ...]:
     )
 
 
-def _fires(
-    rule: EscalationRule,
-    case: Case,
-    now: datetime,
-    policy: DeadlinePolicy | None,
-    yellow_at: float,
-    red_at: float,
-) -> tuple[int, WarningLight | None] | None:
-    """The epoch the rule fires in (with the light for time triggers), else None."""
+def _count_fires(rule: EscalationRule, case: Case) -> int | None:
+    """The epoch a rule of the other triggers fires in, else None."""
     x = case.extra
     trig = rule.trigger
-    if trig in _TIME_TRIGGERS:
-        stage = case.stage
-        if stage is None or (rule.stages and stage not in rule.stages):
-            return None  # no clock runs (parked, closed, final) or a stage not watched
-        light = case_light(case, now, policy, yellow_at, red_at)
-        if light is None or light is WarningLight.GREEN:
-            return None
-        if trig is Trigger.STAGE_OVERDUE and light is not WarningLight.RED:
-            return None
-        return _STAGE_ORDER[stage], light
-    if trig is Trigger.SEVERITY:
+    if trig is _SEVERITY:
         # "At registration": only while nobody has signed for the case yet.
-        severe = case.severity >= rule.threshold and case.first_handler is None
-        return (0, None) if severe else None
-    if trig is Trigger.BEYOND_AUTHORITY:
-        return (case.stage_seq, None) if x.beyond_authority else None
-    if trig is Trigger.BUCK_PASSING:
+        severe = case.info.severity >= rule.threshold and case.assignment.first_handler is None
+        return 0 if severe else None
+    if trig is _BEYOND:
+        return case.stage_seq if x.beyond_authority else None
+    if trig is _BUCK:
         passed = x.transfer_count + x.return_count
-        return (passed, None) if passed > rule.threshold else None
-    return (x.reopen_count, None) if x.reopen_count > 0 else None
+        return passed if passed > rule.threshold else None
+    return x.reopen_count if x.reopen_count > 0 else None
 
 
 def _target_level(rule: EscalationRule, case: Case) -> str | None:
@@ -266,32 +265,50 @@ def due_escalations(
     escalation (a change of owner) per case per call, since the next one must see the
     case at its new level. Only actions the table allows in the case's state are returned.
     """
-    names = [r.name for r in rules]
-    if len(set(names)) != len(names):
+    if len({r.name for r in rules}) != len(rules):
+        names = [r.name for r in rules]
         dup = sorted({n for n in names if names.count(n) > 1})
         raise ConfigError(f"escalation rules: names {dup} given twice: expected unique names")
     out: list[Escalation] = []
-    for case in sorted(cases, key=lambda c: c.id):
-        if case.state not in _WATCHED:
+    for case in sorted(cases, key=_BY_ID):
+        state = case.state
+        if state not in _WATCHED:
             continue
         escalated = False
+        # The light is the same for every time rule of the case: computed once, when
+        # the first time rule asks for it.
+        light: WarningLight | None = None
+        light_known = False
+        rule_light: WarningLight | None
         for rule in rules:
             action = _ACTION[rule.response]
-            if (case.state, action) not in TRANSITIONS:
+            if (state, action) not in TRANSITIONS:
                 continue
-            hit = _fires(rule, case, now, policy, yellow_at, red_at)
-            if hit is None:
+            trig = rule.trigger
+            if trig in _TIME_TRIGGERS:
+                stage = _STAGE_OF[state]
+                if stage is None or (rule.stages and stage not in rule.stages):
+                    continue  # no clock runs (parked, closed, final) or a stage not watched
+                if not light_known:
+                    light = case_light(case, now, policy, yellow_at, red_at)
+                    light_known = True
+                if light is None or light is _GREEN or (trig is _OVERDUE and light is not _RED):
+                    continue
+                epoch = _STAGE_ORDER[stage]
+                rule_light = light
+            else:
+                count = _count_fires(rule, case)
+                if count is None:
+                    continue
+                epoch = count
+                rule_light = None
+            name = rule.name
+            if (name, epoch) in case.extra.fired:
                 continue
-            epoch, light = hit
-            if (rule.name, epoch) in case.extra.fired:
-                continue
-            payload: dict[str, JSONValue] = {
-                "rule": rule.name,
-                "epoch": epoch,
-                "trigger": rule.trigger.value,
-            }
-            reason = f"{rule.trigger.value} (rule {rule.name})"
-            if action is Action.ESCALATE:
+            trigger = _TRIGGER_TEXT[trig]
+            payload: dict[str, JSONValue] = {"rule": name, "epoch": epoch, "trigger": trigger}
+            reason = f"{trigger} (rule {name})"
+            if action is _ESCALATE:
                 if escalated:
                     continue
                 level = _target_level(rule, case)
@@ -301,15 +318,11 @@ def due_escalations(
                 payload["level"] = level
                 payload["supervision"] = rule.supervision
                 escalated = True
-            elif action is Action.SUPERVISE:
+            elif action is _SUPERVISE:
                 payload["supervision"] = rule.supervision
             else:
-                payload["light"] = "red" if light is WarningLight.RED else "yellow"
-            out.append(
-                Escalation(
-                    case.id, rule.name, rule.trigger, action, reason, MappingProxyType(payload)
-                )
-            )
+                payload["light"] = "red" if rule_light is _RED else "yellow"
+            out.append(Escalation(case.id, name, trig, action, reason, MappingProxyType(payload)))
     return out
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from fractions import Fraction
 from zoneinfo import ZoneInfo
 
 import numpy as np
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from gridcore.clock import RoundTheClock, WorkingHoursCalendar, warning_light
+from gridcore.clock import RoundTheClock, WorkingHoursCalendar, warning_light, warning_light_us
 
 SH = ZoneInfo("Asia/Shanghai")
 ZONES = [SH, UTC, ZoneInfo("America/New_York"), ZoneInfo("Europe/Paris")]
@@ -216,3 +217,52 @@ def test_between_seconds_after_add_seconds_round_trips(
     """Measuring what was added gives the work back (both rounded to the microsecond)."""
     got = cal.between_seconds(s, cal.add_seconds(s, w))
     assert timedelta(seconds=got) == timedelta(seconds=w)
+
+
+# -- the integer (microsecond) paths agree with the datetime ones -----------------------
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_US = timedelta(microseconds=1)
+
+
+@settings(max_examples=300, deadline=None)
+@given(calendars, instants, works)
+def test_add_us_equals_add(
+    cal: WorkingHoursCalendar | RoundTheClock, t: datetime, work: timedelta
+) -> None:
+    """add_us on epoch microseconds is the instant add gives, exactly."""
+    assert cal.add_us((t - _EPOCH) // _US, work // _US) == (cal.add(t, work) - _EPOCH) // _US
+
+
+@settings(max_examples=300, deadline=None)
+@given(calendars, instants, instants)
+def test_between_us_equals_between(
+    cal: WorkingHoursCalendar | RoundTheClock, a: datetime, b: datetime
+) -> None:
+    """between_us on epoch microseconds is between's duration, exactly (zero if not after)."""
+    got = cal.between_us((a - _EPOCH) // _US, (b - _EPOCH) // _US)
+    assert got == cal.between(a, b) // _US
+
+
+@SETTINGS
+@given(
+    st.integers(min_value=0, max_value=10**12),
+    st.integers(min_value=1, max_value=10**12),
+    st.sampled_from([(0.8, 1.0), (0.5, 0.9), (0.7, 1.25), (0.1, 3.0)]),
+)
+def test_warning_light_us_is_the_exact_ratio(
+    used: int, limit: int, thresholds: tuple[float, float]
+) -> None:
+    """The integer light compares used/limit with the thresholds as written, exactly."""
+    y, r = thresholds
+    for u in (used, limit * 4 // 5, limit, limit + 1):
+        ratio = Fraction(u, limit)
+        want = (
+            "red"
+            if ratio > Fraction(repr(r))
+            else "yellow"
+            if ratio >= Fraction(repr(y))
+            else "green"
+        )
+        assert warning_light_us(u, limit, y, r).value == want
+        assert warning_light(timedelta(microseconds=u), timedelta(microseconds=limit), y, r) == want

@@ -19,8 +19,10 @@ from gridcore.cases import (
     TRANSITIONS,
     Action,
     Actor,
+    Assignment,
     Case,
     CaseExtra,
+    CaseInfo,
     CaseLog,
     CategoryDeadlines,
     DeskRole,
@@ -48,6 +50,7 @@ from gridcore.clock import (
     RoundTheClock,
     WarningLight,
     WorkingHoursCalendar,
+    warning_light,
 )
 from gridcore.errors import (
     ConfigError,
@@ -468,6 +471,15 @@ class TestNotifications:
         notes = log.act(CID, Action.WARN, SUPERVISOR, T0, payload={"light": "yellow"})[2]
         assert [(n.kind, n.to) for n in notes] == [("warning", "sup-1")]
 
+    def test_notify_false_skips_the_notifications_only(self) -> None:
+        """The same case and event, with no notifications made."""
+        case = Case.replay(_signed().events(CID)[:4])  # dispatched to h-1
+        loud = apply(case, Action.SIGN_FOR, HANDLER, T0 + 2 * H)
+        quiet = apply(case, Action.SIGN_FOR, HANDLER, T0 + 2 * H, notify=False)
+        assert quiet[:2] == loud[:2]
+        assert [n.kind for n in loud[2]] == ["signed_for"]
+        assert quiet[2] == ()
+
     def test_quiet_actions_notify_nobody(self) -> None:
         """Verify and register tell nobody."""
         log = _log()
@@ -818,3 +830,138 @@ class TestDeadlineFastPath:
         value: Any = {"fired": frozenset({("r", 1)}), "co_handlers": ("p",)}.get(name, 7)
         x = CaseExtra(rework_count=2, supervisor=PersonId("s"))
         assert _evolve_extra(x, **{name: value}) == attrs.evolve(x, **{name: value})
+
+
+def _light_by_datetimes(
+    case: Case, now: datetime, policy: FixedDeadlines | None, yellow_at: float, red_at: float
+) -> WarningLight | None:
+    """`case_light` as defined on datetimes: the stage deadline, `between`, `warning_light`."""
+    sd = stage_deadline(case, policy)
+    if sd is None:
+        return None
+    _, deadline, limit = sd
+    cal = RoundTheClock() if policy is None else policy.calendar_for(case.category)
+    at = case.parked_since if case.state is State.PARKED else now
+    assert at is not None
+    if at < deadline:
+        used = max(limit - cal.between(at, deadline), timedelta(0))
+    else:
+        used = limit + cal.between(deadline, at)
+    if limit <= timedelta(0):
+        return WarningLight.RED if used > timedelta(0) else WarningLight.YELLOW
+    return warning_light(used, limit, yellow_at, red_at)
+
+
+class TestCaseLightFastPath:
+    """The light made on epoch microseconds equals the datetime definition's, boundaries too."""
+
+    STATES = (
+        State.REPORTED,
+        State.VERIFIED,
+        State.DISPATCHED,
+        State.SIGNED_FOR,
+        State.IN_PROGRESS,
+        State.PARKED,
+        State.HANDLED,
+        State.CLOSED,
+    )
+
+    @settings(max_examples=400, deadline=None)
+    @given(
+        st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2090, 1, 1)),
+        st.sampled_from(TestDeadlineFastPath.ZONES),
+        st.sampled_from((*TestDeadlineFastPath.ZONES, None)),
+        st.sampled_from(STATES),
+        st.integers(0, 2 * 86_400) | st.sampled_from((0, 5, 3600, 5 * 3600, 7 * 3600)),
+        st.sampled_from(("yellow", "yellow-1", "limit", "limit+1", "any")),
+        st.integers(0, 4 * 86_400 * 1_000_000),
+        st.booleans(),
+        st.sampled_from(("working", "24x7", "working-elsewhere")),
+        st.sampled_from(("aware", "text", "none")),
+        st.sampled_from(((0.8, 1.0), (0.5, 0.9), (0.7, 1.25))),
+        st.booleans(),
+    )
+    def test_light_equals_the_datetime_definition(
+        self,
+        wall: datetime,
+        zone: tzinfo,
+        now_zone: tzinfo | None,
+        state: State,
+        limit_s: int,
+        where: str,
+        any_us: int,
+        fold: bool,
+        calendar: str,
+        due_kind: str,
+        thresholds: tuple[float, float],
+        no_policy: bool,
+    ) -> None:
+        """Any zone (DST gaps and folds), calendar, stage and instant: the same light."""
+        since = wall.replace(tzinfo=zone, fold=int(fold))
+        cal: Calendar = {
+            "working": lambda: _working_in(zone),
+            "24x7": RoundTheClock,
+            "working-elsewhere": lambda: _working_in(ZoneInfo("America/New_York")),
+        }[calendar]()
+        limit = timedelta(seconds=limit_s)
+        policy = None if no_policy else FixedDeadlines(cal, {s: limit for s in Stage})
+        deadline_cal = RoundTheClock() if policy is None else cal
+        due = deadline_cal.add(since, limit)
+        # `at`: on the yellow boundary, just before it, on the deadline, just past it, or any
+        lim_us = limit // timedelta(microseconds=1)
+        k = {
+            "yellow": lim_us * 4 // 5,
+            "yellow-1": max(lim_us * 4 // 5 - 1, 0),
+            "limit": lim_us,
+            "limit+1": lim_us + 1,
+            "any": any_us,
+        }[where]
+        at = deadline_cal.add(since, timedelta(microseconds=k))
+        if now_zone is not None:
+            at = at.astimezone(now_zone)
+        assignment = Assignment()
+        if due_kind != "none":
+            # a deadline as dispatch writes it (text, read back) or as given
+            shown = datetime.fromisoformat(due.isoformat()) if due_kind == "text" else due
+            assignment = Assignment("h", "grid", "h", "h", shown, limit if limit_s % 2 else None)
+        info = CaseInfo(CategoryCode("x"), AreaCode("g"), PersonId("r"), "patrol", since, 2)
+        extra = CaseExtra(parked_since=at) if state is State.PARKED else CaseExtra()
+        case = Case(CID, state, 5, since, since, 5, assignment, info, extra)
+        now = at if state is not State.PARKED else at + timedelta(days=3)
+        y, r = thresholds
+        expected = _light_by_datetimes(case, now, policy, y, r)
+        assert case_light(case, now, policy, y, r) is expected
+
+    def test_other_zones_and_naive_instants_take_the_datetime_path(self) -> None:
+        """A zone the fast path does not know gives the same light; naive `now` still fails."""
+
+        class Plus8(tzinfo):
+            def utcoffset(self, dt: datetime | None) -> timedelta:
+                return 8 * H
+
+            def dst(self, dt: datetime | None) -> timedelta:
+                return timedelta(0)
+
+            def tzname(self, dt: datetime | None) -> str:
+                return "+08"
+
+        policy = FixedDeadlines(RoundTheClock(), LIMITS)
+        log = _log(policy)  # reported at T0: one hour to verify
+        case = log.case(CID)
+        odd = (T0 + H + timedelta(seconds=1)).astimezone(Plus8())
+        assert case_light(case, odd, policy) is WarningLight.RED
+        with pytest.raises(TypeError):
+            case_light(case, datetime(2024, 3, 4, 12), policy)
+
+    def test_in_a_dst_fold_instants_compare_as_datetimes_do(self) -> None:
+        """Same zone: `at < deadline` on wall times (as datetimes compare), not on UTC."""
+        berlin = ZoneInfo("Europe/Berlin")
+        since = datetime(2024, 10, 27, 1, 30, tzinfo=berlin)  # 23:30 UTC, deadline 00:30 UTC
+        policy = FixedDeadlines(RoundTheClock(), LIMITS)
+        info = CaseInfo(CategoryCode("x"), AreaCode("g"), PersonId("r"), "patrol", since, 2)
+        case = Case(CID, State.REPORTED, 1, since, since, 1, Assignment(), info)
+        at = datetime(2024, 10, 27, 2, 10, tzinfo=berlin, fold=1)  # 01:10 UTC: 40 min late
+        expected = _light_by_datetimes(case, at, policy, 0.8, 1.0)
+        assert expected is WarningLight.YELLOW  # the wall times say 02:10 < 02:30
+        assert case_light(case, at, policy) is expected
+        assert case_light(case, at.astimezone(UTC), policy) is WarningLight.RED

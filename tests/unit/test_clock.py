@@ -18,6 +18,7 @@ from gridcore.clock import (
     WarningLight,
     WorkingHoursCalendar,
     warning_light,
+    warning_light_us,
 )
 from gridcore.errors import CalendarError, ConfigError, GridcoreError, UnknownItemError
 
@@ -460,6 +461,43 @@ class TestSecondsFastPaths:
             cal.between_seconds(s - 9e5, s)
             == cal.between(datetime.fromtimestamp(s - 9e5, UTC), t).total_seconds()
         )
+
+
+class TestMicrosecondPaths:
+    """`add_us` / `between_us` / `warning_light_us`: the same answers on whole microseconds."""
+
+    def test_add_us_across_national_day_resumes_on_the_9th(self, cal: WorkingHoursCalendar) -> None:
+        """One working hour from 17:00 on 2025-09-30 ends at 09:00 on 2025-10-09."""
+        start = int(sh(2025, 9, 30, 17).timestamp()) * 10**6
+        assert cal.add_us(start, 3600 * 10**6) == int(sh(2025, 10, 9, 9).timestamp()) * 10**6
+        assert cal.add_us(start + 7, 0) == start + 7
+
+    def test_between_us_of_one_working_day(self, cal: WorkingHoursCalendar) -> None:
+        """A full working Monday holds 7 working hours; nothing when the end is not after."""
+        a = int(sh(2024, 3, 4).timestamp()) * 10**6
+        b = int(sh(2024, 3, 5).timestamp()) * 10**6
+        assert cal.between_us(a, b) == 7 * 3600 * 10**6
+        assert cal.between_us(b, a) == 0
+        r = RoundTheClock()
+        assert (r.add_us(a, 5), r.between_us(a, b), r.between_us(b, a)) == (a + 5, b - a, 0)
+
+    @pytest.mark.parametrize("calendar", [WorkingHoursCalendar(), RoundTheClock()])
+    def test_negative_work_us_is_refused(self, calendar: WorkingHoursCalendar) -> None:
+        """Negative work raises CalendarError naming it."""
+        with pytest.raises(CalendarError, match="work_us"):
+            calendar.add_us(1_700_000_000 * 10**6, -1)
+
+    def test_warning_light_us(self) -> None:
+        """The thresholds as written, exactly; a non-positive limit is refused."""
+        lim = 3600 * 10**6
+        assert warning_light_us(lim * 4 // 5 - 1, lim) is WarningLight.GREEN
+        assert warning_light_us(lim * 4 // 5, lim) is WarningLight.YELLOW
+        assert warning_light_us(lim, lim) is WarningLight.YELLOW
+        assert warning_light_us(lim + 1, lim) is WarningLight.RED
+        with pytest.raises(ConfigError, match="limit_us"):
+            warning_light_us(1, 0)
+        with pytest.raises(ConfigError, match="used_us"):
+            warning_light_us(-1, lim)
 
 
 class TestAddAcrossDaylightSaving:

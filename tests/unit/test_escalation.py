@@ -111,6 +111,24 @@ class TestTimeTriggers:
         )
         assert due_escalations(log.cases(), T0 + 9 * H, [OVERDUE_UP], policy=POLICY) == []
 
+    def test_each_rule_sees_its_own_light(self) -> None:
+        """The light is computed once per case, but only time rules carry it: a warning
+        from another trigger says yellow even when the case is red."""
+        log = CaseLog(POLICY)
+        _signed(log, "c1")
+        for _ in range(3):  # three transfers: buck passing
+            case = log.case(CaseId("c1"))
+            to = "h2" if case.owner == "h" else "h"
+            log.act(CaseId("c1"), Action.TRANSFER, DESK, T0, "wrong desk", {"to": to})
+        red_warn = EscalationRule("red_warn", Trigger.STAGE_OVERDUE, Response.WARN)
+        buck_warn = EscalationRule("buck_warn", Trigger.BUCK_PASSING, Response.WARN, threshold=2)
+        due = due_escalations(log.cases(), T0 + 9 * H, [YELLOW, red_warn, buck_warn], policy=POLICY)
+        assert [(e.rule, e.payload["light"]) for e in due] == [
+            ("yellow", "red"),
+            ("red_warn", "red"),
+            ("buck_warn", "yellow"),
+        ]
+
     def test_stage_filter_limits_a_time_rule(self) -> None:
         """A rule watching only the check stage ignores a late sign-for."""
         log = CaseLog(POLICY)

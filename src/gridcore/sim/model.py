@@ -703,7 +703,9 @@ class _Street:
         m = self.env.now
         now = self._dt_val if m == self._dt_key else self.dt(m)
         try:
-            case, ev, _ = apply(case, action, actor, now, reason, payload, policy=self.policy)
+            case, ev, _ = apply(
+                case, action, actor, now, reason, payload, policy=self.policy, notify=False
+            )
         except GridcoreError as exc:
             # SimPy re-raises by re-building the exception from its args: keep it simple.
             raise SimulationError(f"{self.street} at {now.isoformat()}: {exc}") from exc
