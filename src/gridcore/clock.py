@@ -662,25 +662,7 @@ class WorkingHoursCalendar:
         b = round(y) if -_Y_MAX < y < _Y_MAX else 0
         if not -0.25 < y - b < 0.25:
             b = _s_to_us(end_s, "end_s")
-        if b <= a:
-            return 0.0
-        span = self._tl.span
-        if span is None or not (span.lo_us <= a and b < span.hi_us):
-            span = self._cover_us(a, b)
-        s = span.s
-        i = bisect_right(s, b) - 1
-        if i < 0:
-            wb = span.base
-        else:
-            si = s[i]
-            wb = span.cs[i] + min(b - si, span.e[i] - si)
-        i = bisect_right(s, a, 0, i + 1) - 1
-        if i < 0:
-            wa = span.base
-        else:
-            si = s[i]
-            wa = span.cs[i] + min(a - si, span.e[i] - si)
-        return (wb - wa) / 1e6
+        return self.between_us(a, b) / 1e6 if b > a else 0.0
 
     def between(self, start: datetime, end: datetime) -> timedelta:
         """Working time in `[start, end)`; zero if `end <= start`."""
@@ -710,7 +692,7 @@ class WorkingHoursCalendar:
         if span is None or not (span.lo_us <= start_us and end_us < span.hi_us):
             span = self._cover_us(start_us, end_us)
         # `_w(span, end_us) - _w(span, start_us)` inlined, the second search bounded by
-        # the first (as in `between_seconds`).
+        # the first.
         s = span.s
         i = bisect_right(s, end_us) - 1
         if i < 0:

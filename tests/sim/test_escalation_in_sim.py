@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from gridcore.cases import CaseEvent
 from gridcore.errors import ScenarioError
 from gridcore.escalation import default_rules
 from gridcore.sim.model import merge_partitions, partition_events, run_partition
@@ -42,6 +43,14 @@ def tight(base: Scenario) -> Scenario:
     )
 
 
+def _events_by_case(s: Scenario) -> dict[str, list[CaseEvent]]:
+    """The first street's case logs, by case id."""
+    by_case: dict[str, list[CaseEvent]] = {}
+    for e in partition_events(s, 0, 0)[1]:
+        by_case.setdefault(e.case_id, []).append(e)
+    return by_case
+
+
 def test_tight_limits_escalate_with_the_rule_name_in_the_case_logs(tight: Scenario) -> None:
     """Cases past their sign-for limit are escalated by the rule: escalate events say so."""
     res, events = partition_events(tight, 0, 0)
@@ -60,10 +69,7 @@ def test_tight_limits_escalate_with_the_rule_name_in_the_case_logs(tight: Scenar
 
 def test_an_escalated_case_is_handled_by_its_new_owner(tight: Scenario) -> None:
     """After a rule escalation the case is signed for by its new owner's unit, not a grid."""
-    _, events = partition_events(tight, 0, 0)
-    by_case: dict[str, list] = {}
-    for e in events:
-        by_case.setdefault(e.case_id, []).append(e)
+    by_case = _events_by_case(tight)
     moved = 0
     for evs in by_case.values():
         idx = [i for i, e in enumerate(evs) if e.action == "escalate" and "rule" in e.payload]
@@ -155,10 +161,7 @@ def test_bad_rules_are_refused_naming_the_key(value: object, key: str) -> None:
 def test_a_case_being_worked_on_is_not_escalated_until_the_work_ends(tight: Scenario) -> None:
     """Handling past its deadline while someone works on it: the handler keeps the case
     (the escalation waits, and the work ends with a new stage); no escalate in between."""
-    _, events = partition_events(tight, 0, 0)
-    by_case: dict[str, list] = {}
-    for e in events:
-        by_case.setdefault(e.case_id, []).append(e)
+    by_case = _events_by_case(tight)
     overdue_at_work = 0
     for evs in by_case.values():
         due = None

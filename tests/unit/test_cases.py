@@ -78,6 +78,19 @@ EVALUATOR = Actor(PersonId("eva-1"), DeskRole.EVALUATOR)
 CID = CaseId("C-1")
 
 
+class _Plus8(tzinfo):
+    """A fixed +08:00 zone of a type the fast paths do not know."""
+
+    def utcoffset(self, dt: datetime | None) -> timedelta:
+        return 8 * H
+
+    def dst(self, dt: datetime | None) -> timedelta:
+        return timedelta(0)
+
+    def tzname(self, dt: datetime | None) -> str:
+        return "+08"
+
+
 def _log(policy: FixedDeadlines | None = None) -> CaseLog:
     log = CaseLog(policy)
     log.report(CID, REPORTER, T0, grid=AreaCode("g1"), category=CategoryCode("road"))
@@ -793,19 +806,9 @@ class TestDeadlineFastPath:
             def add(self, start: datetime, work: timedelta) -> datetime:
                 return start + work + H
 
-        class Plus8(tzinfo):
-            def utcoffset(self, dt: datetime | None) -> timedelta:
-                return 8 * H
-
-            def dst(self, dt: datetime | None) -> timedelta:
-                return timedelta(0)
-
-            def tzname(self, dt: datetime | None) -> str:
-                return "+08"
-
         t = datetime(2024, 3, 4, 9, tzinfo=TZ)
         assert _due_after(Shifted(), t, H, 3600.0) == "2024-03-04T11:00:00+08:00"
-        odd = datetime(2024, 3, 4, 9, tzinfo=Plus8())
+        odd = datetime(2024, 3, 4, 9, tzinfo=_Plus8())
         assert _due_after(RoundTheClock(), odd, H, 3600.0) == "2024-03-04T10:00:00+08:00"
         assert _due_after(WORKING, t, timedelta(0), 0.0) == t.isoformat()
 
@@ -935,20 +938,10 @@ class TestCaseLightFastPath:
     def test_other_zones_and_naive_instants_take_the_datetime_path(self) -> None:
         """A zone the fast path does not know gives the same light; naive `now` still fails."""
 
-        class Plus8(tzinfo):
-            def utcoffset(self, dt: datetime | None) -> timedelta:
-                return 8 * H
-
-            def dst(self, dt: datetime | None) -> timedelta:
-                return timedelta(0)
-
-            def tzname(self, dt: datetime | None) -> str:
-                return "+08"
-
         policy = FixedDeadlines(RoundTheClock(), LIMITS)
         log = _log(policy)  # reported at T0: one hour to verify
         case = log.case(CID)
-        odd = (T0 + H + timedelta(seconds=1)).astimezone(Plus8())
+        odd = (T0 + H + timedelta(seconds=1)).astimezone(_Plus8())
         assert case_light(case, odd, policy) is WarningLight.RED
         with pytest.raises(TypeError):
             case_light(case, datetime(2024, 3, 4, 12), policy)
