@@ -131,6 +131,20 @@ def _work_us(x: float, what: str) -> int:
     return w
 
 
+def _instant_s_us(x: float, what: str) -> int:
+    """`_s_to_us(x, what)`, by rounding `x * 1e6` directly where that gives the same."""
+    y = x * 1e6
+    v = round(y) if -_Y_MAX < y < _Y_MAX else 0
+    return v if -0.25 < y - v < 0.25 else _s_to_us(x, what)
+
+
+def _work_s_us(x: float, what: str) -> int:
+    """`_work_us(x, what)`, by rounding `x * 1e6` directly where that gives the same."""
+    y = x * 1e6
+    w = round(y) if 0.0 <= y < _Y_MAX else 0
+    return w if -0.25 < y - w < 0.25 else _work_us(x, what)
+
+
 def _as_utc_us(instants: npt.ArrayLike) -> npt.NDArray[np.int64]:
     """Accept `datetime64` (any unit, taken as UTC) and return int64 microseconds."""
     arr = np.asarray(instants)
@@ -213,26 +227,14 @@ class RoundTheClock:
 
     def add_seconds(self, start_s: float, work_s: float) -> float:
         """`start_s + work_s`, both rounded to the microsecond as `add` rounds them."""
-        y = start_s * 1e6
-        x = round(y) if -_Y_MAX < y < _Y_MAX else 0
-        if not -0.25 < y - x < 0.25:
-            x = _s_to_us(start_s, "start_s")
-        y = work_s * 1e6
-        w = round(y) if 0.0 <= y < _Y_MAX else 0
-        if not -0.25 < y - w < 0.25:
-            w = _work_us(work_s, "work_s")
+        x = _instant_s_us(start_s, "start_s")
+        w = _work_s_us(work_s, "work_s")
         return (x + w) / 1e6
 
     def between_seconds(self, start_s: float, end_s: float) -> float:
         """Elapsed seconds from `start_s` to `end_s` (to the microsecond), zero if not after."""
-        y = start_s * 1e6
-        a = round(y) if -_Y_MAX < y < _Y_MAX else 0
-        if not -0.25 < y - a < 0.25:
-            a = _s_to_us(start_s, "start_s")
-        y = end_s * 1e6
-        b = round(y) if -_Y_MAX < y < _Y_MAX else 0
-        if not -0.25 < y - b < 0.25:
-            b = _s_to_us(end_s, "end_s")
+        a = _instant_s_us(start_s, "start_s")
+        b = _instant_s_us(end_s, "end_s")
         return (b - a) / 1e6 if b > a else 0.0
 
     def add_us(self, start_us: int, work_us: int) -> int:
@@ -621,47 +623,17 @@ class WorkingHoursCalendar:
         >>> datetime.fromtimestamp(cal.add_seconds(t, 3600.0), sh).isoformat()
         '2025-10-09T09:00:00+08:00'
         """
-        y = start_s * 1e6
-        x = round(y) if -_Y_MAX < y < _Y_MAX else 0
-        if not -0.25 < y - x < 0.25:
-            x = _s_to_us(start_s, "start_s")
-        y = work_s * 1e6
-        w = round(y) if 0.0 <= y < _Y_MAX else 0
-        if not -0.25 < y - w < 0.25:
-            w = _work_us(work_s, "work_s")
-        if w == 0:
-            return x / 1e6
-        # _add_us inlined: this is the simulation's per-step call.
-        span = self._tl.span
-        if span is None or not span.lo_us <= x < span.hi_us:
-            span = self._cover_us(x, x)
-        s = span.s
-        i = bisect_right(s, x) - 1
-        if i < 0:
-            target = span.base + w
-        else:
-            si = s[i]
-            target = span.cs[i] + min(x - si, span.e[i] - si) + w
-        ce = span.ce
-        if not ce or ce[-1] < target:
-            span = self._grow_for(span, target)
-            s, ce = span.s, span.ce
-        j = bisect_left(ce, target)
-        return (s[j] + (target - span.cs[j])) / 1e6
+        x = _instant_s_us(start_s, "start_s")
+        w = _work_s_us(work_s, "work_s")
+        return (self._add_us(x, w) if w else x) / 1e6
 
     def between_seconds(self, start_s: float, end_s: float) -> float:
         """`between` on epoch seconds (UTC POSIX, float), in seconds; zero if not after.
 
         Equals `between(fromtimestamp(start_s), fromtimestamp(end_s)).total_seconds()`.
         """
-        y = start_s * 1e6
-        a = round(y) if -_Y_MAX < y < _Y_MAX else 0
-        if not -0.25 < y - a < 0.25:
-            a = _s_to_us(start_s, "start_s")
-        y = end_s * 1e6
-        b = round(y) if -_Y_MAX < y < _Y_MAX else 0
-        if not -0.25 < y - b < 0.25:
-            b = _s_to_us(end_s, "end_s")
+        a = _instant_s_us(start_s, "start_s")
+        b = _instant_s_us(end_s, "end_s")
         return self.between_us(a, b) / 1e6 if b > a else 0.0
 
     def between(self, start: datetime, end: datetime) -> timedelta:
