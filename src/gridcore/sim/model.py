@@ -719,10 +719,7 @@ class _Street:
             if case.stage_seq != old.stage_seq:
                 if "due" in ev.payload:
                     inc.due_at = m
-                inc.stage_at = m
-                if self.watch_time:
-                    self.esc_seq += 1
-                    self.to_arm.append((self.esc_seq, inc, case, m))
+                self.stage_began(inc, case, m)
             if action in self.dirty_actions or (
                 action is Action.REGISTER and case.info.severity >= self.sev_min
             ):
@@ -764,10 +761,8 @@ class _Street:
         self.open_cases += 1
         if inc.measured:
             inc.log = self.logs[cid] = [ev]
-        if self.esc_on and self.watch_time:
-            inc.stage_at = m = self.env.now
-            self.esc_seq += 1
-            self.to_arm.append((self.esc_seq, inc, case, m))
+        if self.esc_on:
+            self.stage_began(inc, case, self.env.now)
 
     # -- incidents ----------------------------------------------------------------------
 
@@ -1120,6 +1115,14 @@ class _Street:
         self.env.timeout(d - self.env.now).callbacks.append(forward)
 
     # -- escalation sweeps --------------------------------------------------------------
+
+    def stage_began(self, inc: _Incident, case: Case, m: float) -> None:
+        """`case` entered a new stage at minute `m`: note when, and (if a time rule
+        watches) queue it to be armed at the next sweep, in the order of the changes."""
+        inc.stage_at = m
+        if self.watch_time:
+            self.esc_seq += 1
+            self.to_arm.append((self.esc_seq, inc, case, m))
 
     def arm_pending(self) -> None:
         """Arm the stage changes since the last sweep whose case is still in that stage
