@@ -7,6 +7,7 @@ to stderr (plain text), the summary table with 95% intervals to stdout.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import sys
 import time
@@ -185,8 +186,10 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def _executor(args: argparse.Namespace) -> Any:
+    """A process pool of `--workers` processes, shut down on leaving the `with`; or, when
+    the option is absent, nothing (the runner's default pool)."""
     if args.workers is None:
-        return None
+        return contextlib.nullcontext()
     from concurrent.futures import ProcessPoolExecutor
 
     return ProcessPoolExecutor(max(1, args.workers))
@@ -196,12 +199,8 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     from gridcore.sim.run import run_scenario
 
     s = _scenario(args, args.scenario)
-    ex = _executor(args)
-    try:
+    with _executor(args) as ex:
         result = run_scenario(s, ex, None if args.quiet else progress_bar())
-    finally:
-        if ex is not None:
-            ex.shutdown()
     if args.out:
         result.write(args.out)
     print(format_summary(result))
@@ -217,12 +216,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     whatif = _scenario(args, args.whatif) if args.whatif else base
     for name in args.whatif_overlay or ():
         whatif = apply_overlay(whatif, name)
-    ex = _executor(args)
-    try:
+    with _executor(args) as ex:
         cmp = compare(base, whatif, ex, None if args.quiet else progress_bar())
-    finally:
-        if ex is not None:
-            ex.shutdown()
     if args.out:
         cmp.write(args.out)
     print(format_comparison(cmp))
