@@ -119,16 +119,7 @@ ROLE_ZH: Mapping[Role, str] = MappingProxyType(
 )
 """The Chinese name of each role."""
 
-VOLUNTEERS: tuple[Role, ...] = (
-    Role.VOLUNTEER_INFORMATION,
-    Role.VOLUNTEER_SANITATION,
-    Role.VOLUNTEER_PATROL,
-    Role.VOLUNTEER_MEDIATION,
-    Role.VOLUNTEER_LABOUR,
-    Role.VOLUNTEER_ELDERLY_CARE,
-    Role.VOLUNTEER_FAMILY_PLANNING,
-    Role.VOLUNTEER_COUNSELLING,
-)
+VOLUNTEERS: tuple[Role, ...] = tuple(r for r in Role if r.name.startswith("VOLUNTEER_"))
 """The eight kinds of volunteers that support grid workers (Yichang)."""
 
 
