@@ -28,7 +28,7 @@ test: $(STAMP)
 check: lint typecheck test
 
 bench: $(STAMP)
-	$(BIN)/pytest benchmarks --benchmark-only --benchmark-columns=min,median,mean,ops,rounds -p no:cacheprovider
+	$(BIN)/pytest benchmarks/bench_*.py --benchmark-only --benchmark-columns=min,median,mean,ops,rounds -p no:cacheprovider
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .benchmarks
