@@ -115,3 +115,32 @@ def test_the_command_line_runs_a_preset(tmp_path: Path, capsys) -> None:
     assert args.func(args) == 0
     assert "scenario 'shuanghu'" in capsys.readouterr().out
     assert read_summary(tmp_path)["replications"] == 1
+
+
+def test_an_emergency_cuts_a_patrol_short() -> None:
+    """A critical case reported while its grid's workers patrol interrupts a patrol: the
+    patrol counts for the share walked, and the worker goes on working."""
+    from gridcore.sim.model import _Street
+
+    critical = ["G0101", "G0401", "G0802", "C0501", "E0401"]  # the severity-4 leaves
+    s = apply_overrides(
+        preset_scenario("shuanghu"),
+        {
+            "run.days": 4,
+            "run.warmup_days": 0,
+            "run.seed": 2,
+            "incidents.resident_share": 1.0,
+            "surges": [{"categories": critical, "factor": 1500.0, "start_day": 0, "days": 4}],
+        },
+    )
+    street = _Street(s, 0, 0, keep_events=True)
+    ctr = dict(street.run().counters)
+    cut = ctr["emergency_interrupts"]
+    assert cut >= 3
+    started = sum(street.g_patrols)
+    # each cut-short patrol counts for less than a whole one; none is lost or counted twice
+    assert started - cut < ctr["patrols_done"] < started
+    # the interrupted workers went on: cases reported before the last day were all verified
+    reported = {e.case_id for e in street.kept if e.action == "report" and e.at.day < 6}
+    verified = {e.case_id for e in street.kept if e.action == "verify"}
+    assert reported and reported <= verified

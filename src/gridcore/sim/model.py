@@ -13,9 +13,12 @@ Per street:
 - every incident is a real case moved by `gridcore.cases.apply` (report, verify,
   register, dispatch, escalate, sign_for, start, handle, close / rework), with
   deadlines from the taxonomy and the working-time calendar;
-- grid workers are SimPy processes pulling tasks from their grid (cases by
-  priority, patrols, household visits, component inspections) in working hours;
-  an emergency (severity 4) interrupts a patrol and is taken off hours too;
+- grid workers are processes pulling tasks from their grid (cases by priority,
+  patrols, household visits, component inspections) in working hours; an emergency
+  (severity 4) interrupts a patrol and is taken off hours too. Workers, arrivals, the
+  working day and the sweeps are generators resumed by SimPy event callbacks
+  (`_start`), not `simpy.Process` objects: the same events, without the Python-level
+  step that a `Process` adds to each resume;
 - community, street and department staff are multi-server queues (callbacks,
   no processes); relay routing forwards level by level, flattened routing goes
   straight to the owner;
@@ -36,7 +39,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Generator, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
@@ -100,6 +103,40 @@ _STAGE_ORDER = {st: k for k, st in enumerate(Stage)}
 # task kinds in a grid's queue
 _VERIFY = 0
 _HANDLE = 1
+
+_INTERRUPTED: Any = object()
+"""Sent to a patrolling worker whose patrol an emergency cuts short."""
+
+Resume = Callable[[Any], Any]
+"""A driven process's own `send`: hooked onto an event, it resumes the process."""
+
+
+def _start(env: simpy.Environment, gen: Generator[None, Any, None]) -> None:
+    """Run `gen` as a process that event callbacks drive (cheaper than `simpy.Process`,
+    which adds a Python-level step to every resume).
+
+    `gen` first receives its own `send` (`resume = yield`); to wait for an event it appends
+    that to the event's callbacks and yields, and SimPy's processing of the event resumes
+    it. Like a process it starts with one event at the current instant. It must never
+    return: it ends parked at a bare `yield` that nothing resumes.
+    """
+    next(gen)
+    send = gen.send
+    ev = env.event()
+    ev.callbacks.append(lambda _e: send(send))
+    ev.succeed()
+
+
+class _Now(simpy.events.Event):
+    """An event processed at the current instant before the normal ones (SimPy's urgent
+    priority, as its interruptions have), with one callback."""
+
+    def __init__(self, env: simpy.Environment, callback: Callable[[Any], Any]) -> None:
+        self.env = env
+        self.callbacks = [callback]
+        self._value = None
+        self._ok = True
+        env.schedule(self, simpy.events.URGENT)
 
 
 def _union_minutes(intervals: Sequence[tuple[float, ...]]) -> float:
@@ -766,7 +803,8 @@ class _Street:
 
     # -- incidents ----------------------------------------------------------------------
 
-    def arrivals(self) -> Generator[Any, Any, None]:
+    def arrivals(self) -> Generator[None, Any, None]:
+        resume: Resume = yield
         env, s, rng = self.env, self.s, self.arr_rng
         inc_cfg = s.incidents
         hours = np.asarray(inc_cfg.hour_profile)
@@ -796,7 +834,8 @@ class _Street:
             cat = np.repeat(cat, reps)
             n = comm.size
             if n == 0:
-                yield env.timeout(max(0.0, day_start + 1440.0 - env.now))
+                env.timeout(max(0.0, day_start + 1440.0 - env.now)).callbacks.append(resume)
+                yield
                 continue
             at = day_start + (rng.choice(24, n, p=hours) + rng.random(n)) * 60.0
             ux, uy = rng.random(n), rng.random(n)
@@ -821,7 +860,8 @@ class _Street:
                 if t >= end:
                     break
                 if t > env.now:
-                    yield timeout(t - env.now)
+                    timeout(t - env.now).callbacks.append(resume)
+                    yield
                 measured = t >= warm
                 inc = _Incident(gi, k, severity[k], measured)
                 ctr["incidents"] += 1
@@ -835,7 +875,9 @@ class _Street:
                     grids[gi].latent.append(inc)
                     ctr["latent_open"] += 1
             if env.now < day_start + 1440.0:
-                yield timeout(day_start + 1440.0 - env.now)
+                timeout(day_start + 1440.0 - env.now).callbacks.append(resume)
+                yield
+        yield  # parked for good (a driven process never returns)
 
     def _report_cb(self, ev: Any) -> None:
         self.resident_report(ev.value)
@@ -860,7 +902,15 @@ class _Street:
                 g.idle.pop().succeed()
         elif emergency and g.patrolling:
             self.ctr["emergency_interrupts"] += 1
-            g.patrolling.pop().interrupt("emergency")
+            patrol, resume = g.patrolling.pop()
+
+            def cut_short(_e: Any) -> None:
+                # as a SimPy interrupt: the patrol's end no longer resumes the worker
+                if patrol.callbacks is not None and resume in patrol.callbacks:
+                    patrol.callbacks.remove(resume)
+                    resume(_INTERRUPTED)
+
+            _Now(self.env, cut_short)
 
     def actor(self, person: PersonId, role: DeskRole, unit: str = "") -> Actor:
         """One Actor value per (person, role, unit), built once."""
@@ -887,10 +937,11 @@ class _Street:
         inc.q = g.queue
         self.wake(g, emergency=inc.severity >= 4)
 
-    def worker(self, g: _Grid, person: PersonId) -> Generator[Any, Any, None]:
+    def worker(self, g: _Grid, person: PersonId) -> Generator[None, Any, None]:
         """One grid worker: between activities it takes the next task of its grid — a case
         by priority (on call, or an emergency), else in working periods a due patrol, a
         visit block, an inspection block — or waits to be woken (no polling)."""
+        resume: Resume = yield
         env = self.env
         timeout = env.timeout
         new_event = env.event
@@ -909,14 +960,14 @@ class _Street:
             self.t_case,
         )
         verify_t, handle_t = self.verify_t, self.handle_t
-        proc = env.active_process
         while True:
             if heap and (self.on_call or heap[0][0] <= -40):
                 start = env.now
                 task, inc = gq.pop(start)
                 inc.q = None
                 if task == _VERIFY:
-                    yield timeout(verify_t())
+                    timeout(verify_t()).callbacks.append(resume)
+                    yield
                     t_case[i] += env.now - start
                     self.act(inc, Action.VERIFY, me)
                     self.to_desk(inc)
@@ -928,42 +979,48 @@ class _Street:
                     if case.state == "signed_for":
                         self.act(inc, Action.START, who)
                     inc.busy = True
-                    yield timeout(handle_t[inc.cat]())
+                    timeout(handle_t[inc.cat]()).callbacks.append(resume)
+                    yield
                     inc.busy = False
                     t_case[i] += env.now - start
                     self.act(inc, Action.HANDLE, who)
                     self.to_check(inc, None)
             elif not self.working:
                 ev = new_event()
+                ev.callbacks.append(resume)
                 idle.append(ev)
-                yield ev
+                yield
             elif g.patrol_pending:
                 g.patrol_pending -= 1
                 start = env.now
-                patrolling.append(proc)
+                ev = timeout(patrol_min)
+                ev.callbacks.append(resume)
+                mine = (ev, resume)
+                patrolling.append(mine)
                 frac = 1.0
-                try:
-                    yield timeout(patrol_min)
-                except simpy.Interrupt:  # an emergency (the only interrupt there is)
+                if (yield) is _INTERRUPTED:  # an emergency (the only interruption there is)
                     frac = (env.now - start) / patrol_min
-                if proc in patrolling:
-                    patrolling.remove(proc)
+                elif mine in patrolling:
+                    patrolling.remove(mine)
                 t_patrol[i] += env.now - start
                 self.patrol_done(g, me, frac)
             elif g.visit_pool > 0:
                 m = block if block < g.visit_pool else g.visit_pool
                 g.visit_pool -= m
-                yield timeout(m)
+                timeout(m).callbacks.append(resume)
+                yield
                 t_visit[i] += m
             elif g.inspect_pool > 0:
                 m = block if block < g.inspect_pool else g.inspect_pool
                 g.inspect_pool -= m
-                yield timeout(m)
+                timeout(m).callbacks.append(resume)
+                yield
                 t_inspect[i] += m
             else:
                 ev = new_event()
+                ev.callbacks.append(resume)
                 idle.append(ev)
-                yield ev
+                yield
 
     def patrol_done(self, g: _Grid, me: Actor, frac: float) -> None:
         self.ctr["patrols_done"] += frac
@@ -1172,11 +1229,13 @@ class _Street:
             self.after_work(start, lim, inc.cat),
         )
 
-    def sweeps(self) -> Generator[Any, Any, None]:
+    def sweeps(self) -> Generator[None, Any, None]:
         """Every `escalation.check_minutes`: the rules over the cases that may be due."""
+        resume: Resume = yield
         env, every = self.env, self.s.escalation.check_minutes
         while True:
-            yield env.timeout(every)
+            env.timeout(every).callbacks.append(resume)
+            yield
             self.sweep()
 
     def sweep(self) -> None:
@@ -1383,7 +1442,8 @@ class _Street:
 
     # -- the working day ----------------------------------------------------------------
 
-    def clock(self) -> Generator[Any, Any, None]:
+    def clock(self) -> Generator[None, Any, None]:
+        resume: Resume = yield
         env, s = self.env, self.s
         duties = s.duties
         periods = [tuple(_clock_minutes(x) for x in p.split("-")) for p in duties.working_periods]
@@ -1431,7 +1491,8 @@ class _Street:
                 if t >= self.end:
                     break
                 if t > env.now:
-                    yield env.timeout(t - env.now)
+                    env.timeout(t - env.now).callbacks.append(resume)
+                    yield
                 if what == "con":
                     self.on_call = True
                     waiting, self.unsigned = self.unsigned, []
@@ -1457,11 +1518,13 @@ class _Street:
                     if measured:
                         self.ctr["patrols_due"] += len(self.grids)
             if day0 + 1440.0 > env.now:
-                yield env.timeout(min(day0 + 1440.0, self.end) - env.now)
+                env.timeout(min(day0 + 1440.0, self.end) - env.now).callbacks.append(resume)
+                yield
             if measured:
                 self.backlog.append((day - int(self.warm // 1440.0), self.open_cases))
             if env.now >= self.end:
-                return
+                break
+        yield  # parked for good (a driven process never returns)
 
     def wake_all(self, g: _Grid) -> None:
         """Wake as many idle workers of `g` as there are tasks for them now."""
@@ -1480,10 +1543,12 @@ class _Street:
 
     # -- run --------------------------------------------------------------------------
 
-    def snapshot(self) -> Generator[Any, Any, None]:
+    def snapshot(self) -> Generator[None, Any, None]:
         """At the end of the warm-up, zero the duty-time accumulators."""
+        resume: Resume = yield
         if self.warm > 0:
-            yield self.env.timeout(self.warm)
+            self.env.timeout(self.warm).callbacks.append(resume)
+            yield
             for arr in (self.t_patrol, self.t_visit, self.t_inspect, self.t_case):
                 for j in range(len(arr)):
                     arr[j] = 0.0
@@ -1496,17 +1561,18 @@ class _Street:
                 p.queue.area = p.queue.wait_sum = 0.0
                 p.queue.arrivals = 0
                 p.queue.last = self.warm
+        yield  # parked for good (a driven process never returns)
 
     def run(self) -> PartitionResult:
         env = self.env
-        env.process(self.arrivals())
-        env.process(self.clock())
-        env.process(self.snapshot())
+        _start(env, self.arrivals())
+        _start(env, self.clock())
+        _start(env, self.snapshot())
         if self.esc_on:
-            env.process(self.sweeps())
+            _start(env, self.sweeps())
         for g in self.grids:
             for person in g.people:
-                env.process(self.worker(g, person))
+                _start(env, self.worker(g, person))
         env.run(until=self.end)
         return self.result()
 
