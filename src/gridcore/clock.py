@@ -393,13 +393,18 @@ class _Timeline:
 
     A grown span replaces the old one in a single assignment, so a reader that took
     a span keeps a consistent one even if another thread grows the cache meanwhile.
+    `window` is `(gap, s1, e1, s2, e2)` in epoch microseconds, also replaced whole: the
+    working interval `[s1, e1)` that the last `_add_us` started in or before (in the gap
+    `[gap, s1)`), and the next one `[s2, e2)`. Work that starts in `[gap, e1)` and ends
+    by `e2` is found without a search.
     """
 
-    __slots__ = ("span", "years")
+    __slots__ = ("span", "window", "years")
 
     def __init__(self) -> None:
         self.years: dict[int, tuple[list[int], list[int]]] = {}
         self.span: _Span | None = None
+        self.window: tuple[int, int, int, int, int] = (0, 0, 0, 0, 0)
 
 
 @attrs.frozen(eq=False)
@@ -584,16 +589,29 @@ class WorkingHoursCalendar:
 
     def _add_us(self, x: int, w: int) -> int:
         """The instant (epoch microseconds) at which `w > 0` working microseconds after `x` end."""
-        span = self._tl.span
+        tl = self._tl
+        gap, s1, e1, s2, e2 = tl.window
+        if gap <= x < e1:
+            y = (x if x > s1 else s1) + w  # counted from the start of the work
+            if y <= e1:
+                return y
+            y += s2 - e1  # the rest from the start of the next interval
+            if y <= e2:
+                return y
+        span = tl.span
         if span is None or not span.lo_us <= x < span.hi_us:
             span = self._cover_us(x, x)
-        s = span.s
+        s, e = span.s, span.e
         i = bisect_right(s, x) - 1
+        # the interval that `x` is in or before, and the next one: the window from now on
+        k = i if i >= 0 and x < e[i] else i + 1
+        if k + 1 < len(s):
+            tl.window = (e[k - 1] if k > 0 else s[k], s[k], e[k], s[k + 1], e[k + 1])
         if i < 0:
             target = span.base + w
         else:
             si = s[i]
-            target = span.cs[i] + min(x - si, span.e[i] - si) + w
+            target = span.cs[i] + min(x - si, e[i] - si) + w
         ce = span.ce
         if not ce or ce[-1] < target:
             span = self._grow_for(span, target)
@@ -623,8 +641,15 @@ class WorkingHoursCalendar:
         >>> datetime.fromtimestamp(cal.add_seconds(t, 3600.0), sh).isoformat()
         '2025-10-09T09:00:00+08:00'
         """
-        x = _instant_s_us(start_s, "start_s")
-        w = _work_s_us(work_s, "work_s")
+        # `_instant_s_us` and `_work_s_us` inlined (the simulation's hottest clock call)
+        y = start_s * 1e6
+        x = round(y) if -_Y_MAX < y < _Y_MAX else 0
+        if not -0.25 < y - x < 0.25:
+            x = _s_to_us(start_s, "start_s")
+        y = work_s * 1e6
+        w = round(y) if 0.0 <= y < _Y_MAX else 0
+        if not -0.25 < y - w < 0.25:
+            w = _work_us(work_s, "work_s")
         return (self._add_us(x, w) if w else x) / 1e6
 
     def between_seconds(self, start_s: float, end_s: float) -> float:

@@ -266,3 +266,39 @@ def test_warning_light_us_is_the_exact_ratio(
         )
         assert warning_light_us(u, limit, y, r).value == want
         assert warning_light(timedelta(microseconds=u), timedelta(microseconds=limit), y, r) == want
+
+
+_MIN_US = 60 * 10**6
+_EDGES = (510, 720, 840, 1050)  # the default periods' edges, minutes after local midnight
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(min_value=0, max_value=20),  # day after 2025-03-01 (a holiday on the 5th)
+    st.lists(
+        st.tuples(
+            st.integers(min_value=0, max_value=3),  # the period edge the start is near
+            st.integers(min_value=-90, max_value=90),  # start: minutes off that edge
+            st.integers(min_value=-2, max_value=2),  # start: microseconds off the minute
+            st.integers(min_value=0, max_value=3),  # the edge the end is aimed at
+            st.integers(min_value=-2, max_value=2),  # end: microseconds off that edge
+        ),
+        min_size=1,
+        max_size=20,
+    ),
+)
+def test_add_us_in_a_run_of_nearby_calls_is_the_earliest_instant(
+    day: int, steps: list[tuple[int, int, int, int, int]]
+) -> None:
+    """A run of calls close together (as a simulation makes them, many starting and ending
+    inside the working interval of the previous one) still gives the earliest instant at
+    which the work has elapsed: exactly `w` working microseconds after the start, not one
+    less. The ends are aimed at the working periods' edges, give or take a microsecond."""
+    cal = WorkingHoursCalendar(extra_holidays={date(2025, 3, 5)})
+    midnight = (datetime(2025, 3, 1, tzinfo=SH) - _EPOCH) // _US + day * 1440 * _MIN_US
+    for near, off_min, off_us, aim, end_us in steps:
+        x = midnight + (_EDGES[near] + off_min) * _MIN_US + off_us
+        w = max(1, midnight + _EDGES[aim] * _MIN_US + end_us - x)
+        end = cal.add_us(x, w)
+        assert cal.between_us(x, end) == w
+        assert cal.between_us(x, end - 1) == w - 1
