@@ -98,11 +98,37 @@ _LEVELS = ("grid", "community", "street", "department")
 
 _TIMED = frozenset({Trigger.STAGE_OVERDUE, Trigger.YELLOW_REACHED})
 _STAGE_ORDER = {st: k for k, st in enumerate(Stage)}
+_HANDLE_STAGE = Stage.HANDLE
+_ESC_COUNTER = {
+    Action.ESCALATE: "esc_escalations",
+    Action.SUPERVISE: "esc_supervisions",
+    Action.WARN: "esc_warnings",
+}
 """A time trigger's epoch: the stage's order (as `gridcore.escalation` counts it)."""
 
 # task kinds in a grid's queue
 _VERIFY = 0
 _HANDLE = 1
+
+
+class _A:
+    """The `Action` and `DeskRole` members the model passes, as plain class attributes (in
+    Python 3.11 reading an Enum member is a descriptor call, ~0.2 µs, here per action)."""
+
+    VERIFY = Action.VERIFY
+    REGISTER = Action.REGISTER
+    DISPATCH = Action.DISPATCH
+    SIGN_FOR = Action.SIGN_FOR
+    START = Action.START
+    HANDLE = Action.HANDLE
+    CLOSE = Action.CLOSE
+    REWORK = Action.REWORK
+    ESCALATE = Action.ESCALATE
+    REQUEST_RETURN = Action.REQUEST_RETURN
+    APPROVE_RETURN = Action.APPROVE_RETURN
+    GRID_WORKER = DeskRole.GRID_WORKER
+    HANDLER = DeskRole.HANDLER
+
 
 _INTERRUPTED: Any = object()
 """Sent to a patrolling worker whose patrol an emergency cuts short."""
@@ -735,30 +761,27 @@ class _Street:
         reason: str = "",
         payload: Mapping[str, Any] | None = None,
     ) -> None:
-        case = inc.case
-        assert case is not None
+        old = inc.case
+        assert old is not None
         m = self.env.now
         now = self._dt_val if m == self._dt_key else self.dt(m)
         try:
             case, ev, _ = apply(
-                case, action, actor, now, reason, payload, policy=self.policy, notify=False
+                old, action, actor, now, reason, payload, policy=self.policy, notify=False
             )
         except GridcoreError as exc:
-            # SimPy re-raises by re-building the exception from its args: keep it simple.
             raise SimulationError(f"{self.street} at {now.isoformat()}: {exc}") from exc
-        old = inc.case
         inc.case = case
         log = inc.log
         if log is not None:
             log.append(ev)
         if self.esc_on:
-            assert old is not None
             if case.stage_seq != old.stage_seq:
                 if "due" in ev.payload:
                     inc.due_at = m
                 self.stage_began(inc, case, m)
             if action in self.dirty_actions or (
-                action is Action.REGISTER and case.info.severity >= self.sev_min
+                action is _A.REGISTER and case.info.severity >= self.sev_min
             ):
                 self.esc_dirty.append(inc)
 
@@ -932,7 +955,7 @@ class _Street:
         """The responsible person signs for a grid case (签收: an acknowledgement in the app)."""
         g = self.grids[inc.grid]
         who = self.responsible(inc)
-        self.act(inc, Action.SIGN_FOR, self.actor(who, DeskRole.GRID_WORKER, g.team))
+        self.act(inc, _A.SIGN_FOR, self.actor(who, _A.GRID_WORKER, g.team))
         g.queue.push(self.env.now, -10 * inc.severity - _HANDLE, (_HANDLE, inc))
         inc.q = g.queue
         self.wake(g, emergency=inc.severity >= 4)
@@ -945,7 +968,7 @@ class _Street:
         env = self.env
         timeout = env.timeout
         new_event = env.event
-        me = self.actor(person, DeskRole.GRID_WORKER)
+        me = self.actor(person, _A.GRID_WORKER)
         patrol_min = self.s.duties.patrol_minutes
         block = self.block
         i = g.index
@@ -960,6 +983,7 @@ class _Street:
             self.t_case,
         )
         verify_t, handle_t = self.verify_t, self.handle_t
+        ctr, g_patrols = self.ctr, self.g_patrols
         while True:
             if heap and (self.on_call or heap[0][0] <= -40):
                 start = env.now
@@ -969,21 +993,21 @@ class _Street:
                     timeout(verify_t()).callbacks.append(resume)
                     yield
                     t_case[i] += env.now - start
-                    self.act(inc, Action.VERIFY, me)
+                    self.act(inc, _A.VERIFY, me)
                     self.to_desk(inc)
                 else:
                     # The handler of record (who signed for it) stays accountable (首办负责);
                     # whichever teammate is free does the work under that name.
                     case = inc.case
-                    who = self.actor(case.handler or me.id, DeskRole.GRID_WORKER)
+                    who = self.actor(case.handler or me.id, _A.GRID_WORKER)
                     if case.state == "signed_for":
-                        self.act(inc, Action.START, who)
+                        self.act(inc, _A.START, who)
                     inc.busy = True
                     timeout(handle_t[inc.cat]()).callbacks.append(resume)
                     yield
                     inc.busy = False
                     t_case[i] += env.now - start
-                    self.act(inc, Action.HANDLE, who)
+                    self.act(inc, _A.HANDLE, who)
                     self.to_check(inc, None)
             elif not self.working:
                 ev = new_event()
@@ -1003,7 +1027,10 @@ class _Street:
                 elif mine in patrolling:
                     patrolling.remove(mine)
                 t_patrol[i] += env.now - start
-                self.patrol_done(g, me, frac)
+                ctr["patrols_done"] += frac
+                g_patrols[i] += 1
+                if g.latent:
+                    self.patrol_found(g, me, frac)
             elif g.visit_pool > 0:
                 m = block if block < g.visit_pool else g.visit_pool
                 g.visit_pool -= m
@@ -1022,11 +1049,9 @@ class _Street:
                 idle.append(ev)
                 yield
 
-    def patrol_done(self, g: _Grid, me: Actor, frac: float) -> None:
-        self.ctr["patrols_done"] += frac
-        self.g_patrols[g.index] += 1
-        if not g.latent:
-            return
+    def patrol_found(self, g: _Grid, me: Actor, frac: float) -> None:
+        """A patrol (`frac` of it walked) passed the grid's latent incidents: each is found
+        with the discovery probability, grown in severity for the time it went unseen."""
         p = self.s.incidents.discovery_probability * frac
         keep: list[_Incident] = []
         now = self.env.now
@@ -1039,7 +1064,7 @@ class _Street:
                 inc.severity = min(4, inc.severity + int((now - inc.latent_since) / grow))
                 self.ctr["severity_found_sum"] += inc.severity
                 self.open_case(inc, me, "patrol")
-                self.act(inc, Action.VERIFY, me)
+                self.act(inc, _A.VERIFY, me)
                 self.to_desk(inc)
             else:
                 keep.append(inc)
@@ -1064,7 +1089,7 @@ class _Street:
         return owner if owner is not None else f"dept:{self.cats[inc.cat].parent}"
 
     def dispatch(self, inc: _Incident) -> None:
-        self.act(inc, Action.REGISTER, self.desk)
+        self.act(inc, _A.REGISTER, self.desk)
         target = self.cat_level[inc.cat]
         if target == "grid":
             self.send(inc, "grid", self.to_grid)
@@ -1092,7 +1117,7 @@ class _Street:
         wrong = None
         if self.misroute_p > 0.0 and self.u_mis() < self.misroute_p:
             wrong = self.wrong_owner(inc, level)
-        self.act(inc, Action.DISPATCH, self.desk, "", {"to": wrong or right, "level": level})
+        self.act(inc, _A.DISPATCH, self.desk, "", {"to": wrong or right, "level": level})
         if wrong is None:
             arrive(inc)
             return
@@ -1106,7 +1131,7 @@ class _Street:
                 return
             self.act(
                 inc,
-                Action.REQUEST_RETURN,
+                _A.REQUEST_RETURN,
                 self.owner_actor(inc, wrong),
                 f"not ours: {self.cats[inc.cat].code} belongs to {right} (回退)",
             )
@@ -1115,7 +1140,7 @@ class _Street:
         def approve(_e: Any) -> None:
             if inc.gen != gen:
                 return
-            self.act(inc, Action.APPROVE_RETURN, self.desk, "", {"to": right, "level": level})
+            self.act(inc, _A.APPROVE_RETURN, self.desk, "", {"to": right, "level": level})
             if inc.measured:
                 self.ctr["returns"] += 1
             arrive(inc)
@@ -1145,9 +1170,9 @@ class _Street:
             code = owner[5:]
             for g in self.grids:
                 if g.code == code:
-                    return self.actor(g.people[0], DeskRole.GRID_WORKER, owner)
+                    return self.actor(g.people[0], _A.GRID_WORKER, owner)
         pool = self.pools[owner]
-        return self.actor(PersonId(pool.staff[0]), DeskRole.HANDLER, owner)
+        return self.actor(PersonId(pool.staff[0]), _A.HANDLER, owner)
 
     def relay(self, inc: _Incident, level: str, target: str) -> None:
         if level_rank(level) >= level_rank(target):
@@ -1162,7 +1187,7 @@ class _Street:
                 return
             self.act(
                 inc,
-                Action.ESCALATE,
+                _A.ESCALATE,
                 self.system,
                 f"beyond {level} authority",
                 {"to": self.owner_of(inc, nxt), "level": nxt},
@@ -1197,7 +1222,7 @@ class _Street:
         stage = STATE_STAGE[case.state]
         if stage is None:
             return
-        if stage is Stage.HANDLE:
+        if stage is _HANDLE_STAGE:
             budget = case.assignment.due_budget
             if budget is None:
                 return
@@ -1214,7 +1239,7 @@ class _Street:
         stage = STATE_STAGE[case.state]
         if stage is None:
             return None
-        if stage is Stage.HANDLE:
+        if stage is _HANDLE_STAGE:
             budget = case.assignment.due_budget
             if budget is None:
                 return None
@@ -1295,7 +1320,7 @@ class _Street:
             due = due_escalations(cases, when, rules, policy=self.policy, owner_for=self.owner_for)
             for e in due:
                 inc = cand[e.case_id][0]
-                if e.action is Action.ESCALATE and inc.busy:
+                if e.action is _A.ESCALATE and inc.busy:
                     # being worked on right now: the handler keeps it; asked again next sweep
                     deferred.add(e.case_id)
                     continue
@@ -1349,7 +1374,7 @@ class _Street:
         """Apply a rule's action; an escalation moves the case to its new owner's queue."""
         c = inc.case
         assert c is not None
-        if e.action is not Action.ESCALATE:
+        if e.action is not _A.ESCALATE:
             self.act(inc, e.action, self.system, e.reason, e.payload)
         else:
             # take it from wherever it waits: a queue, the unsigned list, a pending hop
@@ -1367,12 +1392,7 @@ class _Street:
             else:
                 self.to_pool(inc, level)
         if inc.measured:
-            key = {
-                Action.ESCALATE: "esc_escalations",
-                Action.SUPERVISE: "esc_supervisions",
-                Action.WARN: "esc_warnings",
-            }[e.action]
-            self.ctr[key] += 1
+            self.ctr[_ESC_COUNTER[e.action]] += 1
             self.rule_ctr[e.rule] += 1
 
     def to_grid(self, inc: _Incident) -> None:
@@ -1400,18 +1420,18 @@ class _Street:
         inc.busy = True
         person = pool.free.pop()
         assert inc.case is not None
-        actor = self.actor(PersonId(person), DeskRole.HANDLER)
+        actor = self.actor(PersonId(person), _A.HANDLER)
         if inc.case.state == "dispatched":
             unit = inc.case.owner or ""
-            self.act(inc, Action.SIGN_FOR, self.actor(actor.id, DeskRole.HANDLER, unit))
-            self.act(inc, Action.START, actor)
+            self.act(inc, _A.SIGN_FOR, self.actor(actor.id, _A.HANDLER, unit))
+            self.act(inc, _A.START, actor)
         else:
-            actor = self.actor(inc.case.handler or actor.id, DeskRole.HANDLER)
+            actor = self.actor(inc.case.handler or actor.id, _A.HANDLER)
         end = self.after_work(self.env.now, self.handle_t[inc.cat](), inc.cat)
 
         def done(_e: Any) -> None:
             inc.busy = False
-            self.act(inc, Action.HANDLE, actor)
+            self.act(inc, _A.HANDLE, actor)
             pool.free.append(person)
             if pool.queue.heap:
                 self.pool_start(pool)
@@ -1425,7 +1445,7 @@ class _Street:
         def check(_e: Any) -> None:
             if self.u_hnd() < self.s.times.rework_probability:
                 self.ctr["reworks"] += 1
-                self.act(inc, Action.REWORK, self.checker, "check failed (返工)")
+                self.act(inc, _A.REWORK, self.checker, "check failed (返工)")
                 if pool is None:
                     self.to_grid(inc)
                 else:
@@ -1434,7 +1454,7 @@ class _Street:
                     if pool.free:
                         self.pool_start(pool)
                 return
-            self.act(inc, Action.CLOSE, self.checker)
+            self.act(inc, _A.CLOSE, self.checker)
             self.ctr["closed"] += 1
             self.finish(inc)
 
