@@ -18,6 +18,7 @@ datetime.timedelta(seconds=25200)
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Iterable, Iterator, Mapping
@@ -696,10 +697,12 @@ _GOVERNANCE: list[_Spec] = [
 ]
 
 
+@functools.cache
 def default_taxonomy() -> Taxonomy:
     """The built-in taxonomy: 部件 (C..), 事件 (E..) and governance (G..), 大类 > 小类.
 
     Limits are working time on the named calendar; 1 working day is `WORKING_DAY` (7 h).
+    Built once: a `Taxonomy` is immutable, so every call returns the same value.
     """
     cats: list[Category] = []
     for family, specs in (

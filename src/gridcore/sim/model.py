@@ -40,7 +40,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Callable, Generator, Mapping, Sequence
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -94,6 +94,8 @@ __all__ = [
 ]
 
 _FLUSH_EVENTS = 20_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_US = timedelta(microseconds=1)
 _LEVELS = ("grid", "community", "street", "department")
 
 _TIMED = frozenset({Trigger.STAGE_OVERDUE, Trigger.YELLOW_REACHED})
@@ -547,7 +549,8 @@ class _Street:
         self.working_cal = working
         self._dt_key = -1.0
         self.t0_ts = self.t0.timestamp()
-        self.add_seconds = working.add_seconds
+        self.t0_us = (self.t0 - _EPOCH) // _US
+        self.add_us = working.add_us
         self._dt_val = self.t0
         self.policy = CategoryDeadlines(self.tax, self.calendars)
         self.cats, self.cat_p = _taxonomy_rates(s, self.tax)
@@ -738,7 +741,7 @@ class _Street:
         actions often happen at one instant, and building a datetime costs ~1 µs)."""
         if minutes == self._dt_key:
             return self._dt_val
-        val = self.t0 + timedelta(minutes=minutes)
+        val = self.t0 + timedelta(0, 0, round(minutes * 60e6))
         self._dt_key = minutes
         self._dt_val = val
         return val
@@ -747,9 +750,10 @@ class _Street:
         """The instant (minutes) when `minutes` of working time have passed after `now`."""
         if self.cat_24x7[cat]:
             return now + minutes
-        # the calendar's float fast path: no datetime made (epoch seconds in and out)
-        end_s = self.add_seconds(self.t0_ts + now * 60.0, minutes * 60.0)
-        return (end_s - self.t0_ts) / 60.0
+        # the calendar's integer path (epoch microseconds): no datetime made, and minutes
+        # since the start are exact to the microsecond (epoch seconds as floats are not)
+        t0 = self.t0_us
+        return (self.add_us(t0 + round(now * 60e6), round(minutes * 60e6)) - t0) / 60e6
 
     # -- case bookkeeping ---------------------------------------------------------------
 
