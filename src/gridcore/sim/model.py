@@ -1114,9 +1114,8 @@ class _Street:
 
     def send(self, inc: _Incident, level: str, arrive: Any) -> None:
         """The desk dispatches to the owner at `level`; a misroute (chance
-        `routing.misroute_probability`) goes to a wrong owner of that level, who asks for a
-        return (回退) after `routing.return_delay`; the desk approves it after
-        `times.dispatch` and re-dispatches to the right owner. `arrive(inc)` follows."""
+        `routing.misroute_probability`) goes to a wrong owner of that level (`misrouted`).
+        `arrive(inc)` follows."""
         right = self.owner_of(inc, level)
         wrong = None
         if self.misroute_p > 0.0 and self.u_mis() < self.misroute_p:
@@ -1124,7 +1123,12 @@ class _Street:
         self.act(inc, _A.DISPATCH, self.desk, "", {"to": wrong or right, "level": level})
         if wrong is None:
             arrive(inc)
-            return
+        else:
+            self.misrouted(inc, level, arrive, right, wrong)
+
+    def misrouted(self, inc: _Incident, level: str, arrive: Any, right: str, wrong: str) -> None:
+        """The wrong owner asks for a return (回退) after `routing.return_delay`; the desk
+        approves it after `times.dispatch` and re-dispatches to the right owner."""
         if inc.measured:
             self.ctr["misroutes"] += 1
         gen = inc.gen
