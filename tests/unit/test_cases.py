@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from collections import deque
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,6 +22,7 @@ from gridcore.cases import (
     Actor,
     Assignment,
     Case,
+    CaseEvent,
     CaseExtra,
     CaseInfo,
     CaseLog,
@@ -530,7 +532,7 @@ class TestConcurrency:
         src = _handled()
         events = list(src.events(CID))
         forged = apply(src.case(CID), Action.CLOSE, CHECKER, T0 + 4 * H)[1]
-        forged = attrs.evolve(forged, actor=PersonId("h-1"))
+        forged = forged._replace(actor=PersonId("h-1"))
         dst = CaseLog()
         for e in events:
             dst.append(e)
@@ -714,6 +716,65 @@ class TestJson:
             event_from_json("[1, 2]")
         with pytest.raises(FileFormatError, match="seq"):
             event_from_json(event_to_json(e).replace('"seq":1', '"seq":"1"'))
+
+
+class TestRecords:
+    def test_case_built_by_keyword_equals_the_positional_one(self) -> None:
+        """Keyword construction works, and `extra` defaults to a case with no side path."""
+        c = _handled().case(CID)
+        by_kw = Case(
+            id=c.id,
+            state=c.state,
+            seq=c.seq,
+            updated_at=c.updated_at,
+            stage_since=c.stage_since,
+            stage_seq=c.stage_seq,
+            assignment=c.assignment,
+            info=c.info,
+        )
+        assert by_kw == Case(*c) and by_kw.extra == CaseExtra()
+        assert Case._fields[-1] == "extra" and len(Case._fields) == 9
+
+    def test_records_built_on_the_hot_path_equal_constructed_ones(self) -> None:
+        """`apply` builds the same values (type, fields, hash) as calling the classes."""
+        log = _handled(FixedDeadlines(WORKING, LIMITS))
+        for e in log.all_events():
+            made = CaseEvent(**e._asdict())
+            assert type(e) is CaseEvent and made == e and hash(made) == hash(e)
+        c = log.case(CID)
+        made_case = Case(**c._asdict())
+        assert type(c) is Case and made_case == c and hash(made_case) == hash(c)
+
+    def test_records_are_immutable(self) -> None:
+        """Neither a case nor an event can be changed in place; `_replace` makes a new one."""
+        log = _signed()
+        c, e = log.case(CID), log.events(CID)[-1]
+        with pytest.raises(AttributeError):
+            c.state = State.CLOSED  # type: ignore[misc]
+        with pytest.raises(AttributeError):
+            e.seq = 9  # type: ignore[misc]
+        assert c._replace(seq=9).seq == 9 and c.seq == log.case(CID).seq
+
+    def test_equal_events_hash_equal_and_the_payload_is_not_hashed(self) -> None:
+        """Events hash by every field but the (unhashable) payload, which is still compared."""
+        e = _signed().events(CID)[3]  # the dispatch, with a payload
+        copy = e._replace(payload=MappingProxyType(dict(e.payload)))
+        assert copy == e and hash(copy) == hash(e) and len({e, copy}) == 1
+        other = e._replace(payload=MappingProxyType({"to": "h-2", "level": "grid"}))
+        assert other != e and hash(other) == hash(e)
+        assert e._replace(reason="x") != e
+
+    def test_cases_hash_by_their_fields(self) -> None:
+        """Equal cases hash equal and can key a dict."""
+        a, b = _handled().case(CID), _handled().case(CID)
+        assert a == b and hash(a) == hash(b) and {a: 1}[b] == 1
+
+    def test_repr_names_the_fields(self) -> None:
+        """The repr reads as the keyword construction."""
+        c = _log().case(CID)
+        assert repr(c).startswith("Case(id='C-1', state=<State.REPORTED: 'reported'>, seq=1, ")
+        e = _log().events(CID)[0]
+        assert repr(e).startswith("CaseEvent(case_id='C-1', seq=1, at=datetime.datetime(")
 
 
 @pytest.fixture(scope="module")
