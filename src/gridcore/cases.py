@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import json
 import math
-import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from enum import StrEnum
@@ -290,8 +289,7 @@ class Actor:
     unit: str = ""
 
 
-@attrs.frozen
-class CaseInfo:
+class CaseInfo(NamedTuple):
     """What a case is about, fixed at report (severity may be set again at registration)."""
 
     category: CategoryCode
@@ -305,8 +303,7 @@ class CaseInfo:
 _ZERO: Final = timedelta(0)
 
 
-@attrs.frozen
-class CaseExtra:
+class CaseExtra(NamedTuple):
     """The side-path part of a case: counters, pending requests, parking, supervision."""
 
     co_handlers: tuple[PersonId, ...] = ()
@@ -330,8 +327,7 @@ class CaseExtra:
 _NO_EXTRA: Final = CaseExtra()
 
 
-@attrs.frozen
-class Assignment:
+class Assignment(NamedTuple):
     """Who holds a case and by when: owner and level, handler, first handler, deadline."""
 
     owner: str | None = None
@@ -617,11 +613,6 @@ def _slot_setters(cls: type, names: Sequence[str]) -> tuple[_SlotSet, ...]:
     return tuple(cls.__dict__[n].__set__ for n in names)
 
 
-(_a_owner, _a_level, _a_handler, _a_first, _a_due, _a_budget) = _slot_setters(
-    Assignment, ("owner", "level", "handler", "first_handler", "due", "due_budget")
-)
-
-
 def _assignment(
     owner: str | None,
     level: str | None,
@@ -630,14 +621,8 @@ def _assignment(
     due: datetime | None,
     due_budget: timedelta | None,
 ) -> Assignment:
-    """`Assignment(...)` without attrs' per-field `object.__setattr__` (same value)."""
-    a: Assignment = _new_obj(Assignment)
-    _a_owner(a, owner)
-    _a_level(a, level)
-    _a_handler(a, handler)
-    _a_first(a, first_handler)
-    _a_due(a, due)
-    _a_budget(a, due_budget)
+    """`Assignment(...)` in one C call (same value)."""
+    a: Assignment = _tuple_new(Assignment, (owner, level, handler, first_handler, due, due_budget))
     return a
 
 
@@ -661,28 +646,6 @@ def _notification(
     return n
 
 
-_EXTRA_FIELDS: Final = tuple(f.name for f in attrs.fields(CaseExtra))
-_EXTRA_INDEX: Final = {name: i for i, name in enumerate(_EXTRA_FIELDS)}
-_extra_values: Final = operator.attrgetter(*_EXTRA_FIELDS)
-_EXTRA_SETTERS: Final = _slot_setters(CaseExtra, _EXTRA_FIELDS)
-
-
-def _evolve_extra(x: CaseExtra, **changes: Any) -> CaseExtra:
-    """`_evolve_extra(x, **changes)` for `CaseExtra` (no validators), built as above."""
-    values = list(_extra_values(x))
-    for name, value in changes.items():
-        values[_EXTRA_INDEX[name]] = value
-    new: CaseExtra = _new_obj(CaseExtra)
-    for set_value, value in zip(_EXTRA_SETTERS, values, strict=True):
-        set_value(new, value)
-    return new
-
-
-(_i_category, _i_grid, _i_reporter, _i_channel, _i_reported_at, _i_severity) = _slot_setters(
-    CaseInfo, ("category", "grid", "reporter", "channel", "reported_at", "severity")
-)
-
-
 def _case_info(
     category: CategoryCode,
     grid: AreaCode,
@@ -691,14 +654,8 @@ def _case_info(
     reported_at: datetime,
     severity: int,
 ) -> CaseInfo:
-    """`CaseInfo(...)` without attrs' per-field `object.__setattr__` (same value)."""
-    i: CaseInfo = _new_obj(CaseInfo)
-    _i_category(i, category)
-    _i_grid(i, grid)
-    _i_reporter(i, reporter)
-    _i_channel(i, channel)
-    _i_reported_at(i, reported_at)
-    _i_severity(i, severity)
+    """`CaseInfo(...)` in one C call (same value)."""
+    i: CaseInfo = _tuple_new(CaseInfo, (category, grid, reporter, channel, reported_at, severity))
     return i
 
 
@@ -1735,7 +1692,7 @@ def _routed(c: Case, e: CaseEvent, extra: CaseExtra) -> Case:
 
 def _fold_dispatch(c: Case, e: CaseEvent) -> Case:
     sup = e.payload.get("supervisor")
-    x = c.extra if sup is None else _evolve_extra(c.extra, supervisor=PersonId(str(sup)))
+    x = c.extra if sup is None else c.extra._replace(supervisor=PersonId(str(sup)))
     return _routed(c, e, x)
 
 
@@ -1751,8 +1708,8 @@ def _fold_sign_for(c: Case, e: CaseEvent) -> Case:
 
 def _released(x: CaseExtra, **changes: Any) -> CaseExtra:
     """The side-path state a case drops when it leaves its handler."""
-    return _evolve_extra(
-        x, pending_return=None, pending_extension=None, beyond_authority=False, **changes
+    return x._replace(
+        pending_return=None, pending_extension=None, beyond_authority=False, **changes
     )
 
 
@@ -1780,7 +1737,7 @@ def _fold_escalate(c: Case, e: CaseEvent) -> Case:
 
 
 def _fold_reopen(c: Case, e: CaseEvent) -> Case:
-    return _routed(c, e, _evolve_extra(c.extra, reopen_count=c.extra.reopen_count + 1))
+    return _routed(c, e, c.extra._replace(reopen_count=c.extra.reopen_count + 1))
 
 
 def _fold_extra(c: Case, e: CaseEvent, extra: CaseExtra) -> Case:
@@ -1789,79 +1746,77 @@ def _fold_extra(c: Case, e: CaseEvent, extra: CaseExtra) -> Case:
 
 def _fold_register(c: Case, e: CaseEvent) -> Case:
     sev = e.payload.get("severity")
-    info = c.info if sev is None else attrs.evolve(c.info, severity=int(sev))  # type: ignore[arg-type]
+    info = c.info if sev is None else c.info._replace(severity=int(sev))  # type: ignore[arg-type]
     return _evolved(c, e, c.assignment, info, c.extra)
 
 
 def _fold_request_return(c: Case, e: CaseEvent) -> Case:
-    return _fold_extra(c, e, _evolve_extra(c.extra, pending_return=e.reason))
+    return _fold_extra(c, e, c.extra._replace(pending_return=e.reason))
 
 
 def _fold_reject_return(c: Case, e: CaseEvent) -> Case:
-    return _fold_extra(c, e, _evolve_extra(c.extra, pending_return=None))
+    return _fold_extra(c, e, c.extra._replace(pending_return=None))
 
 
 def _fold_assist(c: Case, e: CaseEvent) -> Case:
     raw = e.payload.get("co_handlers")
     added = (PersonId(str(x)) for x in raw)  # type: ignore[union-attr]
     co = tuple(dict.fromkeys((*c.extra.co_handlers, *added)))
-    return _fold_extra(c, e, _evolve_extra(c.extra, co_handlers=co))
+    return _fold_extra(c, e, c.extra._replace(co_handlers=co))
 
 
 def _fold_request_extension(c: Case, e: CaseEvent) -> Case:
     ext = timedelta(seconds=float(e.payload["extra_s"]))  # type: ignore[arg-type]
-    return _fold_extra(c, e, _evolve_extra(c.extra, pending_extension=ext))
+    return _fold_extra(c, e, c.extra._replace(pending_extension=ext))
 
 
 def _fold_approve_extension(c: Case, e: CaseEvent) -> Case:
     p = e.payload
     ext = timedelta(seconds=float(p["extra_s"]))  # type: ignore[arg-type]
-    x = _evolve_extra(
-        c.extra, pending_extension=None, extension_granted=c.extra.extension_granted + ext
-    )
+    x = c.extra._replace(pending_extension=None, extension_granted=c.extra.extension_granted + ext)
     a = _with_due(c.assignment, p)
     if a.due_budget is not None and p.get("budget_s") is None:
-        a = attrs.evolve(a, due_budget=a.due_budget + ext)
+        a = a._replace(due_budget=a.due_budget + ext)
     return _evolved(c, e, a, c.info, x)
 
 
 def _fold_reject_extension(c: Case, e: CaseEvent) -> Case:
-    return _fold_extra(c, e, _evolve_extra(c.extra, pending_extension=None))
+    return _fold_extra(c, e, c.extra._replace(pending_extension=None))
 
 
 def _fold_park(c: Case, e: CaseEvent) -> Case:
-    return _fold_extra(c, e, _evolve_extra(c.extra, parked_since=e.at))
+    return _fold_extra(c, e, c.extra._replace(parked_since=e.at))
 
 
 def _fold_resume(c: Case, e: CaseEvent) -> Case:
     parked = timedelta(seconds=float(e.payload.get("parked_s", 0.0) or 0.0))  # type: ignore[arg-type]
-    x = _evolve_extra(c.extra, parked_since=None, parked_total=c.extra.parked_total + parked)
+    x = c.extra._replace(parked_since=None, parked_total=c.extra.parked_total + parked)
     return _evolved(c, e, _with_due(c.assignment, e.payload), c.info, x)
 
 
 def _fold_declare(c: Case, e: CaseEvent) -> Case:
-    return _fold_extra(c, e, _evolve_extra(c.extra, beyond_authority=True))
+    return _fold_extra(c, e, c.extra._replace(beyond_authority=True))
 
 
 def _fold_supervise(c: Case, e: CaseEvent) -> Case:
     p = e.payload
     sup = int(p["supervision"])  # type: ignore[arg-type]
-    x = _evolve_extra(c.extra, supervision=max(c.extra.supervision, sup), fired=_fired(c.extra, p))
+    x = c.extra._replace(supervision=max(c.extra.supervision, sup), fired=_fired(c.extra, p))
     return _fold_extra(c, e, x)
 
 
 def _fold_warn(c: Case, e: CaseEvent) -> Case:
-    return _fold_extra(c, e, _evolve_extra(c.extra, fired=_fired(c.extra, e.payload)))
+    return _fold_extra(c, e, c.extra._replace(fired=_fired(c.extra, e.payload)))
 
 
 def _fold_rework(c: Case, e: CaseEvent) -> Case:
-    x = _evolve_extra(c.extra, rework_count=c.extra.rework_count + 1)
+    x = c.extra._replace(rework_count=c.extra.rework_count + 1)
     return _evolved(c, e, _with_due(c.assignment, e.payload), c.info, x)
 
 
 def _fold_merge(c: Case, e: CaseEvent) -> Case:
     into = CaseId(str(e.payload["into"]))
-    return _fold_extra(c, e, _evolve_extra(c.extra, merged_into=into))
+    return _fold_extra(c, e, c.extra._replace(merged_into=into))
 
 
 _FOLD: Final[Mapping[Action, Callable[[Case, CaseEvent], Case]]] = MappingProxyType(

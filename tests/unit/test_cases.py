@@ -6,10 +6,8 @@ import functools
 from collections import deque
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from types import MappingProxyType
-from typing import Any
 from zoneinfo import ZoneInfo
 
-import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -35,7 +33,6 @@ from gridcore.cases import (
     State,
     _due_after,
     _due_parsed,
-    _evolve_extra,
     apply,
     case_light,
     event_from_json,
@@ -887,13 +884,6 @@ class TestDeadlineFastPath:
             replayed = Case.replay(events)
             assert replayed == log.case(cid)
             assert repr(replayed) == repr(log.case(cid))
-
-    @pytest.mark.parametrize("name", [f.name for f in attrs.fields(CaseExtra)])
-    def test_evolving_extras_equals_attrs_evolve(self, name: str) -> None:
-        """The fast `CaseExtra` copy changes exactly the field asked."""
-        value: Any = {"fired": frozenset({("r", 1)}), "co_handlers": ("p",)}.get(name, 7)
-        x = CaseExtra(rework_count=2, supervisor=PersonId("s"))
-        assert _evolve_extra(x, **{name: value}) == attrs.evolve(x, **{name: value})
 
 
 def _light_by_datetimes(
