@@ -929,7 +929,8 @@ class _Street:
                 g.idle.pop().succeed()
         elif emergency and g.patrolling:
             self.ctr["emergency_interrupts"] += 1
-            patrol, resume = g.patrolling.pop()
+            patrol = g.patrolling.pop()
+            resume = patrol.callbacks[0]  # the patrolling worker's (its only callback)
 
             def cut_short(_e: Any) -> None:
                 # as a SimPy interrupt: the patrol's end no longer resumes the worker
@@ -1023,13 +1024,12 @@ class _Street:
                 start = env.now
                 ev = timeout(patrol_min)
                 ev.callbacks.append(resume)
-                mine = (ev, resume)
-                patrolling.append(mine)
+                patrolling.append(ev)
                 frac = 1.0
                 if (yield) is _INTERRUPTED:  # an emergency (the only interruption there is)
                     frac = (env.now - start) / patrol_min
-                elif mine in patrolling:
-                    patrolling.remove(mine)
+                else:  # (an emergency takes the patrol out of the list)
+                    patrolling.remove(ev)
                 t_patrol[i] += env.now - start
                 ctr["patrols_done"] += frac
                 g_patrols[i] += 1
