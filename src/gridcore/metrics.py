@@ -14,6 +14,7 @@ Zero denominators give NaN, never 0 and never an error.
 
 from __future__ import annotations
 
+import itertools
 import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
@@ -581,17 +582,28 @@ class EventTable:
         """
         evs = events if isinstance(events, Sequence) else list(events)
         n = len(evs)
-        # One list comprehension per attribute: far cheaper than zip(*rows) on 1M events
-        # (and, on slotted events, than map(attrgetter)).
-        pay_col = [e.payload for e in evs]
         case_codes, actions, states, persons = _Codes(), _Codes(), _Codes(), _Codes()
-        case = _codes_of(case_codes, [e.case_id for e in evs], n)
-        seq = np.array([e.seq for e in evs], np.int64).reshape(n)
-        at_us = _instants_us([e.at for e in evs])
-        action = _codes_of(actions, [e.action for e in evs], n)
         # from_state is not read: in a valid log it is the previous event's to_state.
-        to_state = _codes_of(states, [e.to_state for e in evs], n)
-        actor = _codes_of(persons, [e.actor for e in evs], n)
+        if n and _case_event_tuples(evs):
+            # Named tuples in `CaseEvent`'s layout: transposed in C (reading a named
+            # tuple's field by name is a descriptor call, several times a slot read).
+            case_col, seq_col, at_col, actor_col, action_col, to_col, pay_col = _columns(evs)
+            case = _codes_of(case_codes, case_col, n)
+            seq = np.array(seq_col, np.int64).reshape(n)
+            at_us = _instants_us(at_col)
+            action = _codes_of(actions, action_col, n)
+            to_state = _codes_of(states, to_col, n)
+            actor = _codes_of(persons, actor_col, n)
+        else:
+            # Any other `EventLike`: one list comprehension per attribute, far cheaper than
+            # zip(*rows) on 1M events (and, on slotted events, than map(attrgetter)).
+            pay_col = [e.payload for e in evs]
+            case = _codes_of(case_codes, [e.case_id for e in evs], n)
+            seq = np.array([e.seq for e in evs], np.int64).reshape(n)
+            at_us = _instants_us([e.at for e in evs])
+            action = _codes_of(actions, [e.action for e in evs], n)
+            to_state = _codes_of(states, [e.to_state for e in evs], n)
+            actor = _codes_of(persons, [e.actor for e in evs], n)
         action_names = tuple(str(a) for a in actions.names())
 
         # Payloads are read only on events whose action can carry "to", "level" or "due".
@@ -687,6 +699,58 @@ class EventTable:
 
 
 _TZ = operator.attrgetter("tzinfo")
+
+# The field order of `gridcore.cases.CaseEvent`, a named tuple (not imported: metrics reads
+# events by the `EventLike` contract). Events of one named-tuple class with exactly these
+# fields are read by position (`EventTable.from_events`).
+_EVENT_FIELDS = (
+    "case_id",
+    "seq",
+    "at",
+    "actor",
+    "role",
+    "action",
+    "from_state",
+    "to_state",
+    "reason",
+    "payload",
+)
+# The columns `from_events` reads, in the order `_columns` returns them.
+_USED_FIELDS = tuple(
+    _EVENT_FIELDS.index(name)
+    for name in ("case_id", "seq", "at", "actor", "action", "to_state", "payload")
+)
+_CHUNK = 4096
+
+
+def _case_event_tuples(evs: Sequence[Any]) -> bool:
+    """Whether all events are of one named-tuple class laid out as `CaseEvent`.
+
+    Only a class made by `namedtuple`/`NamedTuple` itself (bases exactly `tuple`), so
+    that reading a field by position is reading it by name (no subclass can override).
+    """
+    kinds = set(map(type, evs))
+    if len(kinds) != 1:
+        return False
+    kind = kinds.pop()
+    return kind.__bases__ == (tuple,) and getattr(kind, "_fields", None) == _EVENT_FIELDS
+
+
+def _columns(evs: Iterable[Any]) -> list[list[Any]]:
+    """The `_USED_FIELDS` columns of `CaseEvent`-shaped tuples, each a list.
+
+    `zip(*rows)` transposes in C, a chunk at a time: over a million rows at once it makes a
+    million iterators and runs far slower than the list comprehensions it replaces.
+    """
+    cols: list[list[Any]] = [[] for _ in _USED_FIELDS]
+    it = iter(evs)
+    while chunk := tuple(itertools.islice(it, _CHUNK)):
+        parts = tuple(zip(*chunk, strict=True))
+        for col, k in zip(cols, _USED_FIELDS, strict=True):
+            col.extend(parts[k])
+    return cols
+
+
 _EMPTY: Mapping[str, Any] = {}
 
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import attrs
 import numpy as np
 import numpy.typing as npt
 import pytest
 
+from gridcore import metrics
 from gridcore.cases import Action, CaseEvent, State
 from gridcore.errors import ConfigError, GridcoreError, UnknownItemError
 from gridcore.ids import CaseId, PersonId
@@ -210,6 +213,24 @@ class TestEventTable:
         )
         with pytest.raises(MetricsError, match="'N1'"):
             EventTable.from_events(log).facts()
+
+    def test_case_events_read_by_position_give_the_table_other_events_give(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """CaseEvent tuples (read in chunks, by position) and plain objects build one table."""
+        log = hand_log()
+        objects = [SimpleNamespace(**e._asdict()) for e in log]
+        mixed = [*log[:-1], objects[-1]]
+        monkeypatch.setattr(metrics, "_CHUNK", 4)  # several chunks and a short last one
+        want = EventTable.from_events(objects)
+        for events in (log, mixed):
+            got = EventTable.from_events(events)
+            for f in attrs.fields(EventTable):
+                a, b = getattr(got, f.name), getattr(want, f.name)
+                if isinstance(a, np.ndarray):
+                    assert a.dtype == b.dtype and a.tolist() == b.tolist(), f.name
+                else:
+                    assert a == b, f.name
 
     def test_empty_log_gives_one_total_row_of_nans(self) -> None:
         """Zero denominators give NaN, not 0 and not an error."""
