@@ -144,3 +144,46 @@ def test_an_emergency_cuts_a_patrol_short() -> None:
     reported = {e.case_id for e in street.kept if e.action == "report" and e.at.day < 6}
     verified = {e.case_id for e in street.kept if e.action == "verify"}
     assert reported and reported <= verified
+
+
+def test_a_street_run_pauses_the_cyclic_collector_and_restores_it(monkeypatch) -> None:
+    """The collector is off while a street runs and back as it was after, also when the
+    run fails; a caller who had it off keeps it off."""
+    import gc
+
+    from gridcore.sim import model
+
+    s = apply_overrides(
+        preset_scenario("shuanghu"), {"run.days": 2, "run.warmup_days": 0, "run.seed": 4}
+    )
+    seen: list[bool] = []
+    real_sweep = model._Street.sweep
+
+    def sweep(self: model._Street) -> None:
+        seen.append(gc.isenabled())
+        real_sweep(self)
+
+    monkeypatch.setattr(model._Street, "sweep", sweep)
+    was = gc.isenabled()
+    try:
+        gc.enable()
+        run_partition(s, 0, 0)
+        assert seen and not any(seen)  # paused during the run
+        assert gc.isenabled()  # restored
+        gc.disable()
+        run_partition(s, 0, 0)
+        assert not gc.isenabled()  # the caller's choice stands
+
+        def broken(self: model._Street) -> None:
+            raise RuntimeError("boom")
+
+        gc.enable()
+        monkeypatch.setattr(model._Street, "result", broken)
+        with pytest.raises(RuntimeError, match="boom"):
+            run_partition(s, 0, 0)
+        assert gc.isenabled()  # restored on failure too
+    finally:
+        if was:
+            gc.enable()
+        else:
+            gc.disable()

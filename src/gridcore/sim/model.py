@@ -37,9 +37,11 @@ Duties: a patrol, a visit block and an inspection block are one timeout each.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import heapq
 import math
-from collections.abc import Callable, Generator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
@@ -153,6 +155,26 @@ def _start(env: simpy.Environment, gen: Generator[None, Any, None]) -> None:
     ev = env.event()
     ev.callbacks.append(lambda _e: send(send))
     ev.succeed()
+
+
+@contextlib.contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector (process-wide) for the block, then restore
+    its state (a collector the caller had disabled stays disabled).
+
+    A street's run allocates millions of short-lived objects but makes only a few thousand
+    reference cycles (its parked processes, a misroute's two callbacks): the collector's
+    passes over the heap cost 13-15% of the run's CPU time and find next to nothing.
+    Reference counting still frees everything else as it goes, so memory stays flat; the
+    few cycles are collected once the collector runs again.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 class _Now(simpy.events.Event):
@@ -1593,16 +1615,17 @@ class _Street:
 
     def run(self) -> PartitionResult:
         env = self.env
-        _start(env, self.arrivals())
-        _start(env, self.clock())
-        _start(env, self.snapshot())
-        if self.esc_on:
-            _start(env, self.sweeps())
-        for g in self.grids:
-            for person in g.people:
-                _start(env, self.worker(g, person))
-        env.run(until=self.end)
-        return self.result()
+        with _cyclic_gc_paused():
+            _start(env, self.arrivals())
+            _start(env, self.clock())
+            _start(env, self.snapshot())
+            if self.esc_on:
+                _start(env, self.sweeps())
+            for g in self.grids:
+                for person in g.people:
+                    _start(env, self.worker(g, person))
+            env.run(until=self.end)
+            return self.result()
 
     def result(self) -> PartitionResult:
         end_dt = self.dt(self.end)
