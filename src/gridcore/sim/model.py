@@ -858,6 +858,8 @@ class _Street:
         inc_cfg = s.incidents
         hours = np.asarray(inc_cfg.hour_profile)
         hours = hours / hours.sum()
+        hour_cdf = hours.cumsum()
+        hour_cdf /= hour_cdf[-1]
         week = np.asarray(inc_cfg.weekday_profile)
         week = week / week.mean()
         base = inc_cfg.per_1000_households_per_day * self.comm_hh / 1000.0
@@ -886,7 +888,10 @@ class _Street:
                 env.timeout(max(0.0, day_start + 1440.0 - env.now)).callbacks.append(resume)
                 yield
                 continue
-            at = day_start + (rng.choice(24, n, p=hours) + rng.random(n)) * 60.0
+            # `rng.choice(24, n, p=hours)` without its per-call checks of `p`: the same
+            # draws from the same stream (choice inverts this cdf on `random(n)`)
+            hour = hour_cdf.searchsorted(rng.random(n), side="right")
+            at = day_start + (hour + rng.random(n)) * 60.0
             ux, uy = rng.random(n), rng.random(n)
             resident = rng.random(n)
             order = np.argsort(at, kind="stable")
