@@ -641,15 +641,8 @@ class WorkingHoursCalendar:
         >>> datetime.fromtimestamp(cal.add_seconds(t, 3600.0), sh).isoformat()
         '2025-10-09T09:00:00+08:00'
         """
-        # `_instant_s_us` and `_work_s_us` inlined (the simulation's hottest clock call)
-        y = start_s * 1e6
-        x = round(y) if -_Y_MAX < y < _Y_MAX else 0
-        if not -0.25 < y - x < 0.25:
-            x = _s_to_us(start_s, "start_s")
-        y = work_s * 1e6
-        w = round(y) if 0.0 <= y < _Y_MAX else 0
-        if not -0.25 < y - w < 0.25:
-            w = _work_us(work_s, "work_s")
+        x = _instant_s_us(start_s, "start_s")
+        w = _work_s_us(work_s, "work_s")
         return (self._add_us(x, w) if w else x) / 1e6
 
     def between_seconds(self, start_s: float, end_s: float) -> float:
