@@ -588,22 +588,22 @@ class EventTable:
             # Named tuples in `CaseEvent`'s layout: transposed in C (reading a named
             # tuple's field by name is a descriptor call, several times a slot read).
             case_col, seq_col, at_col, actor_col, action_col, to_col, pay_col = _columns(evs)
-            case = _codes_of(case_codes, case_col, n)
-            seq = np.array(seq_col, np.int64).reshape(n)
-            at_us = _instants_us(at_col)
-            action = _codes_of(actions, action_col, n)
-            to_state = _codes_of(states, to_col, n)
-            actor = _codes_of(persons, actor_col, n)
         else:
             # Any other `EventLike`: one list comprehension per attribute, far cheaper than
             # zip(*rows) on 1M events (and, on slotted events, than map(attrgetter)).
+            case_col = [e.case_id for e in evs]
+            seq_col = [e.seq for e in evs]
+            at_col = [e.at for e in evs]
+            actor_col = [e.actor for e in evs]
+            action_col = [e.action for e in evs]
+            to_col = [e.to_state for e in evs]
             pay_col = [e.payload for e in evs]
-            case = _codes_of(case_codes, [e.case_id for e in evs], n)
-            seq = np.array([e.seq for e in evs], np.int64).reshape(n)
-            at_us = _instants_us([e.at for e in evs])
-            action = _codes_of(actions, [e.action for e in evs], n)
-            to_state = _codes_of(states, [e.to_state for e in evs], n)
-            actor = _codes_of(persons, [e.actor for e in evs], n)
+        case = _codes_of(case_codes, case_col, n)
+        seq = np.array(seq_col, np.int64).reshape(n)
+        at_us = _instants_us(at_col)
+        action = _codes_of(actions, action_col, n)
+        to_state = _codes_of(states, to_col, n)
+        actor = _codes_of(persons, actor_col, n)
         action_names = tuple(str(a) for a in actions.names())
 
         # Payloads are read only on events whose action can carry "to", "level" or "due".
