@@ -102,13 +102,14 @@ _LEVELS = ("grid", "community", "street", "department")
 
 _TIMED = frozenset({Trigger.STAGE_OVERDUE, Trigger.YELLOW_REACHED})
 _STAGE_ORDER = {st: k for k, st in enumerate(Stage)}
+"""A time trigger's epoch: the stage's order (as `gridcore.escalation` counts it)."""
 _HANDLE_STAGE = Stage.HANDLE
 _ESC_COUNTER = {
     Action.ESCALATE: "esc_escalations",
     Action.SUPERVISE: "esc_supervisions",
     Action.WARN: "esc_warnings",
 }
-"""A time trigger's epoch: the stage's order (as `gridcore.escalation` counts it)."""
+"""The counter each rule-made action adds to."""
 
 # task kinds in a grid's queue
 _VERIFY = 0
