@@ -751,6 +751,10 @@ class _Street:
             {st: lim.total_seconds() / 60.0 for st, lim in k.limits.items()} for k in self.cats
         ]
         self.rule_ctr: dict[str, float] = {r.name: 0.0 for r in self.rules}
+        # (phase, stage epoch, rules fired) -> the rules of the phase that can still fire
+        self.rules_left: dict[
+            tuple[int, int, frozenset[tuple[str, int]]], tuple[EscalationRule, ...]
+        ] = {}
         self.rules_by_phase = (
             tuple(r for r in self.rules if r.trigger not in _TIMED),
             tuple(r for r in self.rules if r.trigger is not Trigger.STAGE_OVERDUE),
@@ -806,7 +810,11 @@ class _Street:
             if case.stage_seq != old.stage_seq:
                 if "due" in ev.payload:
                     inc.due_at = m
-                self.stage_began(inc, case, m)
+                # `stage_began`, inlined: about a third of the actions start a stage
+                inc.stage_at = m
+                if self.watch_time:
+                    self.esc_seq += 1
+                    self.to_arm.append((self.esc_seq, inc, case, m))
             if action in self.dirty_actions or (
                 action is _A.REGISTER and case.info.severity >= self.sev_min
             ):
@@ -1344,12 +1352,16 @@ class _Street:
             assert c is not None
             rules = self.rules_by_phase[phase]
             stage = STATE_STAGE[c.state]
-            if phase and c.extra.fired and stage is not None:
+            fired = c.extra.fired
+            if phase and fired and stage is not None:
                 epoch = _STAGE_ORDER[stage]
-                fired = c.extra.fired
-                rules = tuple(
-                    r for r in rules if r.trigger not in _TIMED or (r.name, epoch) not in fired
-                )
+                memo = (phase, epoch, fired)
+                left = self.rules_left.get(memo)
+                if left is None:
+                    left = self.rules_left[memo] = tuple(
+                        r for r in rules if r.trigger not in _TIMED or (r.name, epoch) not in fired
+                    )
+                rules = left
             if rules:
                 groups.setdefault(rules, []).append(c)
         for rules, cases in groups.items():
