@@ -167,7 +167,8 @@ def _cyclic_gc_paused() -> Iterator[None]:
     reference cycles (its parked processes, a misroute's two callbacks): the collector's
     passes over the heap cost 13-15% of the run's CPU time and find next to nothing.
     Reference counting still frees everything else as it goes, so memory stays flat; the
-    few cycles are collected once the collector runs again.
+    few cycles are collected once the collector runs again (`_Street.run(release=True)`
+    breaks them first, so that they do not hold the whole street for it to walk).
     """
     was_enabled = gc.isenabled()
     gc.disable()
@@ -1631,19 +1632,28 @@ class _Street:
                 p.queue.last = self.warm
         yield  # parked for good (a driven process never returns)
 
-    def run(self) -> PartitionResult:
+    def run(self, release: bool = False) -> PartitionResult:
+        """Simulate the street to the horizon and return its result.
+
+        `release=True` is for a caller that keeps only the result: the street then drops
+        its state before the collector resumes, so that reference counting frees it (its
+        parked processes and pending callbacks make cycles that would otherwise keep it
+        all, for the collector to walk through)."""
         env = self.env
         with _cyclic_gc_paused():
-            _start(env, self.arrivals())
-            _start(env, self.clock())
-            _start(env, self.snapshot())
+            procs = [self.arrivals(), self.clock(), self.snapshot()]
             if self.esc_on:
-                _start(env, self.sweeps())
-            for g in self.grids:
-                for person in g.people:
-                    _start(env, self.worker(g, person))
+                procs.append(self.sweeps())
+            procs += [self.worker(g, person) for g in self.grids for person in g.people]
+            for gen in procs:
+                _start(env, gen)
             env.run(until=self.end)
-            return self.result()
+            res = self.result()
+            if release:
+                for gen in procs:
+                    gen.close()
+                vars(self).clear()
+            return res
 
     def result(self) -> PartitionResult:
         end_dt = self.dt(self.end)
@@ -1725,7 +1735,7 @@ def concat_facts(chunks: Sequence[CaseFacts], as_of: datetime) -> CaseFacts:
 
 def run_partition(scenario: Scenario, replication: int, street_index: int) -> PartitionResult:
     """Simulate one street of one replication (pure: same input, same result)."""
-    return _Street(scenario, replication, street_index).run()
+    return _Street(scenario, replication, street_index).run(release=True)
 
 
 def partition_events(
