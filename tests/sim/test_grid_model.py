@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gridcore.sim.commands import format_comparison, format_summary, register
 from gridcore.sim.model import run_partition
@@ -219,3 +222,23 @@ def test_a_street_run_pauses_the_cyclic_collector_and_restores_it(monkeypatch) -
             gc.enable()
         else:
             gc.disable()
+
+
+_HALVES = st.integers(-(10**9), 10**9).map(lambda k: (k + 0.5) / 1000.0)  # ties and near
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(st.floats(allow_nan=True, allow_infinity=True), _HALVES, st.floats(-1e5, 1e5)),
+        max_size=40,
+    ),
+    st.sampled_from([0, 3, 6]),
+)
+def test_bulk_rounding_gives_pythons_round(xs: list[float], nd: int) -> None:
+    """`_rounded` (the per-case table's bulk rounding) gives exactly what `round(x, nd)`
+    gives, sign of zero included, and None for NaN and infinities."""
+    from gridcore.sim.model import _round, _rounded
+
+    got = _rounded(np.array(xs, dtype=np.float64), nd)
+    assert [repr(v) for v in got] == [repr(_round(x, nd)) for x in xs]

@@ -1989,6 +1989,26 @@ def _round(x: float, nd: int = 6) -> float | None:
     return None if not math.isfinite(x) else round(x, nd)
 
 
+def _rounded(x: np.ndarray[Any, Any], nd: int) -> list[float | None]:
+    """`[_round(v, nd) for v in x]`, the same values, in bulk for all but a few.
+
+    `round(v, nd)` rounds the exact binary value of `v` to `nd` decimals and returns the
+    float nearest that decimal: `rint(v * 10**nd) / 10**nd`, unless the product's own
+    rounding landed it on a half (rounding is monotonic, so it cannot jump past one).
+    Products within two ulps of a half (a margin), NaN, infinities and products past
+    2**52 are left to `_round`.
+    """
+    scale = 10.0**nd
+    with np.errstate(over="ignore", invalid="ignore"):
+        y = np.asarray(x, np.float64) * scale
+        frac = y - np.floor(y)
+        doubt = ~(np.abs(frac - 0.5) > 2 * np.spacing(np.abs(y))) | ~(np.abs(y) < 2.0**52)
+    out: list[float | None] = (np.rint(y) / scale).tolist()
+    for i in np.flatnonzero(doubt).tolist():
+        out[i] = _round(float(x[i]), nd)
+    return out
+
+
 def _case_table(facts: CaseFacts) -> Table:
     """`cases`: one row per case, or `case_hist` when a replication has too many cases."""
     levels, resp, resol, on_time = _case_columns(facts)
@@ -1996,9 +2016,14 @@ def _case_table(facts: CaseFacts) -> Table:
         grids = [facts.grid_names[k] if k >= 0 else "" for k in facts.grid.tolist()]
         cats = [facts.category_names[k] if k >= 0 else "" for k in facts.category.tolist()]
         rows = tuple(
-            (g, c, lvl, _round(r, 3), _round(q, 3), bool(o))
-            for g, c, lvl, r, q, o in zip(
-                grids, cats, levels, resp.tolist(), resol.tolist(), on_time.tolist(), strict=True
+            zip(
+                grids,
+                cats,
+                levels,
+                _rounded(resp, 3),
+                _rounded(resol, 3),
+                on_time.astype(bool).tolist(),
+                strict=True,
             )
         )
         cols: tuple[str, ...] = (
