@@ -1562,20 +1562,17 @@ def report(
     p["severity"] = severity
     if actor.unit:
         p["unit"] = actor.unit
-    event = _tuple_new(
-        CaseEvent,
-        (
-            case_id,
-            1,
-            now,
-            actor.id,
-            actor.role,
-            _REPORT,
-            None,
-            START_STATE,
-            reason,
-            MappingProxyType(p),
-        ),
+    event = CaseEvent(
+        case_id,
+        1,
+        now,
+        actor.id,
+        actor.role,
+        _REPORT,
+        None,
+        START_STATE,
+        reason,
+        MappingProxyType(p),
     )
     # What `_case_from_report(event)` folds, built from the arguments (replay checks it).
     info = _case_info(
@@ -1701,9 +1698,7 @@ def _fold_sign_for(c: Case, e: CaseEvent) -> Case:
     # 首办必须负责: the first sign-for fixes the first handler for good.
     first = e.actor if a.first_handler is None else a.first_handler
     new = _assignment(a.owner, a.level, e.actor, first, a.due, a.due_budget)
-    at = e.at
-    seq = e.seq
-    return _tuple_new(Case, (c.id, e.to_state, seq, at, at, seq, new, c.info, c.extra))
+    return _evolved(c, e, new, c.info, c.extra)
 
 
 def _released(x: CaseExtra, **changes: Any) -> CaseExtra:
@@ -2153,20 +2148,17 @@ class CaseLog:
             for check in checks:
                 if check(case, actor, reason, _EMPTY):
                     _check(case, action, actor, now, reason, payload)  # raises, naming the rule
-            event = _tuple_new(
-                CaseEvent,
-                (
-                    case_id,
-                    case.seq + 1,
-                    now,
-                    actor.id,
-                    actor.role,
-                    tr.action,
-                    case.state,
-                    target,
-                    reason,
-                    _EMPTY,
-                ),
+            event = CaseEvent(
+                case_id,
+                case.seq + 1,
+                now,
+                actor.id,
+                actor.role,
+                tr.action,
+                case.state,
+                target,
+                reason,
+                _EMPTY,
             )
             new = fold(case, event)
             out = (new, event, () if notify is None else notify(new, event))

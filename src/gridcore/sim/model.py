@@ -811,11 +811,7 @@ class _Street:
             if case.stage_seq != old.stage_seq:
                 if "due" in ev.payload:
                     inc.due_at = m
-                # `stage_began`, inlined: about a third of the actions start a stage
-                inc.stage_at = m
-                if self.watch_time:
-                    self.esc_seq += 1
-                    self.to_arm.append((self.esc_seq, inc, case, m))
+                self.stage_began(inc, case, m)
             if action in self.dirty_actions or (
                 action is _A.REGISTER and case.info.severity >= self.sev_min
             ):
