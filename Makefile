@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev,report,dist]'
+	$(BIN)/pip install -q -e '.[dev,report,dist,postgres,server,geo,calibrate]'
 	touch $(STAMP)
 
 run: $(STAMP)
