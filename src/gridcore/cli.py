@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from gridcore.errors import GridcoreError
 
-__all__ = ["main"]
+__all__ = ["EXIT_BROKEN_PIPE", "main"]
 
 
 def _cmd_city(args: argparse.Namespace) -> int:
@@ -111,15 +112,43 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+EXIT_BROKEN_PIPE = 128 + 13
+"""The exit code when the reader of stdout went away (as a process killed by SIGPIPE)."""
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null so that the interpreter's final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # stdout without a file descriptor (captured in tests)
+        pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code (2 for a gridcore error)."""
+    """Run the command line; returns the exit code.
+
+    0 done, 1 done with findings or failed self-checks, 2 a gridcore error (one line on
+    stderr, also when it was raised in a worker process), 141 when stdout was closed
+    early (`gridcore cases diagram | head`): the command ends quietly, as `cat` would.
+    """
+    from concurrent.futures.process import BrokenProcessPool
+
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         code: int = args.func(args)
+        sys.stdout.flush()
     except GridcoreError as exc:
         print(f"gridcore: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenProcessPool as exc:
+        print(f"gridcore: error: a worker process died before finishing ({exc})", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        _quiet_stdout()
+        return EXIT_BROKEN_PIPE
     return code
 
 

@@ -6,6 +6,8 @@ was expected. Catch `GridcoreError` to catch them all.
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "CalendarError",
     "CaseError",
@@ -28,8 +30,24 @@ __all__ = [
 ]
 
 
+def _rebuild(cls: type[GridcoreError], args: tuple[object, ...], state: dict[str, Any]) -> Any:
+    """Unpickle a gridcore error without calling its `__init__` (whose signature varies)."""
+    exc = cls.__new__(cls, *args)
+    exc.args = args
+    exc.__dict__.update(state)
+    return exc
+
+
 class GridcoreError(Exception):
-    """Root of every error gridcore raises."""
+    """Root of every error gridcore raises.
+
+    Every subclass pickles with its message and fields (`__reduce__` below), so an error
+    raised in a worker process reaches the parent as itself, not as a broken pool.
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Rebuild from the class, the message arguments and the fields (no `__init__`)."""
+        return (_rebuild, (type(self), self.args, dict(self.__dict__)))
 
 
 class ConfigError(GridcoreError, ValueError):
