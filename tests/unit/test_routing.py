@@ -33,6 +33,7 @@ from gridcore.routing import (
     brute_force_locate,
     coverage_report,
     least_loaded,
+    reference_locate,
 )
 from gridcore.synth import CitySpec, build_city
 
@@ -68,8 +69,9 @@ def squares() -> Hierarchy:
 
 
 def check_against_reference(h: Hierarchy, index: RoutingIndex, xs: Any, ys: Any) -> None:
-    ref, count = brute_force_locate(h.grid_polygons(), xs, ys)
+    _, count = brute_force_locate(h.grid_polygons(), xs, ys)
     assert (count <= 1).all()
+    ref, _ = reference_locate(h.grid_polygons(), xs, ys)
     np.testing.assert_array_equal(index.locate_many(xs, ys), ref)
     for x, y, r in zip(np.asarray(xs).tolist(), np.asarray(ys).tolist(), ref.tolist(), strict=True):
         assert index.locate_position(x, y) == r
@@ -92,9 +94,10 @@ class TestLocate:
             (0.0, 0.0, 1),  # bottom-left corner of the territory
             (0.0, 0.5, 1),  # left border
             (1.0, 0.0, 2),  # bottom border at a vertex
-            (1.0, 2.0, None),  # top border
-            (2.0, 0.5, None),  # right border
-            (2.0, 2.0, None),
+            (1.0, 2.0, 3),  # top border at a vertex of two grids: the lower position
+            (1.5, 2.0, 4),  # top border
+            (2.0, 0.5, 2),  # right border
+            (2.0, 2.0, 4),  # top-right corner
             (5.0, 5.0, None),
             (-1.0, 0.5, None),
         ],
@@ -102,7 +105,8 @@ class TestLocate:
     def test_points_on_edges_and_vertices_follow_the_rule(
         self, x: float, y: float, grid: int | None
     ) -> None:
-        """Edges go to the grid on the right (or above), vertices to the one right-above."""
+        """Shared edges go to the grid on the right (or above), shared vertices to the one
+        right-above; the territory's own border to the grid whose border it is."""
         h = squares()
         index = RoutingIndex.build(h)
         assert index.locate(x, y) == (None if grid is None else g(grid))
@@ -570,11 +574,15 @@ def test_index_agrees_with_reference_on_a_million_points_and_every_vertex() -> N
     bx = np.concatenate([coords[:, 0], mids[:, 0], quarter[:, 0]])
     by = np.concatenate([coords[:, 1], mids[:, 1], quarter[:, 1]])
     got = index.locate_many(bx, by)
-    ref, count = brute_force_locate(polys, bx, by)
+    half_open, count = brute_force_locate(polys, bx, by)
+    ref, dist = reference_locate(polys, bx, by)
     np.testing.assert_array_equal(got, ref)
     single = [index.locate_position(a, b) for a, b in zip(bx.tolist(), by.tolist(), strict=True)]
     np.testing.assert_array_equal(single, ref)
-    # exactly one grid for every boundary point except the territory's right and top border
+    # the half-open rule gives one grid to every boundary point but the right and top border
     outer = (bx == x1) | (by == y1)
     assert (count[~outer] == 1).all()
     assert (count[outer] == 0).all()
+    # ... and those belong to the grid whose border they are, unsnapped
+    assert (ref >= 0).all() and (dist == 0).all()
+    np.testing.assert_array_equal(ref[~outer], half_open[~outer])

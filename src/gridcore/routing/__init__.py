@@ -8,7 +8,7 @@ boundary rule for points on shared edges and vertices is documented in
 from __future__ import annotations
 
 from gridcore.routing._addresses import AddressTable
-from gridcore.routing._index import PointOutsideError, Route, RoutingIndex
+from gridcore.routing._index import Locations, PointOutsideError, Route, RoutingIndex
 from gridcore.routing._locate import BucketGrid, brute_force_locate, polygon_edges
 from gridcore.routing._owners import (
     Conflict,
@@ -26,6 +26,7 @@ from gridcore.routing._people import (
     ResponsibleSource,
     least_loaded,
 )
+from gridcore.routing._snap import Location, reference_locate
 
 __all__ = [
     "AddressTable",
@@ -33,6 +34,8 @@ __all__ = [
     "Conflict",
     "CoverageReport",
     "Gap",
+    "Location",
+    "Locations",
     "OwnerTable",
     "OwnershipRule",
     "OwnershipRules",
@@ -47,4 +50,5 @@ __all__ = [
     "coverage_report",
     "least_loaded",
     "polygon_edges",
+    "reference_locate",
 ]

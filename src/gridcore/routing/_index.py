@@ -19,13 +19,76 @@ from gridcore.routing._addresses import AddressTable
 from gridcore.routing._locate import BucketGrid, _check_xy, raise_first_bad
 from gridcore.routing._owners import OwnershipRule, OwnershipRules, OwnerTable
 from gridcore.routing._people import ResponsibleSource
+from gridcore.routing._snap import Location, Outside, check_snap
 from gridcore.staffing import ResponsibilityIndex
 
-__all__ = ["PointOutsideError", "Route", "RoutingIndex"]
+__all__ = ["Locations", "PointOutsideError", "Route", "RoutingIndex"]
 
 
 class PointOutsideError(RoutingError, LookupError):
-    """A point that no grid holds, where a grid is required."""
+    """A point that no grid holds and that lies beyond the snap distance, where a grid is required.
+
+    `distance` is its distance to the `nearest` grid (in the hierarchy's units).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        x: float | None = None,
+        y: float | None = None,
+        distance: float | None = None,
+        nearest: AreaCode | None = None,
+    ) -> None:
+        self.x = x
+        self.y = y
+        self.distance = distance
+        self.nearest = nearest
+        super().__init__(message)
+
+
+def _outside_error(x: float, y: float, distance: float, nearest: AreaCode, snap: float) -> Any:
+    return PointOutsideError(
+        f"point ({x!r}, {y!r}) lies outside every grid, {distance:.6g} from the nearest "
+        f"grid {nearest!r}: beyond the snap distance {snap:g}",
+        x=x,
+        y=y,
+        distance=distance,
+        nearest=nearest,
+    )
+
+
+def _coordinate_error(x: object, y: object) -> CoordinateError:
+    return CoordinateError(
+        f"point ({x!r}, {y!r}): expected two numbers "
+        f"(got {type(x).__name__} and {type(y).__name__}; booleans and strings are not coordinates)"
+    )
+
+
+def _check_number(x: object, y: object) -> None:
+    """CoordinateError unless x and y are real numbers (not bools, not strings)."""
+    for v in (x, y):
+        if isinstance(v, bool) or not isinstance(v, int | float | np.integer | np.floating):
+            raise _coordinate_error(x, y)
+
+
+class Locations(NamedTuple):
+    """Where many points went: positions (-1 beyond the snap distance) and distances.
+
+    `distances` is 0 for points a grid holds (inside or on the border), how far
+    a snapped point was moved, and the distance to the nearest grid beyond the
+    snap distance; `nearest` is the nearest grid's position for every point
+    (-1 for rows with non-finite coordinates).
+    """
+
+    positions: NDArray[np.int32]
+    distances: NDArray[np.float64]
+    nearest: NDArray[np.int32]
+
+    @property
+    def snapped(self) -> NDArray[np.bool_]:
+        """The mask of points moved onto a grid from outside the territory."""
+        mask: NDArray[np.bool_] = (self.positions >= 0) & (self.distances > 0)
+        return mask
 
 
 class Route(NamedTuple):
@@ -43,6 +106,8 @@ class Route(NamedTuple):
     """The grid's responsible person for the duty; None when nobody answers or no roster."""
     fell_back_to: AreaCode | None = None
     """The ancestor whose holder answers because the grid's post is vacant."""
+    snapped_by: float = 0.0
+    """How far the point was moved onto `grid` from outside the territory (0 inside)."""
 
 
 _new_tuple = tuple.__new__
@@ -51,14 +116,17 @@ _UNSET = (None, 0, 0.0)
 
 def _make_route(
     locate: Any,
+    outside: Outside,
+    default_snap: float,
     codes: tuple[AreaCode, ...],
     owners: OwnerTable | None,
     people: ResponsibleSource | None,
     duty: str,
 ) -> Any:
-    """A fast function (x, y, category, now) -> Route reading plain lists and dicts.
+    """A fast function (x, y, category, now, snap=None) -> Route reading plain lists and dicts.
 
-    Everything is bound once as closure variables; the person comes from
+    `locate` answers -1 for points no grid holds; only those go to `outside`
+    (the border and snapping). Everything is bound once as closure variables; the person comes from
     `people.direct`, which `ResponsibilityIndex` also accepts as a POSIX timestamp:
     the last instant's timestamp is then cached (a simulation or a batch of reports
     asks many times at one instant, and `datetime.timestamp()` costs ~0.7 µs).
@@ -76,11 +144,15 @@ def _make_route(
     # (instant, fold, timestamp) of the last instant asked; one tuple, swapped atomically
     last: tuple[Any, int, float] = _UNSET
 
-    def route(x: float, y: float, category: str, now: datetime) -> Route:
+    def route(x: float, y: float, category: str, now: datetime, snap: float | None = None) -> Route:
         nonlocal last
         p: int = locate(x, y)
+        moved = 0.0
         if p < 0:
-            raise PointOutsideError(f"point ({x!r}, {y!r}) lies outside every grid")
+            reach = default_snap if snap is None else snap
+            p, moved, near = outside.one(x, y, reach, True)
+            if p < 0:
+                raise _outside_error(x, y, moved, codes[near], reach)
         grid = codes[p]
         owner: str | None = None
         if has_owners:
@@ -104,7 +176,7 @@ def _make_route(
                     at = now.timestamp()
                     last = (now, now.fold, at)
             person, fell = direct(grid, duty, at)
-        r: Route = _new_tuple(Route, (grid, category, owner, person, fell))
+        r: Route = _new_tuple(Route, (grid, category, owner, person, fell, moved))
         return r
 
     return route
@@ -124,12 +196,13 @@ class RoutingIndex:
         "_codes",
         "_duty",
         "_locate_code",
+        "_outside",
         "_owners",
         "_people",
         "_pos",
         "_route",
-        "_tree",
         "hierarchy",
+        "snap",
     )
 
     hierarchy: Hierarchy
@@ -143,7 +216,9 @@ class RoutingIndex:
     _locate_code: Any
     _pos: Any
     _route: Any
-    _tree: Any
+    _outside: Outside
+    snap: float
+    """The default snap distance (hierarchy units) of `locate`, `locate_many` and `route`."""
 
     def __init__(self) -> None:  # pragma: no cover - use RoutingIndex.build
         raise TypeError("use RoutingIndex.build(hierarchy, ...)")
@@ -160,22 +235,36 @@ class RoutingIndex:
         addresses: Mapping[Any, str] | tuple[Sequence[Any], Sequence[str]] | None = None,
         buckets_per_grid: float = 64.0,
         allow_conflicts: bool = False,
+        snap: float = 0.0,
     ) -> RoutingIndex:
         """Build the index for `hierarchy` (every grid needs a polygon).
 
         `rules` (with `taxonomy`, default `categories.default_taxonomy()`) are
         resolved once into an owner table; `people` names the responsible person
         for `duty` (any duty or role the staffing policy knows); `addresses` maps
-        address or building ids to grid codes.
+        address or building ids to grid codes. `snap` is the default snap
+        distance (hierarchy units): a point outside the territory within it goes
+        to the nearest grid; 0 gives only points on the border to their grid.
         """
         self = object.__new__(cls)
         self.hierarchy = hierarchy
+        self.snap = check_snap(snap)
         self._codes = hierarchy.grids
         self._code_pos = {str(c): i for i, c in enumerate(self._codes)}
-        self._buckets = BucketGrid(hierarchy.grid_polygons(), buckets_per_grid)
-        self._pos = self._buckets.single()
-        self._locate_code = self._buckets.single_mapped((*self._codes, None))
-        self._tree = None
+        polygons = hierarchy.grid_polygons()
+        self._buckets = BucketGrid(polygons, buckets_per_grid)
+        self._outside = out = Outside(self._buckets, polygons)
+        default = self.snap
+        answers = (*self._codes, None)
+
+        def miss_position(x: float, y: float) -> int:
+            return out.one(x, y, default, False)[0]
+
+        def miss_code(x: float, y: float) -> AreaCode | None:
+            return answers[out.one(x, y, default, False)[0]]
+
+        self._pos = self._buckets.single(miss_position)
+        self._locate_code = self._buckets.single_mapped(answers, miss_code)
         self._owners = None
         if rules is not None:
             if taxonomy is None:
@@ -187,7 +276,9 @@ class RoutingIndex:
         self._people = people
         self._duty = duty
         self._addresses = None if addresses is None else AddressTable(self._codes, addresses)
-        self._route = _make_route(self._pos, self._codes, self._owners, people, duty)
+        self._route = _make_route(
+            self._buckets.single(), out, default, self._codes, self._owners, people, duty
+        )
         return self
 
     # -- basic --------------------------------------------------------------------
@@ -230,35 +321,92 @@ class RoutingIndex:
         return f"RoutingIndex(version={self.version}, grids={len(self._codes)})"
 
     # -- point -> grid ------------------------------------------------------------
-    def locate(self, x: float, y: float) -> AreaCode | None:
-        """The grid holding (x, y) by the boundary rule, or None outside every grid.
+    def locate(self, x: float, y: float, *, snap: float | None = None) -> AreaCode | None:
+        """The grid of (x, y): the one holding it by the boundary rule, else the nearest
+        within `snap` (default: the index's `snap`), else None.
 
-        CoordinateError for NaN or infinite coordinates.
+        A point on the territory's border belongs to the grid whose border it is;
+        `locate_detail` also says whether and how far the point was snapped.
+        CoordinateError for NaN, infinite or non-numeric coordinates.
         """
-        code: AreaCode | None = self._locate_code(x, y)
-        return code
+        if x.__class__ is not float or y.__class__ is not float:
+            _check_number(x, y)
+        if snap is None:
+            code: AreaCode | None = self._locate_code(x, y)
+            return code
+        return self.locate_detail(x, y, snap=snap).grid
 
-    def locate_position(self, x: float, y: float) -> int:
-        """The position of the grid holding (x, y), -1 outside; CoordinateError if not finite."""
-        p: int = self._pos(x, y)
-        return p
+    def locate_detail(self, x: float, y: float, *, snap: float | None = None) -> Location:
+        """Where (x, y) goes: grid, position, distance moved (snapped) or to the nearest grid.
 
-    def locate_many(self, xs: Any, ys: Any) -> NDArray[np.int32]:
-        """Grid positions of many points (-1 outside).
+        Beyond the snap distance: grid None, position -1, `distance` to the
+        `nearest` grid.
+        """
+        if x.__class__ is not float or y.__class__ is not float:
+            _check_number(x, y)
+        reach = self.snap if snap is None else check_snap(snap)
+        p: int = self._buckets.single()(x, y)
+        if p >= 0:
+            return Location(self._codes[p], p, 0.0, self._codes[p])
+        p, d, near = self._outside.one(float(x), float(y), reach, True)
+        code = None if p < 0 else self._codes[p]
+        return Location(code, p, d, self._codes[near])
 
-        CoordinateError for arrays of unequal length or any non-finite row (naming
-        it); use `locate_many_masked` to get a per-row error mask instead.
+    def locate_position(self, x: float, y: float, *, snap: float | None = None) -> int:
+        """The position of the grid of (x, y) as `locate` finds it, -1 for none."""
+        if x.__class__ is not float or y.__class__ is not float:
+            _check_number(x, y)
+        if snap is None:
+            p: int = self._pos(x, y)
+            return p
+        return self.locate_detail(x, y, snap=snap).position
+
+    def locate_many(self, xs: Any, ys: Any, *, snap: float | None = None) -> NDArray[np.int32]:
+        """Grid positions of many points as `locate` finds them (-1 for none).
+
+        CoordinateError for arrays of unequal length, non-numeric values or any
+        non-finite row (naming it); use `locate_many_masked` to get a per-row
+        error mask instead, `locate_many_detail` for the distances.
         """
         x, y = _check_xy(xs, ys)
-        out, bad = self._buckets.locate_many(x, y)
+        out, bad = self._locate_many(x, y, snap)
         if bad.any():
             raise_first_bad(x, y, bad)
         return out
 
-    def locate_many_masked(self, xs: Any, ys: Any) -> tuple[NDArray[np.int32], NDArray[np.bool_]]:
-        """Grid positions (-1 outside or bad) and the mask of rows with non-finite coordinates."""
+    def locate_many_masked(
+        self, xs: Any, ys: Any, *, snap: float | None = None
+    ) -> tuple[NDArray[np.int32], NDArray[np.bool_]]:
+        """Grid positions (-1 for none or bad) and the mask of rows with non-finite coordinates."""
         x, y = _check_xy(xs, ys)
-        return self._buckets.locate_many(x, y)
+        return self._locate_many(x, y, snap)
+
+    def _locate_many(
+        self, x: NDArray[np.float64], y: NDArray[np.float64], snap: float | None
+    ) -> tuple[NDArray[np.int32], NDArray[np.bool_]]:
+        reach = self.snap if snap is None else check_snap(snap)
+        out, bad = self._buckets.locate_many(x, y)
+        miss = np.flatnonzero((out < 0) & ~bad)
+        if len(miss):
+            out[miss] = self._outside.many(x[miss], y[miss], reach, False)[0]
+        return out, bad
+
+    def locate_many_detail(self, xs: Any, ys: Any, *, snap: float | None = None) -> Locations:
+        """Positions, distances (moved, or to the nearest grid beyond `snap`) and nearest grids.
+
+        Rows with non-finite coordinates raise (CoordinateError naming the row).
+        """
+        x, y = _check_xy(xs, ys)
+        reach = self.snap if snap is None else check_snap(snap)
+        out, bad = self._buckets.locate_many(x, y)
+        if bad.any():
+            raise_first_bad(x, y, bad)
+        dist = np.zeros(len(x), dtype=np.float64)
+        near = out.copy()
+        miss = np.flatnonzero(out < 0)
+        if len(miss):
+            out[miss], dist[miss], near[miss] = self._outside.many(x[miss], y[miss], reach, True)
+        return Locations(out, dist, near)
 
     def codes_of(self, positions: Any) -> list[AreaCode | None]:
         """Grid codes for positions (None for -1)."""
@@ -267,9 +415,7 @@ class RoutingIndex:
 
     # -- geometry around a point ----------------------------------------------------
     def _strtree(self) -> Any:
-        if self._tree is None:
-            self._tree = shapely.STRtree(self.hierarchy.grid_polygons())
-        return self._tree
+        return self._outside.tree
 
     @staticmethod
     def _finite(x: float, y: float) -> None:
@@ -279,16 +425,12 @@ class RoutingIndex:
     def locate_nearest(self, x: float, y: float) -> tuple[AreaCode, float]:
         """The grid holding (x, y) with distance 0, or else the nearest grid and its distance.
 
-        A point on the territory's right or top border is outside by the boundary
-        rule, so it gets its nearest grid at distance 0. Ties: lowest position.
+        Ties: lowest position. Unlike `locate`, never None: no snap distance applies.
         """
-        p = self._pos(x, y)
-        if p >= 0:
-            return self._codes[p], 0.0
         self._finite(x, y)
-        idx, dist = self._strtree().query_nearest(shapely.Point(x, y), return_distance=True)
-        k = int(np.argmin(idx))
-        return self._codes[int(idx[k])], float(dist[k])
+        loc = self.locate_detail(x, y, snap=0.0)
+        assert loc.nearest is not None
+        return loc.nearest, loc.distance
 
     def neighbours(self, grid: str) -> tuple[AreaCode, ...]:
         """Grids sharing a boundary of positive length with `grid` (sorted codes)."""
@@ -328,11 +470,20 @@ class RoutingIndex:
         """Owner indexes into `owners.owners` (-1: none) for arrays of positions."""
         return self.owners.owners_many(grid_positions, category_positions)
 
-    def route(self, x: float, y: float, category: str, now: datetime) -> Route:
+    def route(
+        self, x: float, y: float, category: str, now: datetime, *, snap: float | None = None
+    ) -> Route:
         """Point + category + instant -> grid, owner and the person to act.
 
-        PointOutsideError if no grid holds the point; UnknownItemError for an
-        unknown category (when the index has rules).
+        A point outside the territory within `snap` (default: the index's) goes
+        to the nearest grid (`Route.snapped_by` says how far); beyond it,
+        PointOutsideError naming the distance to the nearest grid.
+        UnknownItemError for an unknown category (when the index has rules);
+        CoordinateError for coordinates that are not finite numbers.
         """
-        r: Route = self._route(x, y, category, now)
+        if x.__class__ is not float or y.__class__ is not float:
+            _check_number(x, y)
+        if snap is not None:
+            snap = check_snap(snap)
+        r: Route = self._route(x, y, category, now, snap)
         return r

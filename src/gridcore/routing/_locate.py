@@ -11,9 +11,11 @@ point moved an infinitesimal step right and a much smaller step up: a point on
 a shared edge goes to the grid on its right (or above, for a horizontal edge),
 a shared vertex to the grid holding the wedge just right of and above it. In a
 tiling this gives every point of the territory to exactly one grid, including
-T-junctions on axis-aligned borders; points on the territory's right or top
-boundary are outside. If polygons overlap (not a tiling), the grid with the
-lowest position wins.
+T-junctions on axis-aligned borders. Points that the rule leaves outside (the
+territory's right and top border among them) are handed to a `miss` function
+when one is given: `gridcore.routing._snap` gives border points to their grid
+and snaps points near the territory. If polygons overlap (not a tiling), the
+grid with the lowest position wins.
 """
 
 from __future__ import annotations
@@ -64,9 +66,21 @@ def polygon_edges(polygons: Sequence[Any] | NDArray[np.object_]) -> tuple[IntArr
     return owner, np.ascontiguousarray(np.column_stack([lo, hi]), dtype=np.float64)
 
 
+def _as_coordinates(values: Any, name: str) -> FloatArray:
+    """A float64 array of `values`; CoordinateError for booleans, strings or other objects."""
+    a = np.asarray(values)
+    if a.dtype.kind not in "fiu":
+        first = a.ravel()[0] if a.size else None
+        raise CoordinateError(
+            f"coordinates {name}: {a.dtype} values (first {first!r}), expected numbers "
+            "(booleans and strings are not coordinates)"
+        )
+    return a.astype(np.float64, copy=False)
+
+
 def _check_xy(xs: Any, ys: Any) -> tuple[FloatArray, FloatArray]:
-    x = np.asarray(xs, dtype=np.float64)
-    y = np.asarray(ys, dtype=np.float64)
+    x = _as_coordinates(xs, "xs")
+    y = _as_coordinates(ys, "ys")
     if x.ndim != 1 or y.ndim != 1:
         raise CoordinateError(
             f"coordinates: expected two 1-d arrays, got shapes {x.shape} and {y.shape}"
@@ -154,6 +168,7 @@ class BucketGrid:
         "nx",
         "ny",
         "origin",
+        "pad",
         "pair_base",
         "pair_grid",
         "pair_ptr",
@@ -186,6 +201,8 @@ class BucketGrid:
         # widen every bucket a little: a point whose computed bucket is off by rounding
         # still finds every edge that can matter to it
         pad = 1e-6 * h + 64 * float(np.finfo(np.float64).eps) * scale
+        self.pad = pad
+        """No edge passes within `pad` of a bucket whose cell is -1 (outside, not mixed)."""
         inv = 1.0 / h
 
         cell = self._fill_centres(owner, edges)
@@ -378,26 +395,53 @@ class BucketGrid:
             "bytes": float(self.nbytes),
         }
 
-    def single(self) -> Any:
-        """A fast function (x, y) -> position (-1 outside; NaN/inf raise) reading plain views."""
+    def single(self, miss: Any = None) -> Any:
+        """A fast function (x, y) -> position (-1 outside; NaN/inf raise) reading plain views.
+
+        With `miss`, a point that no grid holds gets ``miss(x, y)`` instead of -1
+        (finite points only): the slow path costs the points inside nothing.
+        """
+        if miss is not None:
+            return self._make_single(None, miss)
         if self._single is None:
-            self._single = self._make_single(None)
+            self._single = self._make_single(None, None)
         return self._single
 
-    def single_mapped(self, answers: Sequence[Any]) -> Any:
+    def single_mapped(self, answers: Sequence[Any], miss: Any = None) -> Any:
         """Like `single`, but returns ``answers[position]`` (``answers[-1]`` outside).
 
         Saves the caller a function call and a branch: pass the grid codes followed
-        by None to get a code or None directly.
+        by None to get a code or None directly. With `miss`, a point that no grid
+        holds gets ``miss(x, y)`` (which returns the answer itself).
         """
         if len(answers) != self.n_grids + 1:
             raise RoutingError(
                 f"single_mapped: {len(answers)} answers, expected {self.n_grids + 1} "
                 "(one per grid, then the answer for outside)"
             )
-        return self._make_single(list(answers))
+        return self._make_single(list(answers), miss)
 
-    def _make_single(self, answers: list[Any] | None) -> Any:
+    def outside_cell(self, x: float, y: float) -> bool:
+        """True when (x, y) lies beyond the buckets or in a bucket wholly outside every grid.
+
+        Such a point is farther than `pad` from every edge (and outside every grid).
+        """
+        fx = (x - self.origin[0]) * (1.0 / self.h)
+        fy = (y - self.origin[1]) * (1.0 / self.h)
+        if 0.0 <= fx < self.nx and 0.0 <= fy < self.ny:
+            return bool(self.cell[int(fy) * self.nx + int(fx)] == -1)
+        return True
+
+    def outside_cells(self, x: FloatArray, y: FloatArray) -> BoolArray:
+        """`outside_cell` for arrays of finite points (the same arithmetic)."""
+        fx = (x - self.origin[0]) * (1.0 / self.h)
+        fy = (y - self.origin[1]) * (1.0 / self.h)
+        ok = (fx >= 0) & (fx < self.nx) & (fy >= 0) & (fy < self.ny)
+        b = np.where(ok, fy, 0).astype(np.int64) * self.nx + np.where(ok, fx, 0).astype(np.int64)
+        out: BoolArray = ~ok | (self.cell[b] == -1)
+        return out
+
+    def _make_single(self, answers: list[Any] | None, miss: Any) -> Any:
         ox, oy = self.origin
         inv = 1.0 / self.h
         nx = self.nx
@@ -415,14 +459,23 @@ class BucketGrid:
         isfinite = math.isfinite
         # the identity list when positions are wanted: one list read costs less than a branch
         res: list[Any] = [*range(self.n_grids), -1] if answers is None else answers
+        if miss is None:
+            out_answer = res[-1]
+
+            def outside(x: float, y: float) -> Any:
+                return out_answer
+
+            miss = outside
 
         def locate_position(x: float, y: float) -> Any:
             fx = (x - ox) * inv
             fy = (y - oy) * inv
             if 0.0 <= fx < nxf and 0.0 <= fy < nyf:
                 v: Any = cell[int(fy) * nx + int(fx)]
-                if v >= -1:
+                if v >= 0:
                     return res[v]
+                if v == -1:
+                    return miss(x, y)
                 m = -v - 2
                 bits: int = base_bits[m]
                 p0: int = pair_ptr[m]
@@ -438,10 +491,10 @@ class BucketGrid:
                 if bits:
                     g: Any = pair_grid[p0 + (bits & -bits).bit_length() - 1]
                     return res[g]
-                return res[-1]
+                return miss(x, y)
             if not (isfinite(x) and isfinite(y)):
                 raise CoordinateError(f"point ({x!r}, {y!r}): expected finite coordinates")
-            return res[-1]
+            return miss(x, y)
 
         return locate_position
 

@@ -190,9 +190,9 @@ def _executor(args: argparse.Namespace) -> Any:
     the option is absent, nothing (the runner's default pool)."""
     if args.workers is None:
         return contextlib.nullcontext()
-    from gridcore.sim.pool import process_pool
+    from concurrent.futures import ProcessPoolExecutor
 
-    return process_pool(args.workers)
+    return ProcessPoolExecutor(max(1, args.workers))
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
