@@ -98,6 +98,7 @@ __all__ = [
     "event_from_json",
     "event_to_dict",
     "event_to_json",
+    "follow",
     "level_rank",
     "mermaid_diagram",
     "report",
@@ -2050,6 +2051,42 @@ _ROUTING_ACTIONS: Final = frozenset(
 _DESK_ACTIONS: Final = frozenset({Action.VERIFY, Action.REGISTER})
 
 
+def follow(case: Case | None, event: CaseEvent) -> Case:
+    """The case after `event`, an event written elsewhere, checked as `apply` checks.
+
+    `case` is the case as stored (None before its report). `StaleSequenceError` unless
+    `event.seq` is its next one; `EventLogError` or `TransitionRefused` unless the event is
+    one the transition table and its guards make from `case`. `CaseLog.append` and the
+    durable journal (`gridcore.store`) both go through it.
+    """
+    cid = event.case_id
+    expected = 1 if case is None else case.seq + 1
+    if event.seq != expected:
+        raise StaleSequenceError(cid, expected, event.seq)
+    if case is None:
+        if event.role not in _REPORT_ROLES:
+            raise EventLogError(
+                f"case {cid!r} event #1: role {event.role!r} may not report; allowed: "
+                f"{sorted(_REPORT_ROLES)}"
+            )
+        return _case_from_report(event)
+    if case.id != cid:
+        raise EventLogError(f"event of case {cid!r} given to follow case {case.id!r}")
+    if event.from_state != case.state:
+        raise EventLogError(
+            f"case {cid!r} event #{event.seq}: from_state {event.from_state!r}, "
+            f"expected {case.state.value!r}"
+        )
+    actor = Actor(event.actor, _desk_role(event), str(event.payload.get("unit", "")))
+    tr = _check(case, event.action, actor, event.at, event.reason, event.payload)
+    if tr.target != event.to_state:
+        raise EventLogError(
+            f"case {cid!r} event #{event.seq}: to_state {event.to_state!r}, "
+            f"expected {tr.target.value!r}"
+        )
+    return tr.fold(case, event)
+
+
 class CaseLog:
     """Cases and their event lists, changed only through guarded actions or checked events.
 
@@ -2174,31 +2211,9 @@ class CaseLog:
         """
         cid = event.case_id
         case = self._cases.get(cid)
-        expected = 1 if case is None else case.seq + 1
-        if event.seq != expected:
-            raise StaleSequenceError(cid, expected, event.seq)
+        new = follow(case, event)
         if case is None:
-            if event.role not in _REPORT_ROLES:
-                raise EventLogError(
-                    f"case {cid!r} event #1: role {event.role!r} may not report; allowed: "
-                    f"{sorted(_REPORT_ROLES)}"
-                )
-            new = _case_from_report(event)
             self._events[cid] = []
-        else:
-            if event.from_state != case.state:
-                raise EventLogError(
-                    f"case {cid!r} event #{event.seq}: from_state {event.from_state!r}, "
-                    f"expected {case.state.value!r}"
-                )
-            actor = Actor(event.actor, _desk_role(event), str(event.payload.get("unit", "")))
-            tr = _check(case, event.action, actor, event.at, event.reason, event.payload)
-            if tr.target != event.to_state:
-                raise EventLogError(
-                    f"case {cid!r} event #{event.seq}: to_state {event.to_state!r}, "
-                    f"expected {tr.target.value!r}"
-                )
-            new = tr.fold(case, event)
         self._cases[cid] = new
         self._events[cid].append(event)
         self._all.append(event)

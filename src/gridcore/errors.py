@@ -23,7 +23,9 @@ __all__ = [
     "ScenarioError",
     "SimulationError",
     "StaffingError",
+    "SchemaVersionError",
     "StaleSequenceError",
+    "StoreError",
     "TaxonomyError",
     "TransitionRefused",
     "UnknownItemError",
@@ -180,3 +182,11 @@ class ScenarioError(GridcoreError, ValueError):
 
 class SimulationError(GridcoreError):
     """A simulation that failed its own consistency checks or could not run."""
+
+
+class StoreError(GridcoreError):
+    """The durable case journal refused or could not do what was asked (names which, why)."""
+
+
+class SchemaVersionError(StoreError):
+    """A journal whose schema this gridcore cannot use as is (older: migrate; newer: upgrade)."""

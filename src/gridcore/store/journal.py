@@ -1,0 +1,621 @@
+"""The journal: events, the projection of every case, commands and the outbox, in SQL.
+
+Every append is one transaction under the journal's write lock: the events are checked
+against the stored cases with `gridcore.cases.follow` (the check `CaseLog.append` makes),
+then the event rows, the cases' projection rows, the notifications and the command id
+are written together, or nothing is. Positions are 1, 2, 3... in commit order.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Final, NamedTuple
+
+from gridcore import __version__
+from gridcore.cases import (
+    OPEN_STATES,
+    TRANSITIONS,
+    Case,
+    CaseEvent,
+    DeadlinePolicy,
+    DeskRole,
+    Notification,
+    State,
+    follow,
+)
+from gridcore.clock import WarningLight
+from gridcore.errors import ConfigError, SchemaVersionError, UnknownItemError
+from gridcore.ids import CaseId
+
+from .backends import Backend
+from .lights import from_us, light_instants, to_us
+from .rows import (
+    EVENT_COLUMNS,
+    StoredEvent,
+    event_from_row,
+    event_to_row,
+    instant_columns,
+    instant_from_columns,
+)
+from .schema import SCHEMA_VERSION, steps
+
+__all__ = ["CaseRow", "OutboxItem", "SqlCaseStore", "projection_row"]
+
+_CHUNK: Final = 5_000
+_IN_CHUNK: Final = 500
+_CACHE_SIZE: Final = 50_000
+
+_EVENT_SELECT: Final = f"SELECT {', '.join(EVENT_COLUMNS)} FROM events"
+_INSERT_EVENT: Final = (
+    f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) "
+    f"VALUES ({', '.join('?' for _ in EVENT_COLUMNS)})"
+)
+_CASE_COLUMNS: Final = (
+    "case_id",
+    "seq",
+    "state",
+    "is_open",
+    "grid",
+    "category",
+    "owner",
+    "level",
+    "handler",
+    "first_handler",
+    "reported_at_us",
+    "updated_at_us",
+    "due_us",
+    "last_position",
+    "yellow_at_us",
+    "red_at_us",
+)
+_UPSERT_CASE: Final = (
+    f"INSERT INTO cases ({', '.join(_CASE_COLUMNS)}) "
+    f"VALUES ({', '.join('?' for _ in _CASE_COLUMNS)}) ON CONFLICT (case_id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in _CASE_COLUMNS[1:])
+)
+_CASE_SELECT: Final = f"SELECT {', '.join(_CASE_COLUMNS)} FROM cases"
+_OUTBOX_COLUMNS: Final = (
+    "position",
+    "event_position",
+    "case_id",
+    "seq",
+    "kind",
+    "recipient",
+    "to_role",
+    "at",
+    "zone",
+    "detail",
+)
+_INSERT_OUTBOX: Final = (
+    f"INSERT INTO outbox ({', '.join(_OUTBOX_COLUMNS)}) "
+    f"VALUES ({', '.join('?' for _ in _OUTBOX_COLUMNS)})"
+)
+
+
+class CaseRow(NamedTuple):
+    """A case's row in the projection (what the indexed queries return)."""
+
+    case_id: CaseId
+    seq: int
+    state: State
+    is_open: bool
+    grid: str
+    category: str
+    owner: str | None
+    level: str | None
+    handler: str | None
+    first_handler: str | None
+    reported_at: datetime
+    updated_at: datetime
+    due: datetime | None
+    last_position: int
+    yellow_at: datetime | None
+    red_at: datetime | None
+
+
+class OutboxItem(NamedTuple):
+    """A notification kept by the journal, with its outbox position and its event's."""
+
+    position: int
+    event_position: int
+    notification: Notification
+
+
+def projection_row(
+    case: Case, last_position: int, policy: DeadlinePolicy | None
+) -> tuple[Any, ...]:
+    """The `cases` row of a case (in the table's column order)."""
+    a = case.assignment
+    info = case.info
+    yellow, red = light_instants(case, policy)
+    return (
+        case.id,
+        case.seq,
+        case.state.value,
+        1 if case.state in OPEN_STATES else 0,
+        info.grid,
+        info.category,
+        a.owner,
+        a.level,
+        a.handler,
+        a.first_handler,
+        to_us(info.reported_at),
+        to_us(case.updated_at),
+        None if a.due is None else to_us(a.due),
+        last_position,
+        yellow,
+        red,
+    )
+
+
+def _case_row(r: Sequence[Any]) -> CaseRow:
+    return CaseRow(
+        CaseId(r[0]),
+        int(r[1]),
+        State(r[2]),
+        bool(r[3]),
+        r[4],
+        r[5],
+        r[6],
+        r[7],
+        r[8],
+        r[9],
+        from_us(r[10]),
+        from_us(r[11]),
+        None if r[12] is None else from_us(r[12]),
+        int(r[13]),
+        None if r[14] is None else from_us(r[14]),
+        None if r[15] is None else from_us(r[15]),
+    )
+
+
+class SqlCaseStore:
+    """The durable case journal on SQLite or PostgreSQL (make one with `open_store`).
+
+    `policy` gives the stage limits the warning-light instants are computed with (the
+    desk's `DeadlinePolicy`; without one, only deadlines recorded in the events count).
+    """
+
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        policy: DeadlinePolicy | None = None,
+        create: bool = True,
+        migrate: bool = False,
+    ) -> None:
+        self._b = backend
+        self.policy = policy
+        self._cache: OrderedDict[CaseId, Case] = OrderedDict()
+        try:
+            version = self._version()
+            if version == 0 and create:
+                self._create()
+            elif version < SCHEMA_VERSION and migrate:
+                self.migrate()
+            self._require_current()
+        except BaseException:
+            backend.close()
+            raise
+
+    # -- lifetime ------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """The journal's URL (without a password)."""
+        return self._b.url
+
+    @property
+    def dialect(self) -> str:
+        """ "sqlite" or "postgresql"."""
+        return self._b.dialect
+
+    def close(self) -> None:
+        """Close the connection (idempotent)."""
+        if self._b is not None:
+            self._b.close()
+
+    def __enter__(self) -> SqlCaseStore:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- schema --------------------------------------------------------------------
+
+    def _version(self) -> int:
+        if not self._b.has_table("gridcore_meta"):
+            if self._b.has_table("events"):
+                raise SchemaVersionError(
+                    f"journal {self.url!r} has an 'events' table but no gridcore_meta: "
+                    "not a gridcore journal (or from before schema versions)"
+                )
+            return 0
+        rows = self._b.query("SELECT value FROM gridcore_meta WHERE key = 'schema_version'")
+        if not rows or not str(rows[0][0]).isdigit():
+            raise SchemaVersionError(
+                f"journal {self.url!r}: gridcore_meta holds no schema_version: expected an integer"
+            )
+        return int(rows[0][0])
+
+    def schema_version(self) -> int:
+        """The schema version the journal is at."""
+        return self._version()
+
+    def _require_current(self) -> None:
+        v = self._version()
+        if v < SCHEMA_VERSION:
+            raise SchemaVersionError(
+                f"journal {self.url!r} is at schema {v}, this gridcore ({__version__}) uses "
+                f"{SCHEMA_VERSION}: run `gridcore store migrate URL` (or open_store(..., "
+                "migrate=True)); the journal was not changed"
+            )
+        if v > SCHEMA_VERSION:
+            raise SchemaVersionError(
+                f"journal {self.url!r} is at schema {v}, newer than this gridcore "
+                f"({__version__}, schema {SCHEMA_VERSION}): upgrade gridcore; the journal "
+                "was not changed"
+            )
+
+    def _create(self) -> None:
+        self._b.begin_write()
+        try:
+            if self._b.has_table("gridcore_meta"):  # another process created it first
+                self._b.rollback()
+                return
+            for version, statements in steps(self._b.pk):
+                for sql in statements:
+                    self._b.execute(sql)
+                if version == 1:
+                    self._b.executemany(
+                        "INSERT INTO gridcore_meta (key, value) VALUES (?, ?)",
+                        [("schema_version", "1"), ("created_with", __version__)],
+                    )
+                else:
+                    self._set_version(version)
+            self._b.commit()
+        except BaseException:
+            self._b.rollback()
+            raise
+
+    def _set_version(self, version: int) -> None:
+        self._b.execute(
+            "UPDATE gridcore_meta SET value = ? WHERE key = 'schema_version'", [str(version)]
+        )
+
+    def migrate(self) -> tuple[int, int]:
+        """Bring the journal to `SCHEMA_VERSION`, one step a transaction; (from, to)."""
+        start = self._version()
+        if start == 0:
+            raise SchemaVersionError(f"journal {self.url!r} is empty: `gridcore store init` it")
+        if start > SCHEMA_VERSION:
+            self._require_current()
+        for version, statements in steps(self._b.pk):
+            if version <= start:
+                continue
+            self._b.begin_write()
+            try:
+                if self._version() >= version:  # another process migrated it meanwhile
+                    self._b.rollback()
+                    continue
+                for sql in statements:
+                    self._b.execute(sql)
+                if version == 2:
+                    self._backfill_lights()
+                self._set_version(version)
+                self._b.commit()
+            except BaseException:
+                self._b.rollback()
+                raise
+        return start, self._version()
+
+    def _backfill_lights(self) -> None:
+        ids = [r[0] for r in self._b.query("SELECT case_id FROM cases WHERE is_open = 1")]
+        updates = []
+        for cid in ids:
+            case = Case.replay(self.events(CaseId(cid)))
+            updates.append((*light_instants(case, self.policy), cid))
+        self._b.executemany(
+            "UPDATE cases SET yellow_at_us = ?, red_at_us = ? WHERE case_id = ?", updates
+        )
+
+    # -- writing -------------------------------------------------------------------
+
+    def append(
+        self, events: Iterable[CaseEvent], *, command_id: str | None = None
+    ) -> tuple[int, ...]:
+        """Write a batch of events atomically (all or nothing); their positions.
+
+        Each event must be the next of its case (`StaleSequenceError`) and one the
+        transition table makes from the stored case (`EventLogError`,
+        `TransitionRefused`); nothing is written otherwise. A `command_id` already done
+        makes the call a no-op returning the positions the first call returned.
+        """
+        batch = tuple(events)
+        if command_id is not None and (not isinstance(command_id, str) or not command_id):
+            raise ConfigError(f"command_id {command_id!r}: expected a non-empty str or None")
+        b = self._b
+        b.begin_write()
+        try:
+            if command_id is not None:
+                done = b.query(
+                    "SELECT first_position, n_events FROM commands WHERE command_id = ?",
+                    [command_id],
+                )
+                if done:
+                    b.rollback()
+                    first, n = int(done[0][0]), int(done[0][1])
+                    return tuple(range(first, first + n))
+            positions, cases = self._write(batch)
+            if command_id is not None:
+                first = positions[0] if positions else 0
+                b.execute(
+                    "INSERT INTO commands (command_id, first_position, n_events) VALUES (?, ?, ?)",
+                    [command_id, first, len(positions)],
+                )
+            b.commit()
+        except BaseException:
+            b.rollback()
+            raise
+        self._remember(cases)
+        return positions
+
+    def _write(self, batch: Sequence[CaseEvent]) -> tuple[tuple[int, ...], dict[CaseId, Case]]:
+        """Check and write a batch inside the open write transaction."""
+        if not batch:
+            return (), {}
+        b = self._b
+        current = self._load_for_write(list(dict.fromkeys(e.case_id for e in batch)))
+        last = int(b.query("SELECT COALESCE(MAX(position), 0) FROM events")[0][0])
+        rows = []
+        notes: list[tuple[int, Notification]] = []
+        last_pos: dict[CaseId, int] = {}
+        pos = last
+        for e in batch:
+            before = current.get(e.case_id)
+            after = follow(before, e)
+            pos += 1
+            rows.append(event_to_row(pos, e))
+            if before is not None:
+                tr = TRANSITIONS.get((before.state, e.action))
+                if tr is not None and tr.notify is not None:
+                    notes.extend((pos, n) for n in tr.notify(after, e))
+            current[e.case_id] = after
+            last_pos[e.case_id] = pos
+        b.executemany(_INSERT_EVENT, rows)
+        changed: dict[CaseId, Case] = {}
+        for cid in last_pos:
+            case = current[cid]
+            assert case is not None  # it has just had an event
+            changed[cid] = case
+        b.executemany(
+            _UPSERT_CASE,
+            [projection_row(c, last_pos[cid], self.policy) for cid, c in changed.items()],
+        )
+        if notes:
+            self._write_outbox(notes)
+        return tuple(range(last + 1, pos + 1)), changed
+
+    def _write_outbox(self, notes: list[tuple[int, Notification]]) -> None:
+        last = int(self._b.query("SELECT COALESCE(MAX(position), 0) FROM outbox")[0][0])
+        rows = []
+        for i, (pos, n) in enumerate(notes, start=last + 1):
+            at, zone = instant_columns(n.at)
+            rows.append(
+                (i, pos, n.case_id, n.seq, n.kind, n.to, str(n.to_role), at, zone, n.detail)
+            )
+        self._b.executemany(_INSERT_OUTBOX, rows)
+
+    def _load_for_write(self, ids: Sequence[CaseId]) -> dict[CaseId, Case | None]:
+        """The stored cases of `ids` (None for new ones), from the cache when current."""
+        seqs: dict[str, int] = {}
+        for i in range(0, len(ids), _IN_CHUNK):
+            part = ids[i : i + _IN_CHUNK]
+            marks = ", ".join("?" for _ in part)
+            sql = f"SELECT case_id, seq FROM cases WHERE case_id IN ({marks})"
+            seqs.update((r[0], int(r[1])) for r in self._b.query(sql, part))
+        out: dict[CaseId, Case | None] = {}
+        for cid in ids:
+            seq = seqs.get(cid)
+            out[cid] = None if seq is None else self._case_at(cid, seq)
+        return out
+
+    def _case_at(self, cid: CaseId, seq: int) -> Case:
+        cached = self._cache.get(cid)
+        if cached is not None and cached.seq == seq:
+            return cached
+        case = Case.replay(self.events(cid))
+        self._remember({cid: case})
+        return case
+
+    def _remember(self, cases: Mapping[CaseId, Case]) -> None:
+        # A cached case is used only when its seq equals the stored one: the journal only
+        # grows and (case_id, seq) is unique, so an equal seq means the same case.
+        cache = self._cache
+        for cid, case in cases.items():
+            cache[cid] = case
+            cache.move_to_end(cid)
+        while len(cache) > _CACHE_SIZE:
+            cache.popitem(last=False)
+
+    # -- reading -------------------------------------------------------------------
+
+    def events(self, case_id: CaseId) -> tuple[CaseEvent, ...]:
+        """The case's events in order (empty for a case never reported)."""
+        rows = self._b.query(f"{_EVENT_SELECT} WHERE case_id = ? ORDER BY seq", [case_id])
+        return tuple(event_from_row(r).event for r in rows)
+
+    def all_events(self, after: int = 0) -> Iterator[StoredEvent]:
+        """Every event after position `after`, in position (commit) order, read in chunks."""
+        pos = int(after)
+        while True:
+            rows = self._b.query(
+                f"{_EVENT_SELECT} WHERE position > ? ORDER BY position LIMIT {_CHUNK}", [pos]
+            )
+            if not rows:
+                return
+            for r in rows:
+                yield event_from_row(r)
+            pos = int(rows[-1][0])
+
+    def last_position(self) -> int:
+        """The position of the last event (0 when empty)."""
+        return int(self._b.query("SELECT COALESCE(MAX(position), 0) FROM events")[0][0])
+
+    def case(self, case_id: CaseId) -> Case:
+        """The case as of its last stored event (`UnknownItemError` if never reported)."""
+        rows = self._b.query("SELECT seq FROM cases WHERE case_id = ?", [case_id])
+        if not rows:
+            raise UnknownItemError("case", case_id, f"journal {self.url!r}")
+        cached = self._cache.get(case_id)
+        if cached is not None and cached.seq == int(rows[0][0]):
+            return cached
+        events = self.events(case_id)
+        case = Case.replay(events)
+        self._remember({case_id: case})
+        return case
+
+    def __contains__(self, case_id: object) -> bool:
+        return bool(self._b.query("SELECT 1 FROM cases WHERE case_id = ?", [case_id]))
+
+    def __len__(self) -> int:
+        return int(self._b.query("SELECT COUNT(*) FROM cases")[0][0])
+
+    def case_ids(self) -> Iterator[CaseId]:
+        """Every case id, in id order, read in chunks."""
+        last = ""
+        while True:
+            rows = self._b.query(
+                f"SELECT case_id FROM cases WHERE case_id > ? ORDER BY case_id LIMIT {_CHUNK}",
+                [last],
+            )
+            if not rows:
+                return
+            yield from (CaseId(r[0]) for r in rows)
+            last = rows[-1][0]
+
+    def command(self, command_id: str) -> tuple[StoredEvent, ...] | None:
+        """The events a command id wrote (None if it was never done)."""
+        done = self._b.query(
+            "SELECT first_position, n_events FROM commands WHERE command_id = ?", [command_id]
+        )
+        if not done:
+            return None
+        first, n = int(done[0][0]), int(done[0][1])
+        rows = self._b.query(
+            f"{_EVENT_SELECT} WHERE position >= ? AND position < ? ORDER BY position",
+            [first, first + n],
+        )
+        return tuple(event_from_row(r) for r in rows)
+
+    # -- queries (indexed) -----------------------------------------------------------
+
+    def open_cases(
+        self,
+        *,
+        grid: str | None = None,
+        owner: str | None = None,
+        level: str | None = None,
+        category: str | None = None,
+        limit: int | None = None,
+    ) -> tuple[CaseRow, ...]:
+        """The open cases (not final, closed or evaluated) matching every filter given,
+        by case id."""
+        where = ["is_open = 1"]
+        params: list[Any] = []
+        for column, value in (
+            ("grid", grid),
+            ("owner", owner),
+            ("level", level),
+            ("category", category),
+        ):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        sql = f"{_CASE_SELECT} WHERE {' AND '.join(where)} ORDER BY case_id"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return tuple(map(_case_row, self._b.query(sql, params)))
+
+    def lit_cases(
+        self, at: datetime, light: WarningLight = WarningLight.YELLOW, *, limit: int | None = None
+    ) -> tuple[CaseRow, ...]:
+        """The open cases whose warning light at `at` is `light` or worse (YELLOW: yellow
+        or red; RED: red), by the instant they reached it. Valid for `at` at or after each
+        case's last event (what a sweep at "now" asks)."""
+        if not isinstance(at, datetime) or at.tzinfo is None:
+            raise ConfigError(f"instant 'at' = {at!r}: expected an aware datetime")
+        if light is WarningLight.YELLOW:
+            column = "yellow_at_us"
+        elif light is WarningLight.RED:
+            column = "red_at_us"
+        else:
+            raise ConfigError(f"light {light!r}: expected WarningLight.YELLOW or RED")
+        sql = (
+            f"{_CASE_SELECT} WHERE {column} IS NOT NULL AND {column} <= ? "
+            f"ORDER BY {column}, case_id"
+        )
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return tuple(map(_case_row, self._b.query(sql, [to_us(at)])))
+
+    def state_counts(self) -> dict[State, int]:
+        """How many cases are in each state (states with none are left out)."""
+        rows = self._b.query("SELECT state, COUNT(*) FROM cases GROUP BY state")
+        return {State(s): int(n) for s, n in sorted(rows)}
+
+    def projection(self, case_id: CaseId) -> CaseRow:
+        """The case's projection row as stored."""
+        rows = self._b.query(f"{_CASE_SELECT} WHERE case_id = ?", [case_id])
+        if not rows:
+            raise UnknownItemError("case", case_id, f"journal {self.url!r}")
+        return _case_row(rows[0])
+
+    # -- outbox --------------------------------------------------------------------
+
+    def notifications(
+        self, consumer: str = "default", *, limit: int = 100
+    ) -> tuple[OutboxItem, ...]:
+        """The next notifications `consumer` has not acknowledged, in order (at least once:
+        the same ones come again until `ack`)."""
+        rows = self._b.query(
+            f"SELECT {', '.join(_OUTBOX_COLUMNS)} FROM outbox WHERE position > "
+            "COALESCE((SELECT position FROM outbox_cursors WHERE consumer = ?), 0) "
+            f"ORDER BY position LIMIT {int(limit)}",
+            [consumer],
+        )
+        out = []
+        for pos, epos, cid, seq, kind, to, role, at, zone, detail in rows:
+            when = instant_from_columns(at, zone)
+            n = Notification(kind, CaseId(cid), to, DeskRole(role), when, int(seq), detail)
+            out.append(OutboxItem(int(pos), int(epos), n))
+        return tuple(out)
+
+    def ack(self, position: int, consumer: str = "default") -> None:
+        """Acknowledge `consumer`'s notifications up to `position` (never moves back)."""
+        b = self._b
+        b.begin_write()
+        try:
+            rows = b.query("SELECT position FROM outbox_cursors WHERE consumer = ?", [consumer])
+            if not rows:
+                b.execute(
+                    "INSERT INTO outbox_cursors (consumer, position) VALUES (?, ?)",
+                    [consumer, int(position)],
+                )
+            elif int(rows[0][0]) < position:
+                b.execute(
+                    "UPDATE outbox_cursors SET position = ? WHERE consumer = ?",
+                    [int(position), consumer],
+                )
+            b.commit()
+        except BaseException:
+            b.rollback()
+            raise

@@ -1,0 +1,142 @@
+"""Events as journal rows and back: one column per field, the payload as JSON text.
+
+A row keeps the instant as ISO 8601 text with its offset (lossless, readable), its zone
+key when it has one, and the same instant as epoch microseconds (for ordering and time
+queries); `event_from_row(event_to_row(e)) == e`, as `gridcore.cases.event_from_json`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any, Final, NamedTuple
+from zoneinfo import ZoneInfo
+
+from gridcore.cases import Action, CaseEvent, DeskRole, JSONValue, State
+from gridcore.errors import StoreError
+from gridcore.ids import CaseId, PersonId
+
+from .lights import to_us
+
+__all__ = [
+    "EVENT_COLUMNS",
+    "EventRow",
+    "StoredEvent",
+    "event_from_row",
+    "event_to_row",
+    "instant_columns",
+    "instant_from_columns",
+]
+
+EVENT_COLUMNS: Final = (
+    "position",
+    "case_id",
+    "seq",
+    "at",
+    "at_us",
+    "zone",
+    "actor",
+    "role",
+    "action",
+    "from_state",
+    "to_state",
+    "reason",
+    "payload",
+)
+"""The columns of the `events` table that make an event, in row order."""
+
+EventRow = tuple[Any, ...]
+
+
+class StoredEvent(NamedTuple):
+    """An event with its position in the journal (1, 2, 3... in commit order)."""
+
+    position: int
+    event: CaseEvent
+
+
+_EMPTY: Final[Mapping[str, JSONValue]] = MappingProxyType({})
+_ACTIONS: Final = {a.value: a for a in Action}
+_STATES: Final = {s.value: s for s in State}
+_ROLES: Final[dict[str, str]] = {r.value: r for r in DeskRole}
+_zones: dict[str, ZoneInfo] = {}
+
+
+def event_to_row(position: int, e: CaseEvent) -> EventRow:
+    """The row of `e` at `position` (`EVENT_COLUMNS` order)."""
+    at = e.at
+    tz = at.tzinfo
+    payload = e.payload
+    try:
+        text = (
+            json.dumps(dict(payload), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+            if payload
+            else "{}"
+        )
+    except (TypeError, ValueError) as exc:
+        raise StoreError(
+            f"case {e.case_id!r} event #{e.seq}: payload is not JSON-safe: {exc}"
+        ) from None
+    return (
+        position,
+        e.case_id,
+        e.seq,
+        at.isoformat(),
+        to_us(at),
+        tz.key if isinstance(tz, ZoneInfo) else None,
+        e.actor,
+        str(e.role),
+        e.action.value,
+        None if e.from_state is None else e.from_state.value,
+        e.to_state.value,
+        e.reason,
+        text,
+    )
+
+
+def _zone(key: str) -> ZoneInfo:
+    z = _zones.get(key)
+    if z is None:
+        z = _zones[key] = ZoneInfo(key)
+    return z
+
+
+def instant_columns(t: datetime) -> tuple[str, str | None]:
+    """An instant as (ISO 8601 text with offset, zone key or None): lossless."""
+    tz = t.tzinfo
+    return t.isoformat(), tz.key if isinstance(tz, ZoneInfo) else None
+
+
+def instant_from_columns(text: str, zone: str | None) -> datetime:
+    """The instant `instant_columns` wrote."""
+    at = datetime.fromisoformat(text)
+    return at if zone is None else at.astimezone(_zone(zone))
+
+
+def event_from_row(row: EventRow) -> StoredEvent:
+    """The stored event of a row in `EVENT_COLUMNS` order (`StoreError` if it is not one)."""
+    try:
+        position, case_id, seq, at_text, _, zone, actor, role, action, frm, to, reason, p = row
+        at = datetime.fromisoformat(at_text)
+        if zone is not None:
+            at = at.astimezone(_zone(zone))
+        payload = _EMPTY if p == "{}" else MappingProxyType(json.loads(p))
+        event = CaseEvent(
+            CaseId(case_id),
+            int(seq),
+            at,
+            PersonId(actor),
+            _ROLES.get(role, str(role)),
+            _ACTIONS[action],
+            None if frm is None else _STATES[frm],
+            _STATES[to],
+            reason,
+            payload,
+        )
+    except (KeyError, ValueError, TypeError) as exc:
+        raise StoreError(
+            f"journal row at position {row[0]!r} (case {row[1]!r}) is not an event: {exc!r}"
+        ) from None
+    return StoredEvent(int(position), event)
