@@ -8,9 +8,9 @@ second (`extra_info`), over process CPU time (the machine is shared: CPU time is
 other jobs disturb least), and the ratio pairs each full round with bare rounds timed
 around it (after a one-day warm-up of one street, so that the first round does not also
 pay for lazy imports). Target: ratio >= 0.5. The full model pauses the cyclic garbage
-collector while a street runs; a second ratio times the bare model with it paused too
-(like for like). `sim_costs.py` beside this file breaks the full model's time down by
-kind of event.
+collector while a street runs (`pause_gc=True`, as the command line runs it); a second
+ratio times the bare model with it paused too (like for like). `sim_costs.py` beside this
+file breaks the full model's time down by kind of event.
 The city presets are then timed end to end (one replication, streets in parallel on the
 machine's cores): yubei (target <= 60 s) and yichang (target <= 20 s).
 
@@ -101,7 +101,7 @@ def bare_model(arrivals: list[np.ndarray], handles: list[np.ndarray]) -> tuple[i
 def full_model_serial(name: str) -> Any:
     """Every street of one replication on this core, merged."""
     s = _scenario(name)
-    parts = [run_partition(s, 0, i) for i in range(len(partitions(s)))]
+    parts = [run_partition(s, 0, i, pause_gc=True) for i in range(len(partitions(s)))]
     return merge_partitions(s, 0, parts)
 
 
@@ -141,7 +141,7 @@ def test_full_model_events_per_second(benchmark: Any, rates: dict[str, float]) -
     staff_for(s)
     # one simulated day of one street first: the lazy imports (the holiday calendars) and
     # process-wide caches are then as warm in the first round as in the others
-    run_partition(apply_overrides(s, {"run.days": 1, "run.warmup_days": 0}), 0, 0)
+    run_partition(apply_overrides(s, {"run.days": 1, "run.warmup_days": 0}), 0, 0, pause_gc=True)
     arrivals, handles = _bare_inputs("yichang")
     cpu: list[float] = []
     ratios: list[float] = []
@@ -198,7 +198,7 @@ def test_full_model_events_per_second(benchmark: Any, rates: dict[str, float]) -
 def test_preset_30_days_one_replication(benchmark: Any, name: str) -> None:
     """End to end, streets in parallel on the machine's cores (targets: 20 s, 60 s)."""
     s = _scenario(name)
-    r = benchmark.pedantic(run_scenario, args=(s,), rounds=1)
+    r = benchmark.pedantic(run_scenario, args=(s,), kwargs={"pause_gc": True}, rounds=1)
     rep = r.replications[0]
     assert rep.metric("grids") == len(city_for(s).grids)
     assert r.checks_ok()

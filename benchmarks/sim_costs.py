@@ -34,7 +34,9 @@ def _kind(callback: Callable[[Any], Any]) -> str:
     if code is not None:  # a driven generator's `send`
         return f"process {code.co_name}"
     name = getattr(callback, "__qualname__", type(callback).__name__)
-    return str(name).replace("_Street.", "").replace(".<locals>", "")
+    # "Desk.dispatch.<locals>.direct" -> "dispatch.direct": the street's part is noise
+    parts = str(name).replace(".<locals>", "").split(".")
+    return ".".join(parts[1:] if len(parts) > 1 and parts[0][:1].isupper() else parts)
 
 
 def timed_run(run: Callable[[], Any]) -> tuple[Counter[str], Counter[str]]:

@@ -22,8 +22,8 @@ from __future__ import annotations
 import argparse
 import concurrent.futures as cf
 import csv
+import functools
 import hashlib
-import importlib
 import io
 import itertools
 import json
@@ -443,9 +443,11 @@ def flatten_metrics(result: Any, prefix: str = "") -> dict[str, float]:
 
 
 def _default_runner() -> Runner:
-    # Imported by name: the runner lives in the simulation package, loaded only when used.
-    fn: Runner = importlib.import_module("gridcore.sim.run").run_replication
-    return fn
+    # imported here: the simulation's runner loads SimPy, needed only when a sweep runs
+    from gridcore.sim.run import run_replication
+
+    # each replication with the cyclic collector paused, as the command line runs them
+    return functools.partial(run_replication, pause_gc=True)
 
 
 def _execute(

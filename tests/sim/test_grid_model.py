@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import attrs
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gridcore.metrics import compute_metrics
 from gridcore.sim.commands import format_comparison, format_summary, register
 from gridcore.sim.model import run_partition
 from gridcore.sim.results import read_summary
@@ -181,9 +183,12 @@ def test_a_released_street_leaves_next_to_nothing_for_the_collector() -> None:
     assert found[True] * 5 < found[False]
 
 
-def test_a_street_run_pauses_the_cyclic_collector_and_restores_it(monkeypatch) -> None:
-    """The collector is off while a street runs and back as it was after, also when the
-    run fails; a caller who had it off keeps it off."""
+def test_a_street_run_pauses_the_cyclic_collector_only_when_asked_and_restores_it(
+    monkeypatch,
+) -> None:
+    """`pause_gc=True`: the collector is off while a street runs and back as it was after,
+    also when the run fails; a caller who had it off keeps it off. Without it (the
+    library's default) the run leaves the collector alone."""
     import gc
 
     from gridcore.sim import model
@@ -203,10 +208,13 @@ def test_a_street_run_pauses_the_cyclic_collector_and_restores_it(monkeypatch) -
     try:
         gc.enable()
         run_partition(s, 0, 0)
+        assert seen and all(seen)  # not asked: left on
+        seen.clear()
+        run_partition(s, 0, 0, pause_gc=True)
         assert seen and not any(seen)  # paused during the run
         assert gc.isenabled()  # restored
         gc.disable()
-        run_partition(s, 0, 0)
+        run_partition(s, 0, 0, pause_gc=True)
         assert not gc.isenabled()  # the caller's choice stands
 
         def broken(self: model._Street) -> None:
@@ -215,13 +223,27 @@ def test_a_street_run_pauses_the_cyclic_collector_and_restores_it(monkeypatch) -
         gc.enable()
         monkeypatch.setattr(model._Street, "result", broken)
         with pytest.raises(RuntimeError, match="boom"):
-            run_partition(s, 0, 0)
+            run_partition(s, 0, 0, pause_gc=True)
         assert gc.isenabled()  # restored on failure too
     finally:
         if was:
             gc.enable()
         else:
             gc.disable()
+
+
+def test_a_paused_collector_changes_no_result() -> None:
+    """The collector pause is a speed option only: a street's result is the same."""
+    s = apply_overrides(
+        preset_scenario("shuanghu"), {"run.days": 2, "run.warmup_days": 0, "run.seed": 5}
+    )
+    paused, plain = run_partition(s, 0, 0, pause_gc=True), run_partition(s, 0, 0)
+    assert attrs.evolve(paused, facts=None) == attrs.evolve(plain, facts=None)
+    assert paused.facts is not None and plain.facts is not None
+    assert paused.facts.case_ids == plain.facts.case_ids
+    assert repr(compute_metrics(paused.facts).to_rows()) == repr(
+        compute_metrics(plain.facts).to_rows()
+    )
 
 
 _HALVES = st.integers(-(10**9), 10**9).map(lambda k: (k + 0.5) / 1000.0)  # ties and near

@@ -200,7 +200,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
     s = _scenario(args, args.scenario)
     with _executor(args) as ex:
-        result = run_scenario(s, ex, None if args.quiet else progress_bar())
+        result = run_scenario(s, ex, None if args.quiet else progress_bar(), pause_gc=True)
     if args.out:
         result.write(args.out)
     print(format_summary(result))
@@ -217,7 +217,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     for name in args.whatif_overlay or ():
         whatif = apply_overlay(whatif, name)
     with _executor(args) as ex:
-        cmp = compare(base, whatif, ex, None if args.quiet else progress_bar())
+        cmp = compare(base, whatif, ex, None if args.quiet else progress_bar(), pause_gc=True)
     if args.out:
         cmp.write(args.out)
     print(format_comparison(cmp))
@@ -254,5 +254,5 @@ def default_demo() -> str:
     s = apply_overrides(
         preset_scenario("yichang"), {"run.days": 30, "run.replications": 2, "run.seed": 1}
     )
-    result = run_scenario(s, progress=progress_bar())
+    result = run_scenario(s, progress=progress_bar(), pause_gc=True)
     return format_summary(result)

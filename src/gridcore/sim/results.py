@@ -230,7 +230,7 @@ class ScenarioResult:
         if self.scenario.queue_only is None and self.replications:
             # the exact city the run used, for the report's map
             from gridcore.io.geojson import write_geojson
-            from gridcore.sim.model import city_for
+            from gridcore.sim.inputs import city_for
 
             write_geojson(city_for(self.scenario), d / "city.geojson")
         return d

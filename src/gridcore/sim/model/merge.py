@@ -1,0 +1,391 @@
+"""Merging streets: a replication's metrics, tables and self-checks from its streets' results.
+
+Each street returns a `PartitionResult` (its cases' columnar facts, counters, per-grid
+rows, backlog and queue accounting); `merge_partitions` concatenates the facts, computes
+the metrics with `gridcore.metrics.compute_metrics`, and checks conservation of
+incidents and Little's law on every kind of queue.
+
+Not a hot path except `_rounded` (the per-case table's bulk rounding, up to
+`MAX_CASE_ROWS` rows a replication): it is held equal to Python's `round` by a property
+test (`tests/sim/test_grid_model.py::test_bulk_rounding_gives_pythons_round`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import attrs
+import numpy as np
+
+from gridcore.metrics import CaseFacts, compute_metrics
+from gridcore.sim.model.state import LEVELS
+from gridcore.sim.results import Check, ReplicationResult, Table, metrics_record
+from gridcore.sim.scenario import Scenario
+from gridcore.sim.stats import little_check
+
+__all__ = ["MAX_CASE_ROWS", "PartitionResult", "concat_facts", "merge_partitions"]
+
+
+@attrs.frozen
+class PartitionResult:
+    """What one street's simulation returns, merged into a replication's result."""
+
+    street: str
+    facts: CaseFacts | None
+    counters: tuple[tuple[str, float], ...]
+    grid_rows: tuple[tuple[Any, ...], ...]
+    backlog: tuple[tuple[int, int], ...]
+    queues: tuple[tuple[str, float, int, float], ...]
+    """(queue kind, area, arrivals, total wait) per queue kind."""
+    events: int
+
+
+# -- facts: concatenate chunks -------------------------------------------------------
+
+
+def concat_facts(chunks: Sequence[CaseFacts], as_of: datetime) -> CaseFacts:
+    """One `CaseFacts` from several (`CaseFacts.concat`), as of `as_of`."""
+    merged = CaseFacts.concat(chunks)
+    as_of_us = round(as_of.timestamp() * 1e6)
+    if merged.as_of_us != as_of_us:
+        merged = attrs.evolve(merged, as_of_us=as_of_us)
+    return merged
+
+
+_GRID_COLUMNS = (
+    "grid", "workers", "households", "patrol_min", "visit_min", "inspection_min", "case_min",
+    "idle_min", "patrols", "latent_found", "latent_open",
+)  # fmt: skip
+
+_METRIC_COLUMNS = (
+    ("n_cases", "cases"),
+    ("closure_rate", "closure_rate"),
+    ("on_time_rate", "on_time_rate"),
+    ("accurate_dispatch_rate", "accurate_dispatch_rate"),
+    ("rework_rate", "rework_rate"),
+    ("share_grid", "share_resolved_grid"),
+    ("share_community", "share_resolved_community"),
+    ("share_street", "share_resolved_street"),
+    ("share_department", "share_resolved_department"),
+)
+
+
+def merge_partitions(
+    scenario: Scenario, replication: int, parts: Sequence[PartitionResult]
+) -> ReplicationResult:
+    """A replication's result from its streets' results."""
+    tz = ZoneInfo(scenario.run.timezone)
+    t0 = datetime.combine(scenario.run.start, time(0), tz)
+    end_dt = t0 + timedelta(days=scenario.run.warmup_days + scenario.run.days)
+    chunks = [p.facts for p in parts if p.facts is not None and len(p.facts)]
+    ctr: dict[str, float] = {}
+    for p in parts:
+        for k, v in p.counters:
+            ctr[k] = ctr.get(k, 0.0) + v
+    m: dict[str, float] = {}
+    tables: list[Table] = []
+    n_open = _case_metrics(concat_facts(chunks, end_dt), m, tables) if chunks else 0
+    _counter_metrics(ctr, m)
+    tables.append(_escalation_table(scenario, ctr, m.get("cases", 0.0)))
+    m["workers"] = ctr.get("workers", 0.0)
+    span = (end_dt - t0).total_seconds() / 60.0 - scenario.run.warmup_days * 1440.0
+    checks = _checks(ctr, n_open, parts, span)
+    grid_rows = tuple(r for p in parts for r in p.grid_rows)
+    tables.append(Table("grid_workers", _GRID_COLUMNS, grid_rows))
+    backlog: dict[int, int] = {}
+    for p in parts:
+        for day, n_b in p.backlog:
+            backlog[day] = backlog.get(day, 0) + n_b
+    tables.append(Table("backlog", ("day", "open_cases"), tuple(sorted(backlog.items()))))
+    events = sum(p.events for p in parts)
+    m["sim_events"] = float(events)
+    return ReplicationResult(
+        scenario.name, replication, metrics_record(m), tuple(tables), tuple(checks), events
+    )
+
+
+def _case_metrics(facts: CaseFacts, m: dict[str, float], tables: list[Table]) -> int:
+    """The case metrics into `m`, the levels, cases and per-grid tables into `tables`;
+    returns the number of cases still open."""
+    total = compute_metrics(facts).to_rows()[0]
+    for src, dst in _METRIC_COLUMNS:
+        if src in total:
+            m[dst] = _f(total[src])
+    for key in ("response_s", "resolution_s"):
+        for stat in ("mean", "p90"):
+            col = f"{key}_{stat}"
+            if col in total:
+                unit = 60.0 if key == "response_s" else 3600.0
+                name = "response_minutes" if key == "response_s" else "resolution_hours"
+                m[f"{name}_{stat}"] = _f(total[col]) / unit
+    level_rows, level_metrics = _levels(facts)
+    m.update(level_metrics)
+    tables.append(Table("levels", _LEVEL_COLUMNS, level_rows))
+    tables.append(_case_table(facts))
+    by_grid = compute_metrics(facts, by="grid")
+    cols = [
+        c
+        for c in (
+            "grid",
+            "n_cases",
+            "n_closed",
+            "on_time_rate",
+            "response_s_mean",
+            "resolution_s_mean",
+            "share_grid",
+        )
+        if c in by_grid.names
+    ]
+    rows = [tuple(_cell(r[c]) for c in cols) for r in by_grid.to_rows()]
+    tables.append(Table("grid_cases", tuple(cols), tuple(rows)))
+    return int(total.get("n_open", 0))
+
+
+def _counter_metrics(ctr: Mapping[str, float], m: dict[str, float]) -> None:
+    """The metrics from the streets' counters (workers' time, duties, incidents,
+    escalations) into `m`."""
+    work = ctr.get("t_work", 0.0)
+    busy = sum(ctr.get(k, 0.0) for k in ("t_patrol", "t_visit", "t_inspect", "t_case"))
+    for k, name in (
+        ("t_patrol", "patrol"),
+        ("t_visit", "visit"),
+        ("t_inspect", "inspection"),
+        ("t_case", "case"),
+    ):
+        m[f"worker_share_{name}"] = ctr.get(k, 0.0) / work if work else math.nan
+    m["worker_share_idle"] = max(0.0, work - busy) / work if work else math.nan
+    m["worker_utilisation"] = busy / work if work else math.nan
+    m["patrol_coverage"] = _ratio(ctr.get("patrols_done", 0.0), ctr.get("patrols_due", 0.0))
+    m["visit_rate"] = _ratio(ctr.get("visit_done_min", 0.0), ctr.get("visit_due_min", 0.0))
+    m["inspection_rate"] = _ratio(ctr.get("inspect_done_min", 0.0), ctr.get("inspect_due_min", 0.0))
+    m["incidents"] = ctr.get("incidents_measured", 0.0)
+    found = ctr.get("latent_found", 0.0)
+    m["latent_found"] = found
+    m["latent_open_end"] = ctr.get("latent_open", 0.0)
+    m["severity_at_discovery_mean"] = (
+        ctr.get("severity_found_sum", 0.0) / found if found else math.nan
+    )
+    m["open_cases_end"] = ctr.get("open_cases", 0.0)
+    m["emergency_interrupts"] = ctr.get("emergency_interrupts", 0.0)
+    m["grids"] = ctr.get("grids", 0.0)
+    n_cases = m.get("cases", 0.0)
+    for key, name in (
+        ("esc_escalations", "escalations"),
+        ("esc_warnings", "warnings"),
+        ("esc_supervisions", "supervisions"),
+        ("returns", "returns"),
+    ):
+        m[f"{name}_per_100_cases"] = 100.0 * ctr.get(key, 0.0) / n_cases if n_cases else math.nan
+    m["misroutes"] = ctr.get("misroutes", 0.0)
+
+
+def _checks(
+    ctr: Mapping[str, float], n_open: int, parts: Sequence[PartitionResult], span: float
+) -> list[Check]:
+    """The replication's self-checks: conservation of incidents, open cases, Little's law
+    on every kind of queue (over the measured `span` minutes)."""
+    checks: list[Check] = []
+    incidents = ctr.get("incidents", 0.0)
+    accounted = (
+        ctr.get("closed", 0.0)
+        + ctr.get("open_cases", 0.0)
+        + ctr.get("latent_open", 0.0)
+        + ctr.get("pending_report", 0.0)
+    )
+    checks.append(
+        Check(
+            "conservation",
+            incidents == accounted,
+            incidents - accounted,
+            0.0,
+            "incidents = closed + open cases + latent + reports pending at the horizon",
+        )
+    )
+    checks.append(
+        Check(
+            "open_cases_in_metrics",
+            n_open <= ctr.get("open_cases", 0.0) + 0.5,
+            float(n_open),
+            0.0,
+            "cases open in the metrics <= open cases at the horizon",
+        )
+    )
+    qs: dict[str, list[float]] = {}
+    for p in parts:
+        for kind, area, n_in, wait in p.queues:
+            acc = qs.setdefault(kind, [0.0, 0.0, 0.0])
+            acc[0] += area
+            acc[1] += n_in
+            acc[2] += wait
+    for kind, (area, n, wait) in sorted(qs.items()):
+        lc = little_check(f"{kind}_queue", area, int(n), wait / n if n else 0.0, span, 0.05)
+        checks.append(
+            Check(
+                f"little_{kind}_queue",
+                lc.ok,
+                lc.relative_error,
+                lc.tolerance,
+                f"L={lc.l_observed:.4g} lambdaW={lc.lambda_w:.4g}",
+            )
+        )
+    return checks
+
+
+def _escalation_table(scenario: Scenario, ctr: Mapping[str, float], n_cases: float) -> Table:
+    """`escalations`: per rule, the actions it made on measured cases (and per 100 cases)."""
+    rows = []
+    for r in scenario.escalation.rule_set():
+        n = ctr.get(f"rule:{r.name}", 0.0)
+        per = _round(100.0 * n / n_cases) if n_cases else None
+        rows.append((r.name, r.trigger.value, r.response.value, int(n), per))
+    cols = ("rule", "trigger", "response", "count", "per_100_cases")
+    return Table("escalations", cols, tuple(rows))
+
+
+MAX_CASE_ROWS = 100_000
+"""Per-case rows in `cases.csv` up to this many cases a replication; above, a histogram."""
+
+_LEVEL_COLUMNS = (
+    "level", "cases", "closed", "share", "response_minutes_mean", "resolution_hours_mean",
+    "on_time_rate",
+)  # fmt: skip
+
+_HIST_EDGES_MIN = (0, 15, 30, 60, 120, 240, 480, 1440, 2880, 7 * 1440, 14 * 1440, 30 * 1440)
+
+
+def _case_columns(
+    facts: CaseFacts,
+) -> tuple[list[str], np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """Per case: resolved level name, response and resolution minutes (NaN: not yet)."""
+    from gridcore.metrics import NO_TIME
+
+    lv = facts.resolved_level
+    names = facts.level_names
+    levels = [names[k] if k >= 0 else "" for k in lv.tolist()]
+    rep = facts.reported_us
+    sign = facts.first_sign_us
+    closed = facts.closed_us
+    resp = np.where(sign != NO_TIME, (sign - rep) / 60e6, np.nan)
+    resol = np.where(closed != NO_TIME, (closed - rep) / 60e6, np.nan)
+    return levels, resp, resol, facts.on_time
+
+
+def _levels(facts: CaseFacts) -> tuple[tuple[tuple[Any, ...], ...], dict[str, float]]:
+    """Per resolving level: cases, closed, share of closed, mean response / resolution."""
+    levels, resp, resol, on_time = _case_columns(facts)
+    lv = np.array(levels, dtype=object)
+    closed = facts.closed
+    n_closed = int(closed.sum())
+    rows = []
+    out: dict[str, float] = {}
+    for name in LEVELS:
+        sel = lv == name
+        n = int(sel.sum())
+        c = int((sel & closed).sum())
+        r = resp[sel]
+        rr = r[np.isfinite(r)]
+        q = resol[sel & closed]
+        r_mean = float(rr.mean()) if rr.size else math.nan
+        q_mean = float(q.mean()) / 60.0 if q.size else math.nan
+        on = float(on_time[sel & closed].mean()) if c else math.nan
+        rows.append(
+            (
+                name,
+                n,
+                c,
+                _round(c / n_closed if n_closed else math.nan),
+                _round(r_mean),
+                _round(q_mean),
+                _round(on),
+            )
+        )
+        out[f"response_minutes_{name}_mean"] = r_mean
+        out[f"resolution_hours_{name}_mean"] = q_mean
+    return tuple(rows), out
+
+
+def _round(x: float, nd: int = 6) -> float | None:
+    return None if not math.isfinite(x) else round(x, nd)
+
+
+def _rounded(x: np.ndarray[Any, Any], nd: int) -> list[float | None]:
+    """`[_round(v, nd) for v in x]`, the same values, in bulk for all but a few.
+
+    `round(v, nd)` rounds the exact binary value of `v` to `nd` decimals and returns the
+    float nearest that decimal: `rint(v * 10**nd) / 10**nd`, unless the product's own
+    rounding landed it on a half (rounding is monotonic, so it cannot jump past one).
+    Products within two ulps of a half (a margin), NaN, infinities and products past
+    2**52 are left to `_round`.
+    """
+    scale = 10.0**nd
+    with np.errstate(over="ignore", invalid="ignore"):
+        y = np.asarray(x, np.float64) * scale
+        frac = y - np.floor(y)
+        doubt = ~(np.abs(frac - 0.5) > 2 * np.spacing(np.abs(y))) | ~(np.abs(y) < 2.0**52)
+    out: list[float | None] = (np.rint(y) / scale).tolist()
+    for i in np.flatnonzero(doubt).tolist():
+        out[i] = _round(float(x[i]), nd)
+    return out
+
+
+def _case_table(facts: CaseFacts) -> Table:
+    """`cases`: one row per case, or `case_hist` when a replication has too many cases."""
+    levels, resp, resol, on_time = _case_columns(facts)
+    if len(facts) <= MAX_CASE_ROWS:
+        grids = [facts.grid_names[k] if k >= 0 else "" for k in facts.grid.tolist()]
+        cats = [facts.category_names[k] if k >= 0 else "" for k in facts.category.tolist()]
+        rows = tuple(
+            zip(
+                grids,
+                cats,
+                levels,
+                _rounded(resp, 3),
+                _rounded(resol, 3),
+                on_time.astype(bool).tolist(),
+                strict=True,
+            )
+        )
+        cols: tuple[str, ...] = (
+            "grid",
+            "category",
+            "level",
+            "response_minutes",
+            "resolution_minutes",
+            "on_time",
+        )
+        return Table("cases", cols, rows)
+    edges = np.array([*_HIST_EDGES_MIN, np.inf])
+    lv = np.array(levels, dtype=object)
+    hist: list[tuple[Any, ...]] = []
+    for name in LEVELS:
+        sel = lv == name
+        for measure, col in (("response", resp), ("resolution", resol)):
+            x = col[sel]
+            counts, _ = np.histogram(x[np.isfinite(x)], bins=edges)
+            for lo, hi, n in zip(edges[:-1], edges[1:], counts.tolist(), strict=True):
+                hist.append((name, measure, float(lo), _round(float(hi)), int(n)))
+    cols = ("level", "measure", "minutes_from", "minutes_to", "cases")
+    return Table("case_hist", cols, tuple(hist))
+
+
+def _f(x: Any) -> float:
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _cell(x: Any) -> Any:
+    if isinstance(x, np.generic):
+        x = x.item()
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b else math.nan
