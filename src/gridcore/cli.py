@@ -105,9 +105,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     # the edges that bring their own subcommands (optional extras are imported lazily)
     from gridcore import report, sweep
+    from gridcore.io import commands as io_commands
     from gridcore.sim import commands
 
-    for register in (commands.register, sweep.register, report.register):
+    for register in (commands.register, sweep.register, report.register, io_commands.register):
         register(sub)
     return parser
 

@@ -325,3 +325,14 @@ class TestWriting:
     def test_every_error_is_a_gridcore_error(self) -> None:
         """The reader's errors are rooted at GridcoreError."""
         assert issubclass(Open311Error, GridcoreError)
+
+
+def test_docstring_examples_run() -> None:
+    """The doctests of the interchange modules pass."""
+    import doctest
+
+    import gridcore.io.intake
+    import gridcore.io.open311
+
+    for mod in (gridcore.io.open311, gridcore.io.intake):
+        assert doctest.testmod(mod).failed == 0
