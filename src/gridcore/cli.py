@@ -9,16 +9,25 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from gridcore.errors import GridcoreError
+from gridcore.errors import FileFormatError, GridcoreError
 
 __all__ = ["EXIT_BROKEN_PIPE", "main"]
 
 
 def _cmd_city(args: argparse.Namespace) -> int:
+    from gridcore.io.folder import check_writable_file
     from gridcore.io.geojson import write_geojson
     from gridcore.io.staff_csv import write_roster_csv
     from gridcore.synth import synthetic_city
 
+    # every output is checked before anything is computed or written
+    check_writable_file(args.out, overwrite=args.overwrite)
+    if args.staff_dir:
+        staff = Path(args.staff_dir)
+        if staff.exists() and not staff.is_dir():
+            raise FileFormatError(str(staff), "", "", "a folder for --staff-dir", "a file")
+        for name in ("people.csv", "assignments.csv"):
+            check_writable_file(staff / name, overwrite=args.overwrite)
     city = synthetic_city(args.preset, seed=args.seed)
     h = city.hierarchy
     path = write_geojson(h, args.out)
@@ -84,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, help="the GeoJSON file to write")
     p.add_argument("--staff-dir", help="also write people.csv and assignments.csv here")
+    p.add_argument("--overwrite", action="store_true", help="replace files that exist")
     p.set_defaults(func=_cmd_city)
 
     p = sub.add_parser("summary", help="print a summary of a synthetic city")

@@ -625,10 +625,17 @@ def write_report(folder: str | Path, out: str | Path | None = None, max_metrics:
     `out` defaults to the folder itself; the figures go next to the page. Returns the
     path of ``report.html``. `max_metrics` caps the per-metric figures of a sweep.
     Raises `ConfigError` without matplotlib and `FileFormatError` for a folder that is
-    not a results folder.
+    not a results folder, or whose manifest is missing or does not match its files (a
+    torn, mixed or edited folder), or for an `out` that cannot be written.
     """
+    from gridcore.io.folder import check_writable_file, verify
+
     src = Path(folder)
     dest = Path(out) if out is not None else src
+    verify(src, ("run", "comparison", "sweep"))
+    if dest.exists() and not dest.is_dir():
+        raise FileFormatError(str(dest), "", "", "a folder for the report", "an existing file")
+    check_writable_file(dest / "report.html", overwrite=True)
     _mpl()
     dest.mkdir(parents=True, exist_ok=True)
     sections: list[tuple[str, str, list[Figure]]] = []

@@ -51,6 +51,7 @@ from gridcore.sim.stats import estimate
 
 __all__ = [
     "AGGREGATE_FIELDS",
+    "MAX_RUNS",
     "Point",
     "RunFailure",
     "RunSpec",
@@ -67,12 +68,15 @@ __all__ = [
     "register",
     "run_key",
     "run_sweep",
+    "sweep_key",
 ]
 
 Runner: TypeAlias = Callable[[Scenario, int], Any]
 """A function of (scenario, replication index) returning a result (pure, picklable)."""
 
 FORMAT_VERSION = 1
+MAX_RUNS = 100_000
+"""The most runs (points x replications) a sweep may have."""
 AGGREGATE_FIELDS = ("metric", "mean", "half_width", "ci_low", "ci_high", "n")
 """The statistics columns of the aggregate table (after the point columns)."""
 
@@ -151,6 +155,7 @@ class Sweep:
             raise ScenarioError("sweep.replications", self.replications, "an integer >= 1")
         if not self.points:
             raise ScenarioError("sweep.points", [], "at least one point")
+        _check_runs(len(self.points), self.replications)
         for p in self.points:
             for k, v in p.overrides:
                 if k in _UNSWEEPABLE:
@@ -175,6 +180,7 @@ class Sweep:
             if isinstance(values, str | bytes) or not isinstance(values, Sequence) or not values:
                 raise ScenarioError(f"sweep.grid.{key}", values, "a non-empty array of values")
         keys = list(axes)
+        _check_runs(math.prod(len(axes[k]) for k in keys), replications or 1)
         combos = itertools.product(*(axes[k] for k in keys))
         points = tuple(Point(i, tuple(zip(keys, c, strict=True))) for i, c in enumerate(combos))
         reps = base.run.replications if replications is None else replications
@@ -233,6 +239,15 @@ class Sweep:
                 {"point": p.index, "label": p.label, "overrides": p.as_dict()} for p in self.points
             ],
         }
+
+
+def _check_runs(points: int, replications: int) -> None:
+    if points * replications > MAX_RUNS:
+        raise ScenarioError(
+            "sweep.grid",
+            f"{points} points x {replications} replications",
+            f"at most {MAX_RUNS:,} runs",
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -566,6 +581,7 @@ def run_sweep(
     workers: int | None = None,
     retry_failed: bool = True,
     max_pending: int = 512,
+    overwrite: bool = False,
 ) -> SweepResult:
     """Run every run of `sweep` not yet stored in `out_dir`; write the aggregate.
 
@@ -574,8 +590,66 @@ def run_sweep(
     made and closed. `runner` defaults to `gridcore.sim.run.run_replication`; it and the
     scenarios must pickle for a process pool or Dask. Runs stored as failed are run again
     unless `retry_failed` is False. `progress` is called after each finished run.
+
+    `out_dir` must be empty, absent or this sweep's own folder (same base and points; the
+    replication count may grow), unless `overwrite` (its contents are then removed). The
+    sweep holds a lock on it while it runs: a second sweep on it is refused at once. Its
+    `manifest.json` lists every file when the sweep ends (or is interrupted).
     """
+    from gridcore.io.folder import check_destination, folder_lock
+
+    if workers is not None:
+        from gridcore.sim.pool import check_workers
+
+        check_workers(workers, "workers")
     out = Path(out_dir)
+    key = sweep_key(sweep)
+    check_destination(out, "sweep", key, overwrite=overwrite)
+    with folder_lock(out):
+        if overwrite:
+            _clear(out)
+        return _run_locked(
+            sweep, out, key, executor, progress, runner, workers, retry_failed, max_pending
+        )
+
+
+def sweep_key(sweep: Sweep) -> str:
+    """The hash a sweep folder's manifest carries: the base and the points, without the
+    names and the replication count (adding replications resumes the same folder)."""
+    from gridcore.io.folder import content_hash
+
+    base = sweep.base.to_dict()
+    base.pop("name", None)
+    base.get("run", {}).pop("replications", None)
+    return content_hash({"base": base, "points": [p.as_dict() for p in sweep.points]})
+
+
+def _clear(folder: Path) -> None:
+    """Remove a folder's contents but its dot files (the lock)."""
+    import shutil
+
+    for p in folder.iterdir():
+        if p.name.startswith("."):
+            continue
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p)
+        else:
+            p.unlink()
+
+
+def _run_locked(
+    sweep: Sweep,
+    out: Path,
+    key: str,
+    executor: cf.Executor | None,
+    progress: Callable[[SweepProgress], None] | None,
+    runner: Runner | None,
+    workers: int | None,
+    retry_failed: bool,
+    max_pending: int,
+) -> SweepResult:
+    from gridcore.io.folder import seal
+
     runs_dir, failed_dir = out / "runs", out / "failed"
     runs_dir.mkdir(parents=True, exist_ok=True)
     failed_dir.mkdir(parents=True, exist_ok=True)
@@ -592,6 +666,7 @@ def run_sweep(
             ],
         },
     )
+    seal(out, "sweep", key)  # the folder is this sweep's from now on (a resume finds it)
 
     t0 = time.monotonic()
     todo: list[RunSpec] = []
@@ -642,6 +717,7 @@ def run_sweep(
         # Interrupted (Ctrl-C, a lost cluster): the stored runs stay; aggregate what exists.
         write_aggregate(sweep, out, specs)
         _write_failures(out, specs, failures)
+        seal(out, "sweep", key)
         raise
     finally:
         if own and ex is not None:
@@ -649,6 +725,7 @@ def run_sweep(
 
     rows = write_aggregate(sweep, out, specs)
     _write_failures(out, specs, failures)
+    seal(out, "sweep", key)
     return SweepResult(
         out,
         len(specs),
@@ -948,6 +1025,9 @@ def _print_progress(stream: Any) -> Callable[[SweepProgress], None]:
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
     sweep = load_sweep(args.file)
+    from gridcore.io.folder import check_destination
+
+    check_destination(args.out, "sweep", sweep_key(sweep), overwrite=args.overwrite)
     n_runs = len(sweep.points) * sweep.replications
     print(
         f"sweep {sweep.name!r}: {len(sweep.points)} points x {sweep.replications} "
@@ -956,7 +1036,9 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     )
     ex = executor_from_spec(args.executor, args.workers)
     try:
-        result = run_sweep(sweep, args.out, ex, _print_progress(sys.stderr))
+        result = run_sweep(
+            sweep, args.out, ex, _print_progress(sys.stderr), overwrite=args.overwrite
+        )
     finally:
         ex.shutdown(wait=False, cancel_futures=True)
     for f in result.failures:
@@ -986,4 +1068,9 @@ def register(subparsers: Any) -> None:
         help="local (process pool, default), serial, or dask://HOST:PORT",
     )
     p.add_argument("--workers", type=int, default=None, help="local processes (default: cores)")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the contents of an --out folder that is not this sweep's",
+    )
     p.set_defaults(func=_cmd_sweep)

@@ -12,6 +12,7 @@ import pytest
 
 from gridcore.cli import main
 from gridcore.errors import FileFormatError
+from gridcore.io.folder import seal
 from gridcore.report import write_report
 from gridcore.sim.run import compare, run_replication, run_scenario
 from gridcore.sim.scenario import Scenario, scenario_from_dict
@@ -94,6 +95,7 @@ def _grid_model_folder(folder: Path) -> Path:
             for g in city.grids
         ],
     )
+    seal(folder, "run", "hand-made")  # a results folder carries its manifest
     return folder
 
 

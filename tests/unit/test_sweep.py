@@ -95,13 +95,15 @@ class TestExpansion:
         assert [p.label for p in s.points] == ["flat", "run.days=5"]
         assert s.fields == ("routing.mode", "run.days")
 
-    def test_common_random_numbers_same_seed_per_replication_at_every_point(self) -> None:
+    def test_common_random_numbers_same_seed_per_replication_at_every_point(
+        self, tmp_path: Path
+    ) -> None:
         """Replication r sees the same base seed at every point; only the overrides differ."""
         runs = _sweep(4).runs()
         for r in range(4):
             seeds = {x.scenario.run.seed for x in runs if x.replication == r}
             assert seeds == {7}
-        res = run_sweep(_sweep(4), Path("/tmp/unused"), SerialExecutor(), runner=fake_runner)
+        res = run_sweep(_sweep(4), tmp_path, SerialExecutor(), runner=fake_runner)
         rows = {(r["point"], r["metric"]): r for r in res.aggregate}
         # the noise term is common to all points: identical means and intervals
         noise = {round(rows[(p, "noise")]["mean"], 12) for p in range(6)}

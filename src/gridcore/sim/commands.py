@@ -181,8 +181,54 @@ def _common(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a dotted key")
     p.add_argument("--out", help="write the results folder here")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an --out folder that holds something else than this run's results",
+    )
     p.add_argument("--workers", type=int, help="worker processes (default: all cores)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--allow-invalid-city",
+        action="store_true",
+        help="simulate a GeoJSON city even when `gridcore validate` has findings on it",
+    )
+
+
+def check_city(scenario: Scenario, allow_invalid: bool = False) -> None:
+    """Refuse (ScenarioError listing the findings) a GeoJSON city that fails `validate`.
+
+    Every finding counts but households out of the 200-300 range (the simulation runs on
+    any household counts; the overlays that cut more grids make them smaller). Synthetic
+    preset cities are valid by construction and are not read here.
+    """
+    if scenario.queue_only is not None or not scenario.city.geojson:
+        return
+    from gridcore.io.geojson import read_geojson
+    from gridcore.validation import FindingKind, validate
+
+    h = read_geojson(scenario.city.geojson)
+    report = validate(h)
+    findings = [f for f in report.findings if f.kind != FindingKind.HOUSEHOLDS]
+    if findings and not allow_invalid:
+        shown = "; ".join(f.message for f in findings[:10])
+        more = f" (and {len(findings) - 10} more)" if len(findings) > 10 else ""
+        raise ScenarioError(
+            "city.geojson",
+            scenario.city.geojson,
+            f"a city that passes `gridcore validate` (or --allow-invalid-city): "
+            f"{len(findings)} finding(s): {shown}{more}",
+        )
+
+
+def _preflight(args: argparse.Namespace, scenarios: tuple[Scenario, ...]) -> None:
+    """Every check that can fail before the run: workers, cities, the output folder."""
+    if args.workers is not None:
+        from gridcore.sim.pool import check_workers
+
+        check_workers(args.workers)
+    for s in scenarios:
+        check_city(s, args.allow_invalid_city)
 
 
 def _executor(args: argparse.Namespace) -> Any:
@@ -196,13 +242,18 @@ def _executor(args: argparse.Namespace) -> Any:
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
+    from gridcore.io.folder import check_destination
+    from gridcore.sim.results import scenario_key
     from gridcore.sim.run import run_scenario
 
     s = _scenario(args, args.scenario)
+    _preflight(args, (s,))
+    if args.out:
+        check_destination(args.out, "run", scenario_key(s), overwrite=args.overwrite)
     with _executor(args) as ex:
         result = run_scenario(s, ex, None if args.quiet else progress_bar(), pause_gc=True)
     if args.out:
-        result.write(args.out)
+        result.write(args.out, overwrite=args.overwrite)
     print(format_summary(result))
     if args.out:
         print(f"results written to {args.out}")
@@ -210,17 +261,25 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from gridcore.sim.run import compare
+    from gridcore.io.folder import check_destination
+    from gridcore.sim.results import comparison_key
+    from gridcore.sim.run import compare, paired
 
     base = _scenario(args, args.base)
     whatif = _scenario(args, args.whatif) if args.whatif else base
     for name in args.whatif_overlay or ():
         whatif = apply_overlay(whatif, name)
+    _preflight(args, (base, whatif))
+    if args.out:
+        key = comparison_key(base, paired(base, whatif))
+        check_destination(args.out, "comparison", key, overwrite=args.overwrite)
     with _executor(args) as ex:
         cmp = compare(base, whatif, ex, None if args.quiet else progress_bar(), pause_gc=True)
     if args.out:
-        cmp.write(args.out)
+        cmp.write(args.out, overwrite=args.overwrite)
     print(format_comparison(cmp))
+    if args.out:
+        print(f"results written to {args.out} (base/, whatif/, comparison.csv)")
     return 0
 
 

@@ -29,6 +29,7 @@ from typing import Any
 import attrs
 
 from gridcore.io.atomic import json_safe, write_text_atomic
+from gridcore.io.folder import check_destination, content_hash, seal, write_whole
 from gridcore.sim.scenario import Scenario
 from gridcore.sim.stats import Estimate, estimate
 
@@ -39,7 +40,9 @@ __all__ = [
     "ReplicationResult",
     "ScenarioResult",
     "Table",
+    "comparison_key",
     "read_summary",
+    "scenario_key",
 ]
 
 FORMAT = "gridcore.sim.results/1"
@@ -189,10 +192,22 @@ class ScenarioResult:
         out["events"] = sum(r.events for r in self.replications)
         return out
 
-    def write(self, folder: str | Path) -> Path:
-        """Write the results folder (see the module docstring); returns its path."""
+    def key(self) -> str:
+        """The hash of the scenario that the folder's manifest carries."""
+        return scenario_key(self.scenario)
+
+    def write(self, folder: str | Path, *, overwrite: bool = False) -> Path:
+        """Write the results folder whole (see the module docstring); returns its path.
+
+        Refused (FileFormatError) when `folder` holds anything but a run of the same
+        scenario, unless `overwrite`; the folder appears complete or not at all.
+        """
+        check_destination(folder, "run", self.key(), overwrite=overwrite)
+        return write_whole(folder, "run", self.key(), self.fill)
+
+    def fill(self, folder: str | Path) -> None:
+        """Write the result's files into an existing folder (no manifest, not atomic)."""
         d = Path(folder)
-        d.mkdir(parents=True, exist_ok=True)
         summary = json.dumps(
             json_safe(self.summary()), indent=2, sort_keys=True, ensure_ascii=False
         )
@@ -233,7 +248,6 @@ class ScenarioResult:
             from gridcore.sim.inputs import city_for
 
             write_geojson(city_for(self.scenario), d / "city.geojson")
-        return d
 
 
 @attrs.frozen
@@ -273,11 +287,21 @@ class Comparison:
             )
         return out
 
-    def write(self, folder: str | Path) -> Path:
-        """Write base/ and whatif/ result folders and comparison.csv + comparison.json."""
-        d = Path(folder)
-        self.base.write(d / "base")
-        self.whatif.write(d / "whatif")
+    def key(self) -> str:
+        """The hash of the pair of scenarios that the folder's manifest carries."""
+        return comparison_key(self.base.scenario, self.whatif.scenario)
+
+    def write(self, folder: str | Path, *, overwrite: bool = False) -> Path:
+        """Write base/ and whatif/ result folders and comparison.csv + comparison.json,
+        whole (see `ScenarioResult.write`); returns the folder."""
+        check_destination(folder, "comparison", self.key(), overwrite=overwrite)
+        return write_whole(folder, "comparison", self.key(), self._fill)
+
+    def _fill(self, d: Path) -> None:
+        for part, result in (("base", self.base), ("whatif", self.whatif)):
+            (d / part).mkdir()
+            result.fill(d / part)
+            seal(d / part, "run", result.key())
         rows = self.rows()
         cols = ["metric", "base", "whatif", "difference", "ci_low", "ci_high"]
         write_text_atomic(d / "comparison.csv", _csv(cols, [[r[c] for c in cols] for r in rows]))
@@ -291,7 +315,16 @@ class Comparison:
             d / "comparison.json",
             json.dumps(json_safe(body), indent=2, sort_keys=True, ensure_ascii=False) + "\n",
         )
-        return d
+
+
+def scenario_key(scenario: Scenario) -> str:
+    """The hash of a scenario in a run folder's manifest (its canonical JSON)."""
+    return content_hash(scenario.to_dict())
+
+
+def comparison_key(base: Scenario, whatif: Scenario) -> str:
+    """The hash of a base and what-if pair in a comparison folder's manifest."""
+    return content_hash({"base": base.to_dict(), "whatif": whatif.to_dict()})
 
 
 def read_summary(folder: str | Path) -> dict[str, Any]:

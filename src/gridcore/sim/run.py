@@ -30,6 +30,7 @@ from gridcore.sim.scenario import Scenario
 __all__ = [
     "Progress",
     "compare",
+    "paired",
     "replication_seed",
     "run_replication",
     "run_scenario",
@@ -163,6 +164,20 @@ def run_scenario(
     return ScenarioResult(scenario, tuple(results), _theory(scenario))
 
 
+def paired(base: Scenario, whatif: Scenario) -> Scenario:
+    """The what-if as `compare` runs it: with the base's seed, replications, horizon,
+    warm-up and start (common random numbers)."""
+    run = attrs.evolve(
+        whatif.run,
+        seed=base.run.seed,
+        replications=base.run.replications,
+        days=base.run.days,
+        warmup_days=base.run.warmup_days,
+        start=base.run.start,
+    )
+    return attrs.evolve(whatif, run=run)
+
+
 def compare(
     base: Scenario,
     whatif: Scenario,
@@ -176,15 +191,7 @@ def compare(
     The what-if takes the base's seed, replication count, horizon and warm-up, so
     replication i of both sees the same random streams.
     """
-    run = attrs.evolve(
-        whatif.run,
-        seed=base.run.seed,
-        replications=base.run.replications,
-        days=base.run.days,
-        warmup_days=base.run.warmup_days,
-        start=base.run.start,
-    )
-    whatif = attrs.evolve(whatif, run=run)
+    whatif = paired(base, whatif)
     n = base.run.replications
 
     def step(offset: int) -> Progress | None:

@@ -30,6 +30,13 @@ from gridcore.escalation import EscalationRule, Response, Trigger
 __all__ = [
     "DEFAULT_CATEGORY_WEIGHTS",
     "DIST_KINDS",
+    "MAX_ARRIVALS",
+    "MAX_DAYS",
+    "MAX_GRIDS",
+    "MAX_INCIDENTS_PER_HOUSEHOLD",
+    "MAX_QUEUE_DAYS",
+    "MAX_RATE",
+    "MAX_SURGE",
     "OVERLAYS",
     "PRESETS",
     "CategoryConfig",
@@ -60,6 +67,23 @@ Dump = Callable[[Any], Any]
 DIST_KINDS = ("exponential", "lognormal", "fixed", "empirical")
 """Distribution kinds a duration may follow."""
 
+# Bounds on the numbers that set how much work a run is (docs/simulation.md, "Bounds"):
+# beyond them a run would not end in useful time or would exhaust the memory.
+MAX_DAYS = 3660.0
+"""The longest grid-model horizon (run.days + run.warmup_days): ten years."""
+MAX_QUEUE_DAYS = 1_000_000.0
+"""The longest horizon of any run (a queue-only run is bounded by its arrivals)."""
+MAX_GRIDS = 100_000
+"""The most grids a city may be cut into (city.grids)."""
+MAX_RATE = 1000.0
+"""The highest incident rate per 1,000 households a day."""
+MAX_SURGE = 100_000.0
+"""The largest surge factor (the incidents a household bound holds the product)."""
+MAX_INCIDENTS_PER_HOUSEHOLD = 100.0
+"""Expected incidents a household over the whole run, at most (see `_check_cross`)."""
+MAX_ARRIVALS = 10_000_000
+"""Expected arrivals of a queue-only run over the whole run, at most."""
+
 
 # ---------------------------------------------------------------------------------------------
 # Converters: (dotted key, raw value, source) -> typed value, or ScenarioError naming the key.
@@ -78,7 +102,7 @@ def _int(lo: int, hi: int | None = None) -> Conv:
 def _float(lo: float, hi: float | None = None, *, open_lo: bool = False) -> Conv:
     def conv(key: str, v: object, src: str) -> float:
         op = ">" if open_lo else ">="
-        rng = f"{op} {lo}" if hi is None else f"in {'(' if open_lo else '['}{lo}, {hi}]"
+        rng = f"{op} {lo}" if hi is None else f"in {'(' if open_lo else '['}{lo:g}, {hi:g}]"
         if isinstance(v, bool) or not isinstance(v, int | float):
             raise ScenarioError(key, v, f"a number {rng}", src)
         x = float(v)
@@ -111,6 +135,28 @@ def _choice(*options: str) -> Conv:
     return conv
 
 
+def _timezone(key: str, v: object, src: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    what = "an IANA time zone name such as 'Asia/Shanghai'"
+    if not isinstance(v, str) or not v:
+        raise ScenarioError(key, v, what, src)
+    try:
+        ZoneInfo(v)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ScenarioError(key, v, what, src) from None
+    return v
+
+
+def _policy(key: str, v: object, src: str) -> str:
+    from gridcore.staffing import POLICIES
+
+    names = sorted(POLICIES)
+    if not isinstance(v, str) or (v and v not in POLICIES):
+        raise ScenarioError(key, v, f"'' (the city preset's) or one of {names}", src)
+    return v
+
+
 def _date(key: str, v: object, src: str) -> date:
     if isinstance(v, date):
         return v
@@ -129,7 +175,7 @@ def _floats(n: int | None, lo: float = 0.0) -> Conv:
             raise ScenarioError(key, v, what, src)
         out = []
         for x in v:
-            if isinstance(x, bool) or not isinstance(x, int | float) or not x >= lo:
+            if isinstance(x, bool) or not isinstance(x, int | float) or not lo <= x < math.inf:
                 raise ScenarioError(key, v, what, src)
             out.append(float(x))
         if not math.fsum(out) > 0:
@@ -358,14 +404,18 @@ def _f(default: Any, doc: str, conv: Conv, dump: Dump | None = None) -> Any:
 class RunConfig:
     """How long, how often and with which seed to run."""
 
-    days: float = _f(30.0, "simulated days after the warm-up", _float(0.0, open_lo=True))
-    warmup_days: float = _f(0.0, "days simulated first and left out of the results", _float(0.0))
+    days: float = _f(
+        30.0, "simulated days after the warm-up", _float(0.0, MAX_QUEUE_DAYS, open_lo=True)
+    )
+    warmup_days: float = _f(
+        0.0, "days simulated first and left out of the results", _float(0.0, MAX_QUEUE_DAYS)
+    )
     seed: int = _f(0, "base seed; replication i uses SeedSequence(seed).spawn(n)[i]", _int(0))
     replications: int = _f(2, "independent replications", _int(1, 10_000))
     start: date = _f(
         date(2025, 3, 3), "the first simulated day (a Monday)", _date, lambda d: d.isoformat()
     )
-    timezone: str = _f("Asia/Shanghai", "time zone of the simulated instants", _str)
+    timezone: str = _f("Asia/Shanghai", "time zone of the simulated instants", _timezone)
 
 
 @attrs.frozen
@@ -376,7 +426,9 @@ class CityConfig:
     geojson: str = _f("", "a GeoJSON hierarchy file; overrides the preset when set", _str)
     seed: int = _f(0, "seed of the synthetic city", _int(0))
     grids: int = _f(
-        0, "grid count (0: the preset's); the same households cut into more/fewer grids", _int(0)
+        0,
+        "grid count (0: the preset's); the same households cut into more/fewer grids",
+        _int(0, MAX_GRIDS),
     )
 
 
@@ -384,16 +436,20 @@ class CityConfig:
 class StaffingConfig:
     """Who works: grid workers per grid and the staff of the levels above."""
 
-    policy: str = _f("", "staffing policy name ('' : the city preset's)", _str)
+    policy: str = _f("", "staffing policy name ('' : the city preset's)", _policy)
     workers_per_grid: float = _f(
-        0.0, "grid workers a grid (0: from the policy; fractions spread the rest)", _float(0.0)
+        0.0,
+        "grid workers a grid (0: from the policy; fractions spread the rest)",
+        _float(0.0, 100.0),
     )
-    community_staff: int = _f(3, "case handlers per community", _int(1))
+    community_staff: int = _f(3, "case handlers per community", _int(1, 1000))
     street_staff: int = _f(
-        8, "case handlers per street for every 50 grids in it (at least this many)", _int(1)
+        8, "case handlers per street for every 50 grids in it (at least this many)", _int(1, 10_000)
     )
     department_staff: int = _f(
-        3, "handlers per department per street for every 50 grids (the street's share)", _int(1)
+        3,
+        "handlers per department per street for every 50 grids (the street's share)",
+        _int(1, 10_000),
     )
 
 
@@ -446,7 +502,9 @@ class IncidentConfig:
     """How incidents arise and come to light."""
 
     per_1000_households_per_day: float = _f(
-        2.0, "incidents a day per 1,000 households (before category weights)", _float(0.0)
+        2.0,
+        "incidents a day per 1,000 households (before category weights)",
+        _float(0.0, MAX_RATE),
     )
     resident_share: float = _f(
         0.6,
@@ -611,9 +669,9 @@ class Surge:
     categories: tuple[str, ...] = _f(
         (), "category codes or code prefixes (G04 = every G04xx)", _strs, list
     )
-    factor: float = _f(3.0, "rate multiplier", _float(0.0))
-    start_day: float = _f(0.0, "first day (counted after the warm-up)", _float(0.0))
-    days: float = _f(30.0, "length in days", _float(0.0, open_lo=True))
+    factor: float = _f(3.0, "rate multiplier", _float(0.0, MAX_SURGE))
+    start_day: float = _f(0.0, "first day (counted after the warm-up)", _float(0.0, MAX_DAYS))
+    days: float = _f(30.0, "length in days", _float(0.0, MAX_DAYS, open_lo=True))
 
 
 @attrs.frozen
@@ -772,7 +830,39 @@ def scenario_from_dict(data: Mapping[str, Any], source: str = "") -> Scenario:
 
 
 def _check_cross(s: Scenario, src: str) -> None:
-    """Checks that involve two keys."""
+    """Checks that involve two keys (the work bounds among them)."""
+    horizon = s.run.days + s.run.warmup_days
+    if s.queue_only is None and horizon > MAX_DAYS:
+        raise ScenarioError(
+            "run.days",
+            s.run.days,
+            f"run.days + run.warmup_days <= {MAX_DAYS:g} for the grid model",
+            src,
+        )
+    if s.queue_only is not None:
+        arrivals = s.queue_only.arrivals_per_hour * 24.0 * horizon
+        if arrivals > MAX_ARRIVALS:
+            raise ScenarioError(
+                "queue_only.arrivals_per_hour",
+                s.queue_only.arrivals_per_hour,
+                f"at most {MAX_ARRIVALS:,} expected arrivals over the run "
+                f"(arrivals_per_hour x 24 x {horizon:g} days = {arrivals:,.0f})",
+                src,
+            )
+    else:
+        # an upper bound: as if every surge covered every category for its whole length
+        surge_days = sum(max(0.0, x.factor - 1.0) * min(x.days, horizon) for x in s.surges)
+        rate = s.incidents.per_1000_households_per_day / 1000
+        per_household = rate * (horizon + surge_days)
+        if per_household > MAX_INCIDENTS_PER_HOUSEHOLD:
+            raise ScenarioError(
+                "incidents.per_1000_households_per_day",
+                s.incidents.per_1000_households_per_day,
+                f"at most {MAX_INCIDENTS_PER_HOUSEHOLD:g} expected incidents a household over "
+                f"the run (rate / 1000 x ({horizon:g} days + surge factor-days "
+                f"{surge_days:g}) = {per_household:g})",
+                src,
+            )
     if s.queue_only is None and s.city.geojson == "":
         from gridcore.synth import PRESETS as CITY_PRESETS
 
