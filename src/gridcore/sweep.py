@@ -698,7 +698,7 @@ def _run_locked(
     report()
     run_seconds = 0.0
     own = executor is None and bool(todo)
-    ex = cf.ProcessPoolExecutor(workers or os.cpu_count() or 1) if own else executor
+    ex = _local_pool(workers) if own else executor
     try:
         for spec, rec in _submit_all(ex, fn, todo, max_pending):
             state["new"] += 1
@@ -976,6 +976,13 @@ class _DaskExecutor(cf.Executor):
         self._client.close()
 
 
+def _local_pool(workers: int | None) -> cf.Executor:
+    """A local process pool whose workers die with this process (default: the cores)."""
+    from gridcore.sim.pool import MAX_WORKERS, process_pool
+
+    return process_pool(min(MAX_WORKERS, os.cpu_count() or 1) if workers is None else workers)
+
+
 def executor_from_spec(spec: str = "local", workers: int | None = None) -> cf.Executor:
     """An executor from a command-line spec: ``local``, ``serial`` or ``dask://HOST:PORT``.
 
@@ -984,7 +991,7 @@ def executor_from_spec(spec: str = "local", workers: int | None = None) -> cf.Ex
     spec. The caller shuts the executor down.
     """
     if spec == "local":
-        return cf.ProcessPoolExecutor(workers or os.cpu_count() or 1)
+        return _local_pool(workers)
     if spec == "serial":
         return SerialExecutor()
     if spec.startswith(("dask://", "tcp://")):
@@ -1024,6 +1031,10 @@ def _print_progress(stream: Any) -> Callable[[SweepProgress], None]:
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
+    if args.workers is not None:
+        from gridcore.sim.pool import check_workers
+
+        check_workers(args.workers)
     sweep = load_sweep(args.file)
     from gridcore.io.folder import check_destination
 

@@ -236,9 +236,9 @@ def _executor(args: argparse.Namespace) -> Any:
     the option is absent, nothing (the runner's default pool)."""
     if args.workers is None:
         return contextlib.nullcontext()
-    from concurrent.futures import ProcessPoolExecutor
+    from gridcore.sim.pool import process_pool
 
-    return ProcessPoolExecutor(max(1, args.workers))
+    return process_pool(args.workers)
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
 
 import attrs
 import numpy as np
 
 from gridcore.errors import SimulationError
+from gridcore.sim.pool import MAX_WORKERS, process_pool
 from gridcore.sim.results import (
     Check,
     Comparison,
@@ -117,8 +118,8 @@ def _theory(scenario: Scenario) -> tuple[tuple[str, float], ...]:
 
 
 def default_workers() -> int:
-    """Worker processes used by default: the machine's cores."""
-    return max(1, os.cpu_count() or 1)
+    """Worker processes used by default: the machine's cores (at most `MAX_WORKERS`)."""
+    return min(MAX_WORKERS, max(1, os.cpu_count() or 1))
 
 
 def run_scenario(
@@ -147,7 +148,7 @@ def run_scenario(
                 progress(i + 1, n)
     else:
         own = executor is None
-        ex = executor or ProcessPoolExecutor(default_workers())
+        ex = executor or process_pool(default_workers())
         try:
             if scenario.queue_only is not None:
                 futures = [ex.submit(run_replication, scenario, i) for i in range(n)]
