@@ -211,7 +211,7 @@ def test_simulate_refuses_an_invalid_city_unless_allowed(
     scen.write_text(f'[run]\ndays = 1\n[city]\ngeojson = "{city}"\n')
     reached: list[str] = []
 
-    def stub(scenario: Any, *args: Any) -> Any:
+    def stub(scenario: Any, *args: Any, **kwargs: Any) -> Any:
         reached.append(scenario.city.geojson)
         raise ScenarioError("stub", 0, "the run was reached")
 
