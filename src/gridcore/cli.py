@@ -117,8 +117,15 @@ def build_parser() -> argparse.ArgumentParser:
     from gridcore import report, sweep
     from gridcore.io import commands as io_commands
     from gridcore.sim import commands
+    from gridcore.store import cli as store_cli
 
-    for register in (commands.register, sweep.register, report.register, io_commands.register):
+    for register in (
+        commands.register,
+        sweep.register,
+        report.register,
+        io_commands.register,
+        store_cli.register,
+    ):
         register(sub)
     return parser
 

@@ -8,6 +8,7 @@ are written together, or nothing is. Positions are 1, 2, 3... in commit order.
 
 from __future__ import annotations
 
+import itertools
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
@@ -42,7 +43,7 @@ from .rows import (
 )
 from .schema import SCHEMA_VERSION, steps
 
-__all__ = ["CaseRow", "OutboxItem", "SqlCaseStore", "projection_row"]
+__all__ = ["CASE_COLUMNS", "CaseRow", "OutboxItem", "SqlCaseStore", "projection_row"]
 
 _CHUNK: Final = 5_000
 _IN_CHUNK: Final = 500
@@ -53,7 +54,7 @@ _INSERT_EVENT: Final = (
     f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) "
     f"VALUES ({', '.join('?' for _ in EVENT_COLUMNS)})"
 )
-_CASE_COLUMNS: Final = (
+CASE_COLUMNS: Final = (  # the projection's columns, in its rows' order
     "case_id",
     "seq",
     "state",
@@ -72,11 +73,11 @@ _CASE_COLUMNS: Final = (
     "red_at_us",
 )
 _UPSERT_CASE: Final = (
-    f"INSERT INTO cases ({', '.join(_CASE_COLUMNS)}) "
-    f"VALUES ({', '.join('?' for _ in _CASE_COLUMNS)}) ON CONFLICT (case_id) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in _CASE_COLUMNS[1:])
+    f"INSERT INTO cases ({', '.join(CASE_COLUMNS)}) "
+    f"VALUES ({', '.join('?' for _ in CASE_COLUMNS)}) ON CONFLICT (case_id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in CASE_COLUMNS[1:])
 )
-_CASE_SELECT: Final = f"SELECT {', '.join(_CASE_COLUMNS)} FROM cases"
+_CASE_SELECT: Final = f"SELECT {', '.join(CASE_COLUMNS)} FROM cases"
 _OUTBOX_COLUMNS: Final = (
     "position",
     "event_position",
@@ -192,6 +193,8 @@ class SqlCaseStore:
         self._cache: OrderedDict[CaseId, Case] = OrderedDict()
         try:
             version = self._version()
+            self.opened_at_version = version
+            """The schema version the journal had when opened (0: it was empty)."""
             if version == 0 and create:
                 self._create()
             elif version < SCHEMA_VERSION and migrate:
@@ -252,6 +255,11 @@ class SqlCaseStore:
 
     def _require_current(self) -> None:
         v = self._version()
+        if v == 0:
+            raise SchemaVersionError(
+                f"journal {self.url!r} holds no gridcore journal: `gridcore store init URL` "
+                "creates one"
+            )
         if v < SCHEMA_VERSION:
             raise SchemaVersionError(
                 f"journal {self.url!r} is at schema {v}, this gridcore ({__version__}) uses "
@@ -368,12 +376,44 @@ class SqlCaseStore:
         self._remember(cases)
         return positions
 
-    def _write(self, batch: Sequence[CaseEvent]) -> tuple[tuple[int, ...], dict[CaseId, Case]]:
-        """Check and write a batch inside the open write transaction."""
+    def append_all(self, events: Iterable[CaseEvent], *, chunk: int = 5_000) -> int:
+        """Append a stream of events in ONE transaction (an import): all or nothing.
+
+        Written `chunk` events at a time, so the stream is never held whole; the number
+        of events written.
+        """
+        b = self._b
+        known: dict[CaseId, Case] = {}
+        n = 0
+        b.begin_write()
+        try:
+            it = iter(events)
+            while part := tuple(itertools.islice(it, chunk)):
+                n += len(self._write(part, known)[0])
+            b.commit()
+        except BaseException:
+            b.rollback()
+            raise
+        self._cache.clear()
+        self._remember(dict(itertools.islice(reversed(known.items()), _CACHE_SIZE)))
+        return n
+
+    def _write(
+        self, batch: Sequence[CaseEvent], known: dict[CaseId, Case] | None = None
+    ) -> tuple[tuple[int, ...], dict[CaseId, Case]]:
+        """Check and write a batch inside the open write transaction.
+
+        `known`: cases already written in this transaction (updated in place).
+        """
         if not batch:
             return (), {}
         b = self._b
-        current = self._load_for_write(list(dict.fromkeys(e.case_id for e in batch)))
+        ids = list(dict.fromkeys(e.case_id for e in batch))
+        if known is None:
+            current = self._load_for_write(ids)
+        else:
+            current = self._load_for_write([i for i in ids if i not in known])
+            current.update((i, known[i]) for i in ids if i in known)
         last = int(b.query("SELECT COALESCE(MAX(position), 0) FROM events")[0][0])
         rows = []
         notes: list[tuple[int, Notification]] = []
@@ -396,6 +436,8 @@ class SqlCaseStore:
             case = current[cid]
             assert case is not None  # it has just had an event
             changed[cid] = case
+        if known is not None:
+            known.update(changed)
         b.executemany(
             _UPSERT_CASE,
             [projection_row(c, last_pos[cid], self.policy) for cid, c in changed.items()],
@@ -515,6 +557,45 @@ class SqlCaseStore:
             [first, first + n],
         )
         return tuple(event_from_row(r) for r in rows)
+
+    def case_chunks(
+        self, cases_per_chunk: int = 2_000
+    ) -> Iterator[tuple[list[StoredEvent], dict[CaseId, tuple[Any, ...]]]]:
+        """The journal a few thousand whole cases at a time, by case id: their events in
+        (case, seq) order and their raw projection rows (`cases` columns). Events of a
+        case missing from the projection come in the chunk whose id range holds them."""
+        lo = ""
+        while True:
+            proj = self._b.query(
+                f"{_CASE_SELECT} WHERE case_id > ? ORDER BY case_id LIMIT {int(cases_per_chunk)}",
+                [lo],
+            )
+            if len(proj) == cases_per_chunk:
+                hi = proj[-1][0]
+                rows = self._b.query(
+                    f"{_EVENT_SELECT} WHERE case_id > ? AND case_id <= ? ORDER BY case_id, seq",
+                    [lo, hi],
+                )
+            else:
+                rows = self._b.query(
+                    f"{_EVENT_SELECT} WHERE case_id > ? ORDER BY case_id, seq", [lo]
+                )
+            if not proj and not rows:
+                return
+            yield [event_from_row(r) for r in rows], {CaseId(r[0]): tuple(r) for r in proj}
+            if len(proj) < cases_per_chunk:
+                return
+            lo = proj[-1][0]
+
+    def last_instant_us(self) -> int | None:
+        """The latest event instant (epoch µs), None when the journal is empty."""
+        v = self._b.query("SELECT MAX(at_us) FROM events")[0][0]
+        return None if v is None else int(v)
+
+    def stats(self) -> tuple[int, int, int]:
+        """(events, smallest position, largest position) of the journal (0s when empty)."""
+        n, lo, hi = self._b.query("SELECT COUNT(*), MIN(position), MAX(position) FROM events")[0]
+        return int(n), int(lo or 0), int(hi or 0)
 
     # -- queries (indexed) -----------------------------------------------------------
 

@@ -62,6 +62,8 @@ _ACTIONS: Final = {a.value: a for a in Action}
 _STATES: Final = {s.value: s for s in State}
 _ROLES: Final[dict[str, str]] = {r.value: r for r in DeskRole}
 _zones: dict[str, ZoneInfo] = {}
+# One encoder (json.dumps with options builds a new one per call); as event_to_json's.
+_encode: Final = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
 
 
 def event_to_row(position: int, e: CaseEvent) -> EventRow:
@@ -70,11 +72,7 @@ def event_to_row(position: int, e: CaseEvent) -> EventRow:
     tz = at.tzinfo
     payload = e.payload
     try:
-        text = (
-            json.dumps(dict(payload), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-            if payload
-            else "{}"
-        )
+        text = _encode(dict(payload)) if payload else "{}"
     except (TypeError, ValueError) as exc:
         raise StoreError(
             f"case {e.case_id!r} event #{e.seq}: payload is not JSON-safe: {exc}"
