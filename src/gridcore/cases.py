@@ -976,6 +976,11 @@ class DeadlinePolicy(Protocol):
         """The category's severity 1..4 (0 when unknown)."""
         ...
 
+    def level_limit_for(self, category: str, level: str) -> timedelta | None:
+        """The working time an owner at `level` has to resolve the case from the moment it
+        climbed there (None: the category's sign-for + handling limits again)."""
+        ...
+
 
 @attrs.frozen
 class FixedDeadlines:
@@ -984,6 +989,7 @@ class FixedDeadlines:
     calendar: Calendar = attrs.field(factory=RoundTheClock)
     limits: Mapping[Stage, timedelta] = attrs.field(factory=dict, hash=False)
     severity: int = 2
+    level_limits: Mapping[str, timedelta] = attrs.field(factory=dict, hash=False)
 
     def calendar_for(self, category: str) -> Calendar:
         """The one calendar."""
@@ -996,6 +1002,10 @@ class FixedDeadlines:
     def severity_for(self, category: str) -> int:
         """The one severity."""
         return self.severity
+
+    def level_limit_for(self, category: str, level: str) -> timedelta | None:
+        """The one limit of `level`, None when absent."""
+        return self.level_limits.get(level)
 
 
 @attrs.frozen
@@ -1032,6 +1042,13 @@ class CategoryDeadlines:
     def severity_for(self, category: str) -> int:
         """The category's severity."""
         return self._entry(category)[2]
+
+    def level_limit_for(self, category: str, level: str) -> timedelta | None:
+        """The category's limit for an owner at `level` (`Category.level_limits`)."""
+        for lv, limit in self.taxonomy.get(category).level_limits.items():
+            if lv == level:
+                return limit
+        return None
 
 
 _WALL: Final = RoundTheClock()
@@ -1364,9 +1381,19 @@ def _prep_dispatch(
 def _prep_escalate(
     c: Case, now: datetime, policy: DeadlinePolicy | None, p: dict[str, JSONValue]
 ) -> None:
-    # Escalating a case that was never dispatched dispatches it: it gets its deadline now.
-    if c.due is None and "due" not in p:
+    # Each climb gives the new owner a fresh deadline (三级督办), in working time from now:
+    # the category's limit for the new level, else its sign-for + handling limits again.
+    if "due" in p or policy is None:
+        return
+    level = p.get("level")
+    cat = c.info.category
+    limit = policy.level_limit_for(cat, level) if isinstance(level, str) else None
+    if limit is None:
         _resolution(c, now, policy, p, _DISPATCH_STAGES)
+    else:
+        limit_s = limit.total_seconds()
+        p["due"] = _due_after(policy.calendar_for(cat), now, limit, limit_s)
+        p["budget_s"] = limit_s
 
 
 def _prep_reroute(
@@ -1729,7 +1756,10 @@ def _fold_escalate(c: Case, e: CaseEvent) -> Case:
         supervisor=x.supervisor if supervisor is None else PersonId(str(supervisor)),
         fired=_fired(x, p),
     )
-    return _routed(c, e, x)
+    new = _routed(c, e, x)
+    # A climb starts the new owner's clock, also when the case was still unsigned (the
+    # sign-for stage then begins again at the new level).
+    return new if new.stage_seq == e.seq else new._replace(stage_since=e.at, stage_seq=e.seq)
 
 
 def _fold_reopen(c: Case, e: CaseEvent) -> Case:

@@ -177,6 +177,32 @@ def _to_limits(
     return MappingProxyType(dict(sorted(out.items(), key=lambda kv: order.get(kv[0], 99))))
 
 
+def _to_level_limits(
+    value: Mapping[ResolveLevel, timedelta] | Mapping[str, timedelta],
+) -> Mapping[ResolveLevel, timedelta]:
+    if not isinstance(value, Mapping):
+        # Refused in `_check_category`, where the code is known.
+        return value  # type: ignore[unreachable]
+    out = {_to_level(k): d for k, d in value.items()}
+    # Level order, so equal limits compare and serialise identically.
+    order = {lv: i for i, lv in enumerate(ResolveLevel)}
+    return MappingProxyType(dict(sorted(out.items(), key=lambda kv: order.get(kv[0], 99))))
+
+
+def _check_level_limits(inst: Category, where: str) -> None:
+    if not isinstance(inst.level_limits, Mapping):
+        raise CategoryFieldError(
+            where, "level_limits", "a mapping of level to duration", inst.level_limits
+        )
+    for level, d in inst.level_limits.items():
+        if not isinstance(level, ResolveLevel):
+            raise CategoryFieldError(
+                where, "level_limits", f"levels among {[v.value for v in ResolveLevel]}", level
+            )
+        if not isinstance(d, timedelta) or d <= timedelta(0):
+            raise CategoryFieldError(where, f"level_limits.{level.value}", "a positive duration", d)
+
+
 def _check_category(inst: Category) -> None:
     where = _where(inst.code)
     if not isinstance(inst.code, str) or not inst.code.strip():
@@ -209,11 +235,17 @@ def _check_category(inst: Category) -> None:
             )
         if not isinstance(d, timedelta) or d <= timedelta(0):
             raise CategoryFieldError(where, f"limits.{stage.value}", "a positive duration", d)
+    _check_level_limits(inst, where)
 
 
 @attrs.frozen
 class Category:
-    """One category (大类 or 小类) of a taxonomy."""
+    """One category (大类 or 小类) of a taxonomy.
+
+    `level_limits`: per level, the working time an owner at that level has to resolve
+    the case from the moment it climbed there (三级督办: each new owner gets its own time
+    limit). A level left out gets the category's sign-for + handling limits again.
+    """
 
     code: CategoryCode
     name: str
@@ -224,6 +256,9 @@ class Category:
     resolve_level: ResolveLevel = attrs.field(default=ResolveLevel.COMMUNITY, converter=_to_level)
     limits: Mapping[Stage, timedelta] = attrs.field(factory=dict, converter=_to_limits, hash=False)
     calendar: str = "working"
+    level_limits: Mapping[ResolveLevel, timedelta] = attrs.field(
+        factory=dict, converter=_to_level_limits, hash=False
+    )
 
     def __attrs_post_init__(self) -> None:
         _check_category(self)
@@ -256,10 +291,30 @@ class Category:
         }
         if self.limits:
             d["limits"] = {s.value: format_duration(v) for s, v in self.limits.items()}
+        if self.level_limits:
+            d["level_limits"] = {
+                lv.value: format_duration(v) for lv, v in self.level_limits.items()
+            }
         return d
 
 
 _FIELDS = ("code", "name", "name_zh", "family", "parent", "severity", "resolve_level", "calendar")
+
+
+def _durations(raw: Mapping[str, Any], field: str, key: str, where: str) -> dict[str, timedelta]:
+    """The table `field` of `key` = ISO 8601 duration, parsed."""
+    table = raw.get(field, {})
+    if not isinstance(table, Mapping):
+        raise CategoryFieldError(where, field, f"a table of {key} = duration", table)
+    out: dict[str, timedelta] = {}
+    for name, value in table.items():
+        try:
+            out[name] = parse_duration(value)
+        except ValueError as exc:
+            raise CategoryFieldError(
+                where, f"{field}.{name}", "an ISO 8601 duration like 'PT7H' or seconds", value
+            ) from exc
+    return out
 
 
 def _category_from_dict(raw: object, where: str) -> Category:
@@ -268,23 +323,16 @@ def _category_from_dict(raw: object, where: str) -> Category:
     code = raw.get("code")
     if isinstance(code, str) and code:
         where = f"{where} {code!r}"
-    unknown = sorted(set(raw) - {*_FIELDS, "limits"})
+    unknown = sorted(set(raw) - {*_FIELDS, "limits", "level_limits"})
     if unknown:
-        raise CategoryFieldError(where, unknown[0], f"only fields {[*_FIELDS, 'limits']}")
+        raise CategoryFieldError(
+            where, unknown[0], f"only fields {[*_FIELDS, 'limits', 'level_limits']}"
+        )
     for key in ("code", "name", "family"):
         if key not in raw:
             raise CategoryFieldError(where, key, "a value (required)")
-    limits_raw = raw.get("limits", {})
-    if not isinstance(limits_raw, Mapping):
-        raise CategoryFieldError(where, "limits", "a table of stage = duration", limits_raw)
-    limits: dict[str, timedelta] = {}
-    for stage, value in limits_raw.items():
-        try:
-            limits[stage] = parse_duration(value)
-        except ValueError as exc:
-            raise CategoryFieldError(
-                where, f"limits.{stage}", "an ISO 8601 duration like 'PT7H' or seconds", value
-            ) from exc
+    limits = _durations(raw, "limits", "stage", where)
+    level_limits = _durations(raw, "level_limits", "level", where)
     sev = raw.get("severity", 2)
     try:
         return Category(
@@ -297,6 +345,7 @@ def _category_from_dict(raw: object, where: str) -> Category:
             resolve_level=raw.get("resolve_level", ResolveLevel.COMMUNITY),
             limits=limits,
             calendar=raw.get("calendar", "working"),
+            level_limits=level_limits,
         )
     except CategoryFieldError as exc:
         # Re-anchor the error on the entry's position in the source.
@@ -355,12 +404,13 @@ class Taxonomy:
                     )
                 seen.add(p)
                 p = by_code[p].parent
-            if children[c.code] and c.limits:
-                raise CategoryFieldError(
-                    f"{prefix}{_where(c.code)}",
-                    "limits",
-                    f"none on a category with children {children[c.code][:3]}",
-                )
+            for field in ("limits", "level_limits"):
+                if children[c.code] and getattr(c, field):
+                    raise CategoryFieldError(
+                        f"{prefix}{_where(c.code)}",
+                        field,
+                        f"none on a category with children {children[c.code][:3]}",
+                    )
             if not children[c.code]:
                 missing = [s.value for s in Stage if s not in c.limits]
                 if missing:

@@ -10,9 +10,18 @@ department that owns the category there; tell the supervisor with a supervision 
 still decide.
 
 Levels: grid -> community -> street -> department (district or city). A rule fires at
-most once per case and stage (time triggers), per declaration (beyond authority), per
-count of transfers and returns (推诿) and per reopen; what fired is recorded in the
-case's events ("rule", "epoch") so replaying a log remembers it.
+most once per case and stage at each level of the ladder (time triggers), per
+declaration (beyond authority), per count of transfers and returns (推诿) and per
+reopen; what fired is recorded in the case's events ("rule", "epoch") so replaying a
+log remembers it.
+
+The ladder (三级督办, 三级联动): each climb gives the new owner a fresh deadline from the
+category's limit for its level (`gridcore.cases` writes it at the escalation), so the
+time rules fire again when that deadline turns yellow and red (`ladder_epoch`); every
+climb raises the supervision level (督办 1..3) by one, at least to the rule's own; a
+rule climbs no higher than its `top` level, where supervision goes on without a climb;
+a rule with `after` fires only once that other rule has fired in the same epoch at an
+earlier sweep (the default rules climb an unsigned case after its supervision).
 """
 
 from __future__ import annotations
@@ -51,15 +60,18 @@ from gridcore.ids import CaseId, PersonId
 
 __all__ = [
     "SYSTEM_ACTOR",
+    "TOP_LEVEL",
     "Escalation",
     "EscalationRule",
     "OwnerFor",
     "Response",
     "Trigger",
     "apply_escalations",
+    "climb_target",
     "default_owner",
     "default_rules",
     "due_escalations",
+    "ladder_epoch",
 ]
 
 
@@ -112,6 +124,23 @@ _BY_ID: Final = operator.attrgetter("id")
 SYSTEM_ACTOR: Final = Actor(PersonId("system"), DeskRole.SYSTEM)
 """The actor that applies rule-made escalations."""
 
+TOP_LEVEL: Final = "department"
+"""The default top of the ladder: a rule climbs no higher."""
+
+MAX_SUPERVISION: Final = 3
+"""The highest supervision level (督办 3)."""
+
+_STAGES_PER_LEVEL: Final = len(Stage)
+
+
+def ladder_epoch(case: Case, stage: Stage) -> int:
+    """The epoch a time rule fires in: the stage, at the case's rung of the ladder.
+
+    One per stage and escalation: a climb starts the stages' epochs afresh, so the time
+    rules fire again at the new level (before any escalation it is the stage's order).
+    """
+    return _STAGE_ORDER[stage] + _STAGES_PER_LEVEL * case.extra.escalation_level
+
 
 def _stages(value: Iterable[Stage | str]) -> frozenset[Stage]:
     try:
@@ -133,6 +162,17 @@ def _check_rule(inst: EscalationRule) -> None:
             f"escalation rule {inst.name!r} field 'threshold' = {inst.threshold!r}: "
             "expected a non-negative int"
         )
+    try:
+        level_rank(inst.top)
+    except KeyError:
+        raise ConfigError(
+            f"escalation rule {inst.name!r} field 'top' = {inst.top!r}: expected a level "
+            "among grid, community, street, district, department, city"
+        ) from None
+    if inst.after == inst.name:
+        raise ConfigError(
+            f"escalation rule {inst.name!r} field 'after': expected another rule's name"
+        )
     if inst.stages and inst.trigger not in _TIME_TRIGGERS:
         raise ConfigError(
             f"escalation rule {inst.name!r} field 'stages': only time triggers "
@@ -146,7 +186,10 @@ class EscalationRule:
 
     `threshold`: severity >= threshold (SEVERITY), transfers + returns > threshold
     (BUCK_PASSING). `stages`: the stages a time trigger watches (empty: all).
-    `supervision`: the 督办 level written with the response.
+    `supervision`: the 督办 level written with the response (a climb writes at least
+    one more than the case had). `top`: the highest level an escalating rule climbs to.
+    `after`: the name of a rule that must have fired for the case in the same epoch, at
+    an earlier sweep, before this one fires ("" : none).
     """
 
     name: str
@@ -155,6 +198,8 @@ class EscalationRule:
     threshold: int = 0
     supervision: int = 1
     stages: frozenset[Stage] = attrs.field(default=frozenset(), converter=_stages)
+    top: str = TOP_LEVEL
+    after: str = ""
 
     def __attrs_post_init__(self) -> None:
         _check_rule(self)
@@ -194,7 +239,9 @@ def default_owner(case: Case, level: str) -> str:
 
 
 def default_rules() -> tuple[EscalationRule, ...]:
-    """A sensible default rule set (warn at yellow; supervise, then escalate when overdue...)."""
+    """A sensible default rule set: warn at yellow; supervise when a stage is overdue and
+    climb a level when handling is overdue, or, after its supervision, when the sign-for
+    is; send severe cases to the department; supervise buck-passing and reopens."""
     return (
         EscalationRule("yellow_warning", Trigger.YELLOW_REACHED, Response.WARN),
         EscalationRule("overdue_supervise", Trigger.STAGE_OVERDUE, Response.SUPERVISE),
@@ -204,6 +251,13 @@ def default_rules() -> tuple[EscalationRule, ...]:
             Response.ESCALATE_PARENT,
             supervision=2,
             stages={Stage.HANDLE},
+        ),
+        EscalationRule(
+            "sign_for_overdue_up",
+            Trigger.STAGE_OVERDUE,
+            Response.ESCALATE_PARENT,
+            stages={Stage.SIGN_FOR},
+            after="overdue_supervise",
         ),
         EscalationRule(
             "severe_to_department",
@@ -236,7 +290,9 @@ def _count_fires(rule: EscalationRule, case: Case) -> int | None:
     return x.reopen_count if x.reopen_count > 0 else None
 
 
-def _target_level(rule: EscalationRule, case: Case) -> str | None:
+def climb_target(rule: EscalationRule, case: Case) -> str | None:
+    """The level an escalating rule would move the case to, or None: already there or
+    higher (the table would refuse it), or above the rule's `top`."""
     current = case.level or "grid"
     if rule.response is Response.ESCALATE_DEPARTMENT:
         target = "department"
@@ -245,8 +301,10 @@ def _target_level(rule: EscalationRule, case: Case) -> str | None:
         if parent is None:
             return None
         target = parent
-    # A case already there (or higher) has nowhere to go: the table would refuse it.
-    return target if level_rank(target) > level_rank(case.level) else None
+    rank = level_rank(target)
+    if rank <= level_rank(case.level) or rank > level_rank(rule.top):
+        return None
+    return target
 
 
 def due_escalations(
@@ -294,7 +352,7 @@ def due_escalations(
                     light_known = True
                 if light is None or light is _GREEN or (trig is _OVERDUE and light is not _RED):
                     continue
-                epoch = _STAGE_ORDER[stage]
+                epoch = ladder_epoch(case, stage)
                 rule_light = light
             else:
                 count = _count_fires(rule, case)
@@ -303,7 +361,8 @@ def due_escalations(
                 epoch = count
                 rule_light = None
             name = rule.name
-            if (name, epoch) in case.extra.fired:
+            fired = case.extra.fired
+            if (name, epoch) in fired or (rule.after and (rule.after, epoch) not in fired):
                 continue
             trigger = _TRIGGER_TEXT[trig]
             payload: dict[str, JSONValue] = {"rule": name, "epoch": epoch, "trigger": trigger}
@@ -311,12 +370,14 @@ def due_escalations(
             if action is _ESCALATE:
                 if escalated:
                     continue
-                level = _target_level(rule, case)
+                level = climb_target(rule, case)
                 if level is None:
                     continue
                 payload["to"] = owner_for(case, level)
                 payload["level"] = level
-                payload["supervision"] = rule.supervision
+                # 督办 rises on each climb: one more than the case had, at least the rule's
+                rises = min(MAX_SUPERVISION, case.extra.supervision + 1)
+                payload["supervision"] = max(rule.supervision, rises)
                 escalated = True
             elif action is _SUPERVISE:
                 payload["supervision"] = rule.supervision

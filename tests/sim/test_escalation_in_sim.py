@@ -8,19 +8,13 @@ import pytest
 
 from gridcore.cases import CaseEvent
 from gridcore.errors import ScenarioError
-from gridcore.escalation import default_rules
 from gridcore.sim.model import merge_partitions, partition_events, run_partition
 from gridcore.sim.run import run_scenario
 from gridcore.sim.scenario import Scenario, apply_overrides, preset_scenario
 
-# Tight limits: on top of the default rules, a case still unsigned when its sign-for
-# limit runs out goes up a level (a relay hop takes as long as the whole limit).
-_SIGN_FOR_UP = {
-    "name": "sign_for_overdue_up",
-    "trigger": "stage_overdue",
-    "response": "escalate_parent",
-    "stages": ["sign_for"],
-}
+# Tight limits: with the default rules (the ladder), a case still unsigned when its
+# sign-for limit runs out is supervised, then goes up a level (a relay hop takes as long
+# as the whole limit).
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +30,6 @@ def tight(base: Scenario) -> Scenario:
     return apply_overrides(
         base,
         {
-            "escalation.rules": [*default_rules(), _SIGN_FOR_UP],
             "incidents.per_1000_households_per_day": 6.0,
             "routing.misroute_probability": 0.0,
         },

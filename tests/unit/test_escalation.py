@@ -102,7 +102,7 @@ class TestTimeTriggers:
         )
         assert case.first_handler == "h"
         assert [n.kind for n in notes] == ["escalation"]
-        # The same stage kind never fires the rule again, even though the case is late.
+        # The new owner has its own deadline (6 h + 5 h): 3 h into it nothing is due.
         log.act(
             CaseId("c1"),
             Action.SIGN_FOR,

@@ -17,6 +17,11 @@ array of tables:
     resolve_level = "grid"
     calendar = "working"
     limits = { verify = "PT1H", dispatch = "PT30M", handle = "PT7H", ... }
+    level_limits = { community = "PT16H", street = "PT24H" }   # optional
+
+`level_limits` (optional): per level, the working time an owner at that level has to
+resolve the case after it climbed there (the escalation ladder, 三级督办); a level left
+out gets the category's sign-for + handling limits again.
 
 The format is chosen by the suffix (`.json`, `.toml`). Writing is atomic: a
 temporary file in the same directory, then `os.replace`.

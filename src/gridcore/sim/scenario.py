@@ -25,7 +25,7 @@ import attrs
 
 from gridcore.categories import Stage
 from gridcore.errors import FileFormatError, GridcoreError, ScenarioError
-from gridcore.escalation import EscalationRule, Response, Trigger
+from gridcore.escalation import TOP_LEVEL, EscalationRule, Response, Trigger
 
 __all__ = [
     "DEFAULT_CATEGORY_WEIGHTS",
@@ -249,14 +249,17 @@ def _dump_owner_rules(v: tuple[tuple[str, str, str], ...]) -> list[dict[str, str
     return [{"area": a, "category": c, "owner": o} for a, c, o in v]
 
 
-_RULE_KEYS = ("name", "trigger", "response", "threshold", "supervision", "stages")
+_RULE_KEYS = (
+    "name", "trigger", "response", "threshold", "supervision", "stages", "top", "after",
+)  # fmt: skip
 
 
 def _escalation_rules(key: str, v: object, src: str) -> str | tuple[EscalationRule, ...]:
     """ "default" (`gridcore.escalation.default_rules()`) or a list of rule tables."""
     what = (
         '"default" or a list of tables {name, trigger, response, threshold = 0, '
-        "supervision = 1, stages = []} (the fields of gridcore.escalation.EscalationRule)"
+        'supervision = 1, stages = [], top = "department", after = ""} (the fields of '
+        "gridcore.escalation.EscalationRule)"
     )
     if v == "default":
         return "default"
@@ -293,8 +296,14 @@ def _escalation_rules(key: str, v: object, src: str) -> str | tuple[EscalationRu
             raise ScenarioError(
                 f"{at}.stages", stages_raw, f"a list of stages among {stage_names}", src
             )
+        top = _str(f"{at}.top", item.get("top", TOP_LEVEL), src)
+        after = item.get("after", "")
+        if not isinstance(after, str):
+            raise ScenarioError(f"{at}.after", after, "the name of another rule, or empty", src)
         try:
-            rule = EscalationRule(name, trig, resp, threshold, sup, frozenset(stages_raw))
+            rule = EscalationRule(
+                name, trig, resp, threshold, sup, frozenset(stages_raw), top=top, after=after
+            )
         except GridcoreError as exc:
             raise ScenarioError(at, dict(item), f"a valid rule ({exc})", src) from None
         if any(r.name == rule.name for r in out):
@@ -314,6 +323,8 @@ def _dump_escalation_rules(v: str | tuple[EscalationRule, ...]) -> str | list[di
             "threshold": r.threshold,
             "supervision": r.supervision,
             "stages": sorted(s.value for s in r.stages),
+            "top": r.top,
+            "after": r.after,
         }
         for r in v
     ]
@@ -609,7 +620,8 @@ class EscalationConfig:
     rules: str | tuple[EscalationRule, ...] = _f(
         "default",
         '"default" (gridcore.escalation.default_rules()) or a list of rule tables '
-        "[{name, trigger, response, threshold, supervision, stages}]; [] turns escalation off",
+        "[{name, trigger, response, threshold, supervision, stages, top, after}]; [] turns "
+        "escalation off",
         _escalation_rules,
         _dump_escalation_rules,
     )

@@ -245,6 +245,7 @@ class StreetState:
         "_dt_val",
         "actors",
         "add_us",
+        "after_rules",
         "arr_rng",
         "backlog",
         "block",
@@ -555,6 +556,8 @@ class StreetState:
             {st: lim.total_seconds() / 60.0 for st, lim in k.limits.items()} for k in self.cats
         ]
         self.rule_ctr: dict[str, float] = {r.name: 0.0 for r in self.rules}
+        # time rules that wait for another to fire first (looked at again after red)
+        self.after_rules = tuple(r for r in self.rules if r.after and r.trigger in TIMED)
         # (phase, stage epoch, rules fired) -> the rules of the phase that can still fire
         self.rules_left: dict[
             tuple[int, int, frozenset[tuple[str, int]]], tuple[EscalationRule, ...]

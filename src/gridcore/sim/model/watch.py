@@ -21,7 +21,14 @@ from typing import Any
 
 from gridcore.cases import STATE_STAGE, Action, Case, level_rank
 from gridcore.categories import Stage
-from gridcore.escalation import Escalation, EscalationRule, due_escalations
+from gridcore.escalation import (
+    Escalation,
+    EscalationRule,
+    Response,
+    climb_target,
+    due_escalations,
+    ladder_epoch,
+)
 from gridcore.sim.model._engine import Resume
 from gridcore.sim.model.bridge import A
 from gridcore.sim.model.desk import Desk
@@ -34,9 +41,8 @@ YELLOW_SHARE = 0.8
 core's light (`gridcore.cases` computes it with `yellow_at=0.8`), the instant the
 escalation watch looks again."""
 
-_STAGE_ORDER = {st: k for k, st in enumerate(Stage)}
-"""A time trigger's epoch: the stage's order (as `gridcore.escalation` counts it)."""
 _HANDLE_STAGE = Stage.HANDLE
+_CLIMBS = frozenset({Response.ESCALATE_PARENT, Response.ESCALATE_DEPARTMENT})
 _ESC_COUNTER = {
     Action.ESCALATE: "esc_escalations",
     Action.SUPERVISE: "esc_supervisions",
@@ -154,7 +160,7 @@ class Watch(Desk):
             stage = STATE_STAGE[c.state]
             fired = c.extra.fired
             if phase and fired and stage is not None:
-                epoch = _STAGE_ORDER[stage]
+                epoch = ladder_epoch(c, stage)
                 memo = (phase, epoch, fired)
                 left = self.rules_left.get(memo)
                 if left is None:
@@ -190,9 +196,29 @@ class Watch(Desk):
                 continue
             if now <= red + 0.01:
                 key = red + 0.01
+            elif self.after_rules and self.waits_after(c):
+                key = now  # a rule waits for one that just fired: look at the next sweep
             else:
                 continue  # red seen: the stage's time rules have fired
             self.push(key, inc, c.stage_seq, turns)
+
+    def waits_after(self, c: Case) -> bool:
+        """Whether a time rule with `after` can fire for `c` at a later sweep in this stage
+        (the rule it waits for has fired, it has not, and it has somewhere to climb)."""
+        stage = STATE_STAGE[c.state]
+        if stage is None:
+            return False
+        epoch = ladder_epoch(c, stage)
+        fired = c.extra.fired
+        for r in self.after_rules:
+            if (r.name, epoch) in fired or (r.after, epoch) not in fired:
+                continue
+            if r.stages and stage not in r.stages:
+                continue
+            if r.response in _CLIMBS and climb_target(r, c) is None:
+                continue
+            return True
+        return False
 
     def wake_deferred(self, now: float) -> None:
         """Deferred escalations whose case is no longer worked on, in the same stage: due
