@@ -266,7 +266,7 @@ class TestTaxonomyLevelLimits:
         """An unknown level or a non-positive duration is refused."""
         with pytest.raises(TaxonomyError, match="level_limits"):
             self._leaf(level_limits={"moon": H})
-        with pytest.raises(TaxonomyError, match="level_limits.street"):
+        with pytest.raises(TaxonomyError, match=r"level_limits\.street"):
             self._leaf(level_limits={"street": timedelta(0)})
 
     def test_the_category_policy_reads_the_level_limits(self) -> None:
