@@ -39,6 +39,7 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
+from gridcore._rates import ratio
 from gridcore.errors import StaffingError
 from gridcore.hierarchy import Area
 from gridcore.ids import AreaCode, PersonId
@@ -348,10 +349,6 @@ class Activity:
             )
 
 
-def _ratio(done: int, due: int) -> float:
-    return 1.0 if due == 0 else done / due
-
-
 @attrs.frozen
 class GridCompliance:
     """Due and done per duty for one grid, with what was missed."""
@@ -373,20 +370,21 @@ class GridCompliance:
     @property
     def patrol_coverage(self) -> float:
         """Patrols done over due (1.0 when none are due)."""
-        return _ratio(self.patrols_done, self.patrols_due)
+        return ratio(self.patrols_done, self.patrols_due, empty=1.0)
 
     @property
     def visit_coverage(self) -> float:
         """Household visits done over due, special kinds included."""
-        return _ratio(
+        return ratio(
             self.visits_done + self.special_visits_done,
             self.visits_due + self.special_visits_due,
+            empty=1.0,
         )
 
     @property
     def inspection_coverage(self) -> float:
         """Component inspections done over due."""
-        return _ratio(self.inspections_done, self.inspections_due)
+        return ratio(self.inspections_done, self.inspections_due, empty=1.0)
 
     @property
     def due(self) -> int:
@@ -403,7 +401,7 @@ class GridCompliance:
     @property
     def coverage(self) -> float:
         """All items done over all items due."""
-        return _ratio(self.done, self.due)
+        return ratio(self.done, self.due, empty=1.0)
 
 
 @attrs.frozen
@@ -423,17 +421,17 @@ class PersonCompliance:
     @property
     def patrol_coverage(self) -> float:
         """Patrols done over due in the person's grids."""
-        return _ratio(self.patrols_done, self.patrols_due)
+        return ratio(self.patrols_done, self.patrols_due, empty=1.0)
 
     @property
     def visit_coverage(self) -> float:
         """Households visited over visits due in the person's grids."""
-        return _ratio(self.visits_done, self.visits_due)
+        return ratio(self.visits_done, self.visits_due, empty=1.0)
 
     @property
     def inspection_coverage(self) -> float:
         """Components inspected over due in the person's grids."""
-        return _ratio(self.inspections_done, self.inspections_due)
+        return ratio(self.inspections_done, self.inspections_due, empty=1.0)
 
 
 @attrs.frozen

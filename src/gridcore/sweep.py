@@ -24,7 +24,6 @@ import concurrent.futures as cf
 import csv
 import functools
 import hashlib
-import io
 import itertools
 import json
 import math
@@ -40,7 +39,7 @@ from typing import Any, TypeAlias
 import attrs
 
 from gridcore.errors import ConfigError, FileFormatError, ScenarioError
-from gridcore.io.atomic import json_safe, write_text_atomic
+from gridcore.io.tables import write_csv, write_json
 from gridcore.sim.scenario import (
     Scenario,
     apply_overrides,
@@ -557,12 +556,6 @@ class SerialExecutor(cf.Executor):
         return fut
 
 
-def _write_json_atomic(path: Path, data: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(json_safe(data), ensure_ascii=False, indent=1, sort_keys=True, default=str)
-    write_text_atomic(path, text + "\n")
-
-
 def _read_record(path: Path) -> dict[str, Any] | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -655,7 +648,7 @@ def _run_locked(
     failed_dir.mkdir(parents=True, exist_ok=True)
     fn = runner if runner is not None else _default_runner()
     specs = sweep.runs()
-    _write_json_atomic(
+    _write_json(
         out / "sweep.json",
         {
             "format": FORMAT_VERSION,
@@ -705,11 +698,11 @@ def _run_locked(
             run_seconds += float(rec.get("seconds", 0.0))
             rec = {**rec, "overrides": spec.point.as_dict(), "label": spec.point.label}
             if rec.get("status") == "ok":
-                _write_json_atomic(runs_dir / f"{spec.key}.json", rec)
+                _write_json(runs_dir / f"{spec.key}.json", rec)
                 (failed_dir / f"{spec.key}.json").unlink(missing_ok=True)
                 state["done"] += 1
             else:
-                _write_json_atomic(failed_dir / f"{spec.key}.json", rec)
+                _write_json(failed_dir / f"{spec.key}.json", rec)
                 failures[spec.key] = _failure(spec, str(rec.get("error", "")))
                 state["failed"] += 1
             report()
@@ -839,7 +832,7 @@ def write_aggregate(
             rows.append({**_point_columns(sweep, p), "metric": name, **est})
     point_cols = ["point", "label", *sweep.fields]
     _write_csv(out_dir / "aggregate.csv", rows, [*point_cols, *AGGREGATE_FIELDS])
-    _write_json_atomic(
+    _write_json(
         out_dir / "aggregate.json",
         {"name": sweep.name, "fields": list(sweep.fields), "rows": rows},
     )
@@ -849,21 +842,13 @@ def write_aggregate(
     return rows
 
 
-def _cell(v: Any) -> Any:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return ""
-    if isinstance(v, list | tuple | dict):
-        return json.dumps(v, ensure_ascii=False)
-    return v
-
-
 def _write_csv(path: Path, rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> None:
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=list(columns), extrasaction="ignore")
-    w.writeheader()
-    for r in rows:
-        w.writerow({c: _cell(r.get(c)) for c in columns})
-    write_text_atomic(path, buf.getvalue(), newline="")
+    write_csv(path, columns, ([r.get(c) for c in columns] for r in rows))
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_json(path, data, indent=1)
 
 
 def _write_failures(
@@ -880,7 +865,7 @@ def _write_failures(
         for s in specs
         if (f := failures.get(s.key)) is not None
     ]
-    _write_json_atomic(out_dir / "failures.json", data)
+    _write_json(out_dir / "failures.json", data)
 
 
 def _convert(text: str) -> Any:

@@ -13,7 +13,6 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from gridcore import metrics
 from gridcore.cases import Action, CaseEvent, State
 from gridcore.errors import ConfigError, GridcoreError, UnknownItemError
 from gridcore.ids import CaseId, PersonId
@@ -26,6 +25,7 @@ from gridcore.metrics import (
     composite_scores,
     compute_metrics,
 )
+from gridcore.metrics import events as metric_events
 
 SH = ZoneInfo("Asia/Shanghai")
 
@@ -214,14 +214,14 @@ class TestEventTable:
         with pytest.raises(MetricsError, match="'N1'"):
             EventTable.from_events(log).facts()
 
-    def test_case_events_read_by_position_give_the_table_other_events_give(
+    def test_case_events_read_in_chunks_give_the_table_other_events_give(
         self, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        """CaseEvent tuples (read in chunks, by position) and plain objects build one table."""
+        """CaseEvent tuples (transposed in chunks) and plain objects build one table."""
         log = hand_log()
         objects = [SimpleNamespace(**e._asdict()) for e in log]
         mixed = [*log[:-1], objects[-1]]
-        monkeypatch.setattr(metrics, "_CHUNK", 4)  # several chunks and a short last one
+        monkeypatch.setattr(metric_events, "_CHUNK", 4)  # several chunks and a short last one
         want = EventTable.from_events(objects)
         for events in (log, mixed):
             got = EventTable.from_events(events)

@@ -18,18 +18,16 @@ See docs/simulation.md for the format.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import attrs
 
-from gridcore.io.atomic import json_safe, write_text_atomic
 from gridcore.io.folder import check_destination, content_hash, seal, write_whole
+from gridcore.io.tables import write_csv, write_json
 from gridcore.sim.scenario import Scenario
 from gridcore.sim.stats import Estimate, estimate
 
@@ -119,25 +117,6 @@ def _metric_names(reps: Sequence[ReplicationResult]) -> list[str]:
     return sorted(names)
 
 
-def _cell(v: Cell) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, float):
-        return repr(v) if math.isfinite(v) else ""
-    return str(v)
-
-
-def _csv(columns: Sequence[str], rows: Iterable[Sequence[Cell]]) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(columns)
-    for r in rows:
-        w.writerow([_cell(v) for v in r])
-    return buf.getvalue()
-
-
 @attrs.frozen
 class ScenarioResult:
     """All replications of one scenario, in replication order."""
@@ -208,27 +187,21 @@ class ScenarioResult:
     def fill(self, folder: str | Path) -> None:
         """Write the result's files into an existing folder (no manifest, not atomic)."""
         d = Path(folder)
-        summary = json.dumps(
-            json_safe(self.summary()), indent=2, sort_keys=True, ensure_ascii=False
-        )
-        write_text_atomic(d / "summary.json", summary + "\n")
-        scen = json.dumps(json_safe(self.scenario.to_dict()), indent=2, ensure_ascii=False)
-        write_text_atomic(d / "scenario.json", scen + "\n")
+        write_json(d / "summary.json", self.summary())
+        write_json(d / "scenario.json", self.scenario.to_dict(), sort_keys=False)
         names = _metric_names(self.replications)
         rows: list[list[Cell]] = [
             [r.replication, *(dict(r.metrics).get(n, math.nan) for n in names)]
             for r in self.replications
         ]
-        write_text_atomic(d / "replications.csv", _csv(["replication", *names], rows))
+        write_csv(d / "replications.csv", ["replication", *names], rows)
         check_rows: list[list[Cell]] = [
             [r.replication, c.name, c.ok, c.value, c.tolerance, c.detail]
             for r in self.replications
             for c in r.checks
         ]
-        write_text_atomic(
-            d / "checks.csv",
-            _csv(["replication", "check", "ok", "value", "tolerance", "detail"], check_rows),
-        )
+        check_cols = ["replication", "check", "ok", "value", "tolerance", "detail"]
+        write_csv(d / "checks.csv", check_cols, check_rows)
         table_names = sorted({t.name for r in self.replications for t in r.tables})
         for tname in table_names:
             cols: tuple[str, ...] = ()
@@ -241,7 +214,7 @@ class ScenarioResult:
                             out_row: list[Cell] = [r.replication]
                             out_row.extend(row)
                             trows.append(out_row)
-            write_text_atomic(d / f"{tname}.csv", _csv(["replication", *cols], trows))
+            write_csv(d / f"{tname}.csv", ["replication", *cols], trows)
         if self.scenario.queue_only is None and self.replications:
             # the exact city the run used, for the report's map
             from gridcore.io.geojson import write_geojson
@@ -304,17 +277,14 @@ class Comparison:
             seal(d / part, "run", result.key())
         rows = self.rows()
         cols = ["metric", "base", "whatif", "difference", "ci_low", "ci_high"]
-        write_text_atomic(d / "comparison.csv", _csv(cols, [[r[c] for c in cols] for r in rows]))
+        write_csv(d / "comparison.csv", cols, [[r[c] for c in cols] for r in rows])
         body = {
             "format": FORMAT,
             "base": self.base.scenario.name,
             "whatif": self.whatif.scenario.name,
             "differences": {r["metric"]: {k: r[k] for k in cols[1:]} for r in rows},
         }
-        write_text_atomic(
-            d / "comparison.json",
-            json.dumps(json_safe(body), indent=2, sort_keys=True, ensure_ascii=False) + "\n",
-        )
+        write_json(d / "comparison.json", body)
 
 
 def scenario_key(scenario: Scenario) -> str:
