@@ -21,7 +21,9 @@ from numpy.typing import NDArray
 from gridcore.errors import ConfigError, UnknownItemError
 from gridcore.hierarchy import URBAN, Area, Hierarchy
 from gridcore.ids import AreaCode
-from gridcore.staffing import Roster, StaffingPolicy, get_policy, staff_city
+from gridcore.staffing.policy import StaffingPolicy, get_policy
+from gridcore.staffing.roster import Roster
+from gridcore.synth.staff import staff_city
 
 __all__ = [
     "DEFAULT_START",
