@@ -67,13 +67,8 @@ def check_policy(
     ts = _ts(at, "check instant")
     out = _vacancies(hierarchy, roster, policy, at, ts)
     active = [a for a in roster.assignments if a.active(at)]
-    for a in active:
-        out.extend(_misplaced(hierarchy, roster, policy, a))
-    per_person: dict[PersonId, list[Assignment]] = {}
-    for a in active:
-        per_person.setdefault(a.person, []).append(a)
-    for pid, mine in per_person.items():
-        out.extend(_over_capacity(roster, policy, pid, mine))
+    _misplaced(hierarchy, roster, policy, active, out)
+    _over_capacity(roster, policy, active, out)
     return out
 
 
@@ -122,77 +117,86 @@ def _vacancies(
 
 
 def _misplaced(
-    hierarchy: Hierarchy, roster: Roster, policy: StaffingPolicy, a: Assignment
-) -> list[Violation]:
-    """What is wrong with where one active assignment sits, or with who holds it."""
-    if a.area not in hierarchy:
-        return [
-            Violation(
-                ViolationKind.UNKNOWN_AREA,
-                a.area,
-                a.role,
-                a.person,
-                f"assigned to area {a.area!r}, which hierarchy v{hierarchy.version} does not hold",
-            )
-        ]
-    out: list[Violation] = []
+    hierarchy: Hierarchy,
+    roster: Roster,
+    policy: StaffingPolicy,
+    active: list[Assignment],
+    out: list[Violation],
+) -> None:
+    """Active assignments in an unknown area, at a level the policy does not allow for
+    their role, or held by a person not allowed the role (appended to `out`)."""
     leaf = hierarchy.scheme.leaf_level
-    allowed = policy.allowed.get(a.role)
-    level = hierarchy.level_of(a.area)
-    if allowed is not None and level not in allowed and not (LEAF in allowed and level == leaf):
-        names = sorted(leaf if x == LEAF else x for x in allowed)
-        out.append(
-            Violation(
-                ViolationKind.ROLE_NOT_ALLOWED,
-                a.area,
-                a.role,
-                a.person,
-                f"{a.role.value} held at level {level!r}, expected one of {names}",
+    for a in active:
+        if a.area not in hierarchy:
+            out.append(
+                Violation(
+                    ViolationKind.UNKNOWN_AREA,
+                    a.area,
+                    a.role,
+                    a.person,
+                    f"assigned to area {a.area!r}, which hierarchy v{hierarchy.version} "
+                    "does not hold",
+                )
             )
-        )
-    if not roster.person(a.person).may_hold(a.role):
-        allowed_roles = sorted(r.value for r in roster.person(a.person).roles)
-        out.append(
-            Violation(
-                ViolationKind.ROLE_NOT_ALLOWED,
-                a.area,
-                a.role,
-                a.person,
-                f"{a.person} may hold only {allowed_roles}",
+            continue
+        allowed = policy.allowed.get(a.role)
+        level = hierarchy.level_of(a.area)
+        if allowed is not None and level not in allowed and not (LEAF in allowed and level == leaf):
+            names = sorted(leaf if x == LEAF else x for x in allowed)
+            out.append(
+                Violation(
+                    ViolationKind.ROLE_NOT_ALLOWED,
+                    a.area,
+                    a.role,
+                    a.person,
+                    f"{a.role.value} held at level {level!r}, expected one of {names}",
+                )
             )
-        )
-    return out
+        if not roster.person(a.person).may_hold(a.role):
+            allowed_roles = sorted(r.value for r in roster.person(a.person).roles)
+            out.append(
+                Violation(
+                    ViolationKind.ROLE_NOT_ALLOWED,
+                    a.area,
+                    a.role,
+                    a.person,
+                    f"{a.person} may hold only {allowed_roles}",
+                )
+            )
 
 
 def _over_capacity(
-    roster: Roster, policy: StaffingPolicy, pid: PersonId, mine: list[Assignment]
-) -> list[Violation]:
-    """A person holding more than their capacity, or more of one role than the policy allows."""
-    out: list[Violation] = []
-    person = roster.person(pid)
-    if len(mine) > person.capacity:
-        out.append(
-            Violation(
-                ViolationKind.OVER_CAPACITY,
-                None,
-                None,
-                pid,
-                f"holds {len(mine)} assignments, capacity {person.capacity}",
-            )
-        )
-    counts: dict[Role, int] = {}
-    for a in mine:
-        counts[a.role] = counts.get(a.role, 0) + 1
-    for role, n in counts.items():
-        cap = policy.capacity.get(role)
-        if cap is not None and n > cap:
+    roster: Roster, policy: StaffingPolicy, active: list[Assignment], out: list[Violation]
+) -> None:
+    """People holding more than their capacity, or more of one role than the policy
+    allows, in order of their first active assignment (appended to `out`)."""
+    per_person: dict[PersonId, list[Assignment]] = {}
+    for a in active:
+        per_person.setdefault(a.person, []).append(a)
+    for pid, mine in per_person.items():
+        person = roster.person(pid)
+        if len(mine) > person.capacity:
             out.append(
                 Violation(
                     ViolationKind.OVER_CAPACITY,
                     None,
-                    role,
+                    None,
                     pid,
-                    f"holds {role.value} in {n} areas, policy allows {cap}",
+                    f"holds {len(mine)} assignments, capacity {person.capacity}",
                 )
             )
-    return out
+        counts: dict[Role, int] = {}
+        for a in mine:
+            counts[a.role] = counts.get(a.role, 0) + 1
+        for role, n in counts.items():
+            cap = policy.capacity.get(role)
+            if cap is not None and n > cap:
+                out.append(
+                    Violation(
+                        ViolationKind.OVER_CAPACITY,
+                        None,
+                        role,
+                        pid,
+                        f"holds {role.value} in {n} areas, policy allows {cap}",
+                    )
+                )

@@ -217,6 +217,30 @@ def _voronoi_cells(rect: Rect, k: int, rng: np.random.Generator) -> list[shapely
     return list(shapely.transform(cells, lambda xy: np.round(xy, 3)))
 
 
+def _grids(
+    spec: CitySpec,
+    c_code: AreaCode,
+    cells: Sequence[shapely.Polygon],
+    first: int,
+    households: list[int],
+    components: list[tuple[tuple[str, int], ...]],
+) -> list[Area]:
+    """The grids of one community: its Voronoi cells, numbered from `first` in the city."""
+    return [
+        Area(
+            AreaCode(f"{c_code}{g + 1:02d}"),
+            f"grid {first + g + 1}",
+            "grid",
+            c_code,
+            households=households[g],
+            polygon=cell,
+            components=components[g],
+            compounds=[f"{c_code}{g + 1:02d}-C{j + 1}" for j in range(spec.compounds_per_grid)],
+        )
+        for g, cell in enumerate(cells)
+    ]
+
+
 def build_city(spec: CitySpec | str = "yichang", seed: int = 0) -> Hierarchy:
     """Make a seeded synthetic city (urban scheme) from a spec or a preset name.
 
@@ -237,8 +261,7 @@ def build_city(spec: CitySpec | str = "yichang", seed: int = 0) -> Hierarchy:
     comp_counts = rng.poisson(
         np.outer(households, np.array(list(_COMPONENT_RATES.values())))
     ).tolist()
-    comp_names = tuple(sorted(_COMPONENT_RATES))
-    comp_order = [list(_COMPONENT_RATES).index(n) for n in comp_names]
+    comp_columns = [(n, list(_COMPONENT_RATES).index(n)) for n in sorted(_COMPONENT_RATES)]
     grids_per_comm = _cap_counts(_split_counts(spec.grids, spec.communities, rng), 99)
     comm_per_street = _split_counts(spec.communities, spec.streets, rng)
     street_per_dist = _split_counts(spec.streets, spec.districts, rng)
@@ -296,26 +319,13 @@ def build_city(spec: CitySpec | str = "yichang", seed: int = 0) -> Hierarchy:
                 )
                 k = int(grids_per_comm[comm_i])
                 cells = _voronoi_cells(c_rect, k, rng)
-                for g, cell in enumerate(cells):
-                    hh = int(households[grid_i])
-                    row = comp_counts[grid_i]
-                    comps = tuple((n, row[j]) for n, j in zip(comp_names, comp_order, strict=True))
-                    compounds = [
-                        f"{c_code}{g + 1:02d}-C{j + 1}" for j in range(spec.compounds_per_grid)
-                    ]
-                    areas.append(
-                        Area(
-                            AreaCode(f"{c_code}{g + 1:02d}"),
-                            f"grid {grid_i + 1}",
-                            "grid",
-                            c_code,
-                            households=hh,
-                            polygon=cell,
-                            components=comps,
-                            compounds=compounds,
-                        )
-                    )
-                    grid_i += 1
+                rows = [
+                    tuple((n, comp_counts[grid_i + g][j]) for n, j in comp_columns)
+                    for g in range(len(cells))
+                ]
+                hh = households[grid_i : grid_i + len(cells)].tolist()
+                areas.extend(_grids(spec, c_code, cells, grid_i, hh, rows))
+                grid_i += len(cells)
                 comm_i += 1
             street_i += 1
     return Hierarchy.build(areas, URBAN)
