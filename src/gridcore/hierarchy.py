@@ -17,6 +17,7 @@ import numpy as np
 import shapely
 from numpy.typing import NDArray
 
+from gridcore.crs import LOCAL, CoordinateSystem, parse_crs
 from gridcore.errors import CodeError, HierarchyError, UnknownItemError
 from gridcore.ids import AreaCode
 
@@ -338,6 +339,7 @@ class Hierarchy:
         "_parent_list",
         "_size",
         "_size_list",
+        "crs",
         "retired",
         "scheme",
         "version",
@@ -346,6 +348,8 @@ class Hierarchy:
     scheme: LevelScheme
     version: int
     retired: frozenset[AreaCode]
+    crs: CoordinateSystem
+    """The coordinate system of the polygons (`gridcore.crs`; LOCAL: an unanchored plane)."""
     _areas: tuple[Area, ...]
     _index: dict[str, int]
     _parent: IntArray
@@ -372,6 +376,7 @@ class Hierarchy:
         version: int = 1,
         retired: Iterable[str] = (),
         check_codes: bool = True,
+        crs: CoordinateSystem | str = LOCAL,
     ) -> Hierarchy:
         """Check the areas and build the hierarchy, or raise HierarchyError naming the area.
 
@@ -481,6 +486,7 @@ class Hierarchy:
         self.scheme = scheme
         self.version = version
         self.retired = frozenset(AreaCode(c) for c in retired)
+        self.crs = parse_crs(crs)
         self._areas = tuple(by_code[c] for c in order)
         self._index = index
         self._parent = parent_arr
@@ -788,4 +794,5 @@ class Hierarchy:
             self.scheme,
             version=self.version + 1,
             retired=self.retired | {AreaCode(c) for c in retire},
+            crs=self.crs,
         )

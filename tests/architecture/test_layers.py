@@ -46,6 +46,9 @@ CORE = frozenset(
         "ids",
         "_time",
         "_rates",
+        "crs",
+        "tiling",
+        "gridcodes",
     }
 )
 """Top-level parts of gridcore that make up the core: no I/O, no clock, no engine."""

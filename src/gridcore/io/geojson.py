@@ -3,8 +3,13 @@
 Each feature's properties hold `code`, `name`, `level` (the level's name),
 `parent` and `households`, plus optional `components`, `compounds` and
 `neighbours`. The collection's top-level `gridcore` member names the scheme
-and version. Coordinates are written as they are held (planar metres for
-synthetic cities). Writing is atomic: a temporary file is renamed into place.
+and version, and `crs` the coordinate system of the coordinates (`WGS84`,
+`GCJ02`, `BD09`, a projected CRS such as `EPSG:32650` or a PROJ string, or
+`LOCAL` for the unanchored planar metres of synthetic cities). Coordinates are
+written as they are held. Reading: the `gridcore.crs` member when present; a
+gridcore file without it was written before coordinate systems (`LOCAL`); any
+other GeoJSON is WGS84 as RFC 7946 says, unless its legacy `crs` member names
+another system. Writing is atomic: a temporary file is renamed into place.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import Any
 
 import shapely
 
+from gridcore.crs import LOCAL, WGS84, CoordinateSystem, parse_crs
 from gridcore.errors import FileFormatError, GridcoreError
 from gridcore.hierarchy import SCHEMES, URBAN, Area, Hierarchy, LevelScheme
 from gridcore.io.atomic import write_text_atomic
@@ -67,6 +73,7 @@ def hierarchy_to_geojson(hierarchy: Hierarchy, *, digits: int | None = None) -> 
             "scheme": hierarchy.scheme.name,
             "version": hierarchy.version,
             "retired": sorted(hierarchy.retired),
+            "crs": hierarchy.crs.name,
         },
         "features": features,
     }
@@ -100,10 +107,36 @@ def _need(
     return value
 
 
+def _crs_of(data: dict[str, Any], meta: Any, source: str) -> CoordinateSystem:
+    """The file's coordinate system: gridcore's member, else the legacy `crs` member, else WGS84."""
+    if isinstance(meta, dict) and meta:
+        value: Any = meta.get("crs", LOCAL.name)
+        where = "gridcore.crs"
+    else:
+        legacy = data.get("crs")
+        if legacy is None:
+            return WGS84
+        value = legacy.get("properties", {}).get("name") if isinstance(legacy, dict) else legacy
+        where = "crs"
+    try:
+        return parse_crs(value)
+    except GridcoreError as exc:
+        raise FileFormatError(
+            source, "top level", where, f"a coordinate system ({exc})", value
+        ) from None
+
+
 def hierarchy_from_geojson(
-    data: Any, *, source: str = "<geojson>", scheme: LevelScheme | None = None
+    data: Any,
+    *,
+    source: str = "<geojson>",
+    scheme: LevelScheme | None = None,
+    crs: CoordinateSystem | str | None = None,
 ) -> Hierarchy:
-    """Build a hierarchy from a parsed GeoJSON FeatureCollection; errors name feature and field."""
+    """Build a hierarchy from a parsed GeoJSON FeatureCollection; errors name feature and field.
+
+    `crs` overrides the coordinate system the file states (see the module docstring).
+    """
     if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
         raise FileFormatError(
             source,
@@ -120,6 +153,7 @@ def hierarchy_from_geojson(
                 source, "top level", "gridcore.scheme", f"one of {sorted(SCHEMES)}", name
             )
         scheme = SCHEMES[name]
+    system = parse_crs(crs) if crs is not None else _crs_of(data, meta, source)
     version = meta.get("version", 1) if isinstance(meta, dict) else 1
     retired = meta.get("retired", []) if isinstance(meta, dict) else []
     features = data.get("features")
@@ -204,12 +238,17 @@ def hierarchy_from_geojson(
         except GridcoreError as exc:
             raise FileFormatError(source, where, "", str(exc)) from None
     try:
-        return Hierarchy.build(areas, scheme, version=int(version), retired=retired)
+        return Hierarchy.build(areas, scheme, version=int(version), retired=retired, crs=system)
     except GridcoreError as exc:
         raise FileFormatError(source, "", "", f"a valid hierarchy ({exc})") from exc
 
 
-def read_geojson(path: str | os.PathLike[str], *, scheme: LevelScheme | None = None) -> Hierarchy:
+def read_geojson(
+    path: str | os.PathLike[str],
+    *,
+    scheme: LevelScheme | None = None,
+    crs: CoordinateSystem | str | None = None,
+) -> Hierarchy:
     """Read a hierarchy written by `write_geojson` (or a FeatureCollection like it)."""
     p = Path(path)
     try:
@@ -222,4 +261,4 @@ def read_geojson(path: str | os.PathLike[str], *, scheme: LevelScheme | None = N
         raise FileFormatError(
             str(p), f"line {exc.lineno} column {exc.colno}", "", f"valid JSON ({exc.msg})"
         ) from None
-    return hierarchy_from_geojson(data, source=str(p), scheme=scheme)
+    return hierarchy_from_geojson(data, source=str(p), scheme=scheme, crs=crs)

@@ -12,6 +12,7 @@ import shapely
 from numpy.typing import NDArray
 
 from gridcore.categories import Taxonomy
+from gridcore.crs import WGS84, Converter, CoordinateSystem, converter, local_metric
 from gridcore.errors import ConfigError, CoordinateError, RoutingError, UnknownItemError
 from gridcore.hierarchy import Hierarchy
 from gridcore.ids import AreaCode, CategoryCode, PersonId
@@ -194,13 +195,17 @@ class RoutingIndex:
         "_buckets",
         "_code_pos",
         "_codes",
+        "_converters",
         "_duty",
         "_locate_code",
         "_outside",
         "_owners",
         "_people",
+        "_polygons",
         "_pos",
         "_route",
+        "_to_frame",
+        "frame",
         "hierarchy",
         "snap",
     )
@@ -218,7 +223,12 @@ class RoutingIndex:
     _route: Any
     _outside: Outside
     snap: float
-    """The default snap distance (hierarchy units) of `locate`, `locate_many` and `route`."""
+    """The default snap distance of `locate`, `locate_many` and `route`, in `frame` units."""
+    frame: CoordinateSystem
+    """Where the index measures: the hierarchy's CRS when metric, else a local projection."""
+    _to_frame: Converter | None
+    _converters: dict[Any, Converter | None]
+    _polygons: NDArray[np.object_]
 
     def __init__(self) -> None:  # pragma: no cover - use RoutingIndex.build
         raise TypeError("use RoutingIndex.build(hierarchy, ...)")
@@ -245,13 +255,16 @@ class RoutingIndex:
         address or building ids to grid codes. `snap` is the default snap
         distance (hierarchy units): a point outside the territory within it goes
         to the nearest grid; 0 gives only points on the border to their grid.
+        A hierarchy in lon/lat (WGS84, GCJ-02, BD-09) is indexed in a local
+        transverse Mercator (`frame`), so that snap distances and the distances
+        answered are metres; points are converted on the way in.
         """
         self = object.__new__(cls)
         self.hierarchy = hierarchy
         self.snap = check_snap(snap)
         self._codes = hierarchy.grids
         self._code_pos = {str(c): i for i, c in enumerate(self._codes)}
-        polygons = hierarchy.grid_polygons()
+        polygons = self._frame_polygons(hierarchy)
         self._buckets = BucketGrid(polygons, buckets_per_grid)
         self._outside = out = Outside(self._buckets, polygons)
         default = self.snap
@@ -281,11 +294,59 @@ class RoutingIndex:
         )
         return self
 
+    def _frame_polygons(self, hierarchy: Hierarchy) -> NDArray[np.object_]:
+        """The grid polygons in the frame (projected to metres when given in lon/lat)."""
+        polygons = hierarchy.grid_polygons()
+        self._converters = {}
+        self._to_frame = None
+        self.frame = hierarchy.crs
+        if not hierarchy.crs.metric and len(polygons) and all(p is not None for p in polygons):
+            x0, y0, x1, y1 = shapely.total_bounds(polygons)
+            lon, lat = converter(hierarchy.crs, WGS84).point((x0 + x1) / 2, (y0 + y1) / 2)
+            self.frame = local_metric(lon, lat)
+            conv = self._to_frame = converter(hierarchy.crs, self.frame)
+            polygons = shapely.transform(
+                polygons, lambda xy: np.column_stack(conv(xy[:, 0], xy[:, 1]))
+            )
+        self._polygons = polygons
+        return polygons
+
+    def _converter(self, crs: CoordinateSystem | str | None) -> Converter | None:
+        """The converter from `crs` (None: the hierarchy's) into the frame; None if the same."""
+        if crs is None:
+            return self._to_frame
+        try:
+            return self._converters[crs]
+        except KeyError:
+            conv: Converter | None = converter(crs, self.frame)
+            if conv is not None and conv.source == conv.target:
+                conv = None
+            self._converters[crs] = conv
+            return conv
+
+    def _point(self, x: Any, y: Any, crs: CoordinateSystem | str | None) -> tuple[Any, Any]:
+        if x.__class__ is not float or y.__class__ is not float:
+            _check_number(x, y)
+        conv = self._converter(crs)
+        return (x, y) if conv is None else conv.point(x, y)
+
+    def _points(
+        self, xs: Any, ys: Any, crs: CoordinateSystem | str | None
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        x, y = _check_xy(xs, ys)
+        conv = self._converter(crs)
+        return (x, y) if conv is None else conv(x, y)
+
     # -- basic --------------------------------------------------------------------
     @property
     def grid_codes(self) -> tuple[AreaCode, ...]:
         """Grid codes in position order (the hierarchy's `grids` order)."""
         return self._codes
+
+    @property
+    def crs(self) -> CoordinateSystem:
+        """The hierarchy's coordinate system: points without a `crs` argument are in it."""
+        return self.hierarchy.crs
 
     @property
     def version(self) -> int:
@@ -321,30 +382,49 @@ class RoutingIndex:
         return f"RoutingIndex(version={self.version}, grids={len(self._codes)})"
 
     # -- point -> grid ------------------------------------------------------------
-    def locate(self, x: float, y: float, *, snap: float | None = None) -> AreaCode | None:
+    def locate(
+        self,
+        x: float,
+        y: float,
+        *,
+        snap: float | None = None,
+        crs: CoordinateSystem | str | None = None,
+    ) -> AreaCode | None:
         """The grid of (x, y): the one holding it by the boundary rule, else the nearest
         within `snap` (default: the index's `snap`), else None.
 
         A point on the territory's border belongs to the grid whose border it is;
         `locate_detail` also says whether and how far the point was snapped.
+        `crs`: the coordinate system of (x, y) when not the hierarchy's (e.g.
+        ``"WGS84"`` for a GPS or Open311 position); it is converted first.
         CoordinateError for NaN, infinite or non-numeric coordinates.
         """
-        if x.__class__ is not float or y.__class__ is not float:
+        if crs is not None or self._to_frame is not None:
+            x, y = self._point(x, y, crs)
+        elif x.__class__ is not float or y.__class__ is not float:
             _check_number(x, y)
         if snap is None:
             code: AreaCode | None = self._locate_code(x, y)
             return code
-        return self.locate_detail(x, y, snap=snap).grid
+        return self._detail(x, y, check_snap(snap)).grid
 
-    def locate_detail(self, x: float, y: float, *, snap: float | None = None) -> Location:
+    def locate_detail(
+        self,
+        x: float,
+        y: float,
+        *,
+        snap: float | None = None,
+        crs: CoordinateSystem | str | None = None,
+    ) -> Location:
         """Where (x, y) goes: grid, position, distance moved (snapped) or to the nearest grid.
 
         Beyond the snap distance: grid None, position -1, `distance` to the
-        `nearest` grid.
+        `nearest` grid. Distances are in `frame` units (metres for a real map).
         """
-        if x.__class__ is not float or y.__class__ is not float:
-            _check_number(x, y)
-        reach = self.snap if snap is None else check_snap(snap)
+        x, y = self._point(x, y, crs)
+        return self._detail(x, y, self.snap if snap is None else check_snap(snap))
+
+    def _detail(self, x: float, y: float, reach: float) -> Location:
         p: int = self._buckets.single()(x, y)
         if p >= 0:
             return Location(self._codes[p], p, 0.0, self._codes[p])
@@ -352,33 +432,54 @@ class RoutingIndex:
         code = None if p < 0 else self._codes[p]
         return Location(code, p, d, self._codes[near])
 
-    def locate_position(self, x: float, y: float, *, snap: float | None = None) -> int:
+    def locate_position(
+        self,
+        x: float,
+        y: float,
+        *,
+        snap: float | None = None,
+        crs: CoordinateSystem | str | None = None,
+    ) -> int:
         """The position of the grid of (x, y) as `locate` finds it, -1 for none."""
-        if x.__class__ is not float or y.__class__ is not float:
+        if crs is not None or self._to_frame is not None:
+            x, y = self._point(x, y, crs)
+        elif x.__class__ is not float or y.__class__ is not float:
             _check_number(x, y)
         if snap is None:
             p: int = self._pos(x, y)
             return p
-        return self.locate_detail(x, y, snap=snap).position
+        return self._detail(x, y, check_snap(snap)).position
 
-    def locate_many(self, xs: Any, ys: Any, *, snap: float | None = None) -> NDArray[np.int32]:
+    def locate_many(
+        self,
+        xs: Any,
+        ys: Any,
+        *,
+        snap: float | None = None,
+        crs: CoordinateSystem | str | None = None,
+    ) -> NDArray[np.int32]:
         """Grid positions of many points as `locate` finds them (-1 for none).
 
         CoordinateError for arrays of unequal length, non-numeric values or any
         non-finite row (naming it); use `locate_many_masked` to get a per-row
         error mask instead, `locate_many_detail` for the distances.
         """
-        x, y = _check_xy(xs, ys)
+        x, y = self._points(xs, ys, crs)
         out, bad = self._locate_many(x, y, snap)
         if bad.any():
             raise_first_bad(x, y, bad)
         return out
 
     def locate_many_masked(
-        self, xs: Any, ys: Any, *, snap: float | None = None
+        self,
+        xs: Any,
+        ys: Any,
+        *,
+        snap: float | None = None,
+        crs: CoordinateSystem | str | None = None,
     ) -> tuple[NDArray[np.int32], NDArray[np.bool_]]:
         """Grid positions (-1 for none or bad) and the mask of rows with non-finite coordinates."""
-        x, y = _check_xy(xs, ys)
+        x, y = self._points(xs, ys, crs)
         return self._locate_many(x, y, snap)
 
     def _locate_many(
@@ -391,12 +492,19 @@ class RoutingIndex:
             out[miss] = self._outside.many(x[miss], y[miss], reach, False)[0]
         return out, bad
 
-    def locate_many_detail(self, xs: Any, ys: Any, *, snap: float | None = None) -> Locations:
+    def locate_many_detail(
+        self,
+        xs: Any,
+        ys: Any,
+        *,
+        snap: float | None = None,
+        crs: CoordinateSystem | str | None = None,
+    ) -> Locations:
         """Positions, distances (moved, or to the nearest grid beyond `snap`) and nearest grids.
 
         Rows with non-finite coordinates raise (CoordinateError naming the row).
         """
-        x, y = _check_xy(xs, ys)
+        x, y = self._points(xs, ys, crs)
         reach = self.snap if snap is None else check_snap(snap)
         out, bad = self._buckets.locate_many(x, y)
         if bad.any():
@@ -422,13 +530,16 @@ class RoutingIndex:
         if not (math.isfinite(x) and math.isfinite(y)):
             raise CoordinateError(f"point ({x!r}, {y!r}): expected finite coordinates")
 
-    def locate_nearest(self, x: float, y: float) -> tuple[AreaCode, float]:
+    def locate_nearest(
+        self, x: float, y: float, *, crs: CoordinateSystem | str | None = None
+    ) -> tuple[AreaCode, float]:
         """The grid holding (x, y) with distance 0, or else the nearest grid and its distance.
 
         Ties: lowest position. Unlike `locate`, never None: no snap distance applies.
         """
+        x, y = self._point(x, y, crs)
         self._finite(x, y)
-        loc = self.locate_detail(x, y, snap=0.0)
+        loc = self._detail(x, y, 0.0)
         assert loc.nearest is not None
         return loc.nearest, loc.distance
 
@@ -437,8 +548,11 @@ class RoutingIndex:
         self.position(grid)
         return self.hierarchy.neighbours(grid)
 
-    def grids_within(self, x: float, y: float, distance: float) -> tuple[AreaCode, ...]:
-        """Grids within `distance` of (x, y), nearest first (ties by position)."""
+    def grids_within(
+        self, x: float, y: float, distance: float, *, crs: CoordinateSystem | str | None = None
+    ) -> tuple[AreaCode, ...]:
+        """Grids within `distance` (`frame` units) of (x, y), nearest first (ties by position)."""
+        x, y = self._point(x, y, crs)
         self._finite(x, y)
         if not (math.isfinite(distance) and distance >= 0):
             raise ConfigError(
@@ -448,7 +562,7 @@ class RoutingIndex:
         idx = self._strtree().query(pt, predicate="dwithin", distance=distance)
         if len(idx) == 0:
             return ()
-        d = shapely.distance(self.hierarchy.grid_polygons()[idx], pt)
+        d = shapely.distance(self._polygons[idx], pt)
         order = np.lexsort((idx, d))
         return tuple(self._codes[int(i)] for i in idx[order])
 
@@ -471,7 +585,14 @@ class RoutingIndex:
         return self.owners.owners_many(grid_positions, category_positions)
 
     def route(
-        self, x: float, y: float, category: str, now: datetime, *, snap: float | None = None
+        self,
+        x: float,
+        y: float,
+        category: str,
+        now: datetime,
+        *,
+        snap: float | None = None,
+        crs: CoordinateSystem | str | None = None,
     ) -> Route:
         """Point + category + instant -> grid, owner and the person to act.
 
@@ -479,9 +600,11 @@ class RoutingIndex:
         to the nearest grid (`Route.snapped_by` says how far); beyond it,
         PointOutsideError naming the distance to the nearest grid.
         UnknownItemError for an unknown category (when the index has rules);
-        CoordinateError for coordinates that are not finite numbers.
+        CoordinateError for coordinates that are not finite numbers; `crs` as in `locate`.
         """
-        if x.__class__ is not float or y.__class__ is not float:
+        if crs is not None or self._to_frame is not None:
+            x, y = self._point(x, y, crs)
+        elif x.__class__ is not float or y.__class__ is not float:
             _check_number(x, y)
         if snap is not None:
             snap = check_snap(snap)
