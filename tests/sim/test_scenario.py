@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gridcore.errors import FileFormatError, ScenarioError
 from gridcore.sim.scenario import (
@@ -15,6 +17,7 @@ from gridcore.sim.scenario import (
     Scenario,
     apply_overlay,
     apply_overrides,
+    clock_minutes,
     load_scenario,
     preset_scenario,
     reference,
@@ -150,3 +153,20 @@ def test_reference_documents_every_key() -> None:
     keys = {k for k, _, _ in rows}
     assert {"run.days", "queue_only.workers", "routing.mode", "surges[].factor"} <= keys
     assert all(doc for _, _, doc in rows)
+
+
+class TestClockMinutes:
+    @given(st.integers(0, 23), st.integers(0, 59))
+    def test_any_clock_time_is_its_minutes_since_midnight(self, h: int, m: int) -> None:
+        """"HH:MM" and "H:MM" both give h * 60 + m."""
+        assert clock_minutes(f"{h:02d}:{m:02d}") == clock_minutes(f"{h}:{m:02d}") == h * 60 + m
+
+    @pytest.mark.parametrize("text", ["24:01", "12:60", "-1:00", "noon", "8", "8:30:00"])
+    def test_what_is_not_a_clock_time_is_refused(self, text: str) -> None:
+        """Out of range or not "HH:MM": ValueError (the scenario reports it with its key)."""
+        with pytest.raises(ValueError):
+            clock_minutes(text)
+
+    def test_midnight_at_the_end_of_the_day_is_1440(self) -> None:
+        """A period may end at 24:00."""
+        assert clock_minutes("24:00") == 1440

@@ -54,6 +54,7 @@ __all__ = [
     "TimesConfig",
     "apply_overlay",
     "apply_overrides",
+    "clock_minutes",
     "load_scenario",
     "preset_scenario",
     "reference",
@@ -185,7 +186,15 @@ def _floats(n: int | None, lo: float = 0.0) -> Conv:
     return conv
 
 
-def _clock(text: str) -> int:
+def clock_minutes(text: str) -> int:
+    """Minutes since midnight of a clock time "HH:MM" ("8:30" too; "24:00" is 1440).
+
+    The one parser of the scenario's clock times (working periods, patrol starts, on-call
+    periods); ValueError for anything else.
+
+    >>> clock_minutes("08:30"), clock_minutes("24:00")
+    (510, 1440)
+    """
     hh, mm = text.split(":")
     h, m = int(hh), int(mm)
     if not (0 <= h <= 24 and 0 <= m < 60 and h * 60 + m <= 1440):
@@ -198,7 +207,7 @@ def _times(key: str, v: object, src: str) -> tuple[str, ...]:
     if not isinstance(v, list | tuple) or not all(isinstance(x, str) for x in v):
         raise ScenarioError(key, v, what, src)
     try:
-        mins = [_clock(x) for x in v]
+        mins = [clock_minutes(x) for x in v]
     except ValueError:
         raise ScenarioError(key, v, what, src) from None
     if mins != sorted(mins):
@@ -213,7 +222,7 @@ def _periods(key: str, v: object, src: str) -> tuple[str, ...]:
     last = -1
     try:
         for p in v:
-            a, b = (_clock(t) for t in p.split("-"))
+            a, b = (clock_minutes(t) for t in p.split("-"))
             if a <= last or b <= a:
                 raise ValueError(p)
             last = b
