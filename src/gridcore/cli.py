@@ -116,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     # the edges that bring their own subcommands (optional extras are imported lazily)
     from gridcore import report, sweep
     from gridcore.io import commands as io_commands
+    from gridcore.server import commands as server_commands
     from gridcore.sim import commands
     from gridcore.store import cli as store_cli
 
@@ -125,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
         report.register,
         io_commands.register,
         store_cli.register,
+        server_commands.register,
     ):
         register(sub)
     return parser
