@@ -63,9 +63,12 @@ def _cmd_open311_export(args: argparse.Namespace) -> int:
     mapping = read_open311_mapping(args.mapping) if args.mapping else Open311Mapping()
     index = city_index(args.city) if args.city else None
     with open_store(args.store, create=False) as store:
-        requests = export_requests(store, mapping, index=index)
+        requests, left_out = export_requests(store, mapping, index=index)
     path = write_requests(requests, args.out, overwrite=args.force)
     print(f"wrote {path}: {len(requests)} service requests")
+    if left_out:
+        shown = ", ".join(left_out[:10]) + (", ..." if len(left_out) > 10 else "")
+        print(f"left out {len(left_out)} cases without a position (Open311 needs one): {shown}")
     return 0
 
 

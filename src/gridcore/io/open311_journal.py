@@ -250,12 +250,17 @@ def request_of(
 
 def export_requests(
     journal: Journal, mapping: Open311Mapping, *, index: RoutingIndex | None = None
-) -> list[ServiceRequest]:
-    """Every case of the journal as a service request, by case id."""
+) -> tuple[list[ServiceRequest], list[CaseId]]:
+    """Every case of the journal as a service request, by case id, and the ids of the
+    cases left out because they have no position to give (see `request_of`)."""
     taxonomy = default_taxonomy()
-    out = []
+    out: list[ServiceRequest] = []
+    left_out: list[CaseId] = []
     for cid in journal.case_ids():
         case = journal.case(cid)
         first = journal.events(cid)[0]
-        out.append(request_of(case, first, mapping, index=index, taxonomy=taxonomy))
-    return out
+        try:
+            out.append(request_of(case, first, mapping, index=index, taxonomy=taxonomy))
+        except Open311ExportError:
+            left_out.append(cid)
+    return out, left_out

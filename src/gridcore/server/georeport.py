@@ -34,7 +34,7 @@ from gridcore.ids import AreaCode, CaseId, PersonId
 from gridcore.io.intake import grid_at
 from gridcore.io.mapping import Open311Mapping
 from gridcore.io.open311 import Service, ServiceRequest, parse_instant
-from gridcore.io.open311_journal import Journal, request_of
+from gridcore.io.open311_journal import Journal, Open311ExportError, request_of
 from gridcore.routing import RoutingIndex
 
 __all__ = ["CHANNEL", "MAX_DAYS", "MAX_REQUESTS", "ApiError", "GeoReport"]
@@ -135,6 +135,15 @@ class GeoReport:
         first = self.journal.events(cid)[0]
         return request_of(case, first, self.mapping, index=self.index, taxonomy=self.taxonomy)
 
+    def _listable(self, rid: str) -> bool:
+        if rid not in self.journal:
+            return False
+        try:
+            self._request(CaseId(rid))
+        except Open311ExportError:
+            return False
+        return True
+
     def request(self, rid: str) -> ServiceRequest:
         """One request by id; 404 when the journal has no such case."""
         with self._lock:
@@ -147,7 +156,7 @@ class GeoReport:
         ids = _list(params, "service_request_id")
         with self._lock:
             if ids is not None:
-                return [self._request(CaseId(i)) for i in ids if i in self.journal]
+                return [self._request(CaseId(i)) for i in ids if self._listable(i)]
             codes = _list(params, "service_code")
             statuses = _list(params, "status")
             for s in statuses or ():
@@ -156,7 +165,10 @@ class GeoReport:
             start, end = self._window(params)
             out = []
             for cid in self.journal.case_ids():
-                r = self._request(cid)
+                try:
+                    r = self._request(cid)
+                except Open311ExportError:  # no position: not a request Open311 can show
+                    continue
                 t = r.requested_datetime.astimezone(UTC)
                 if t < start or t > end:
                     continue
