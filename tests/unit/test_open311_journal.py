@@ -183,3 +183,44 @@ class TestCommandLine:
         r = _cli("serve", "--store", "sqlite:///j.db", "--city", str(CITY),
                  "--mapping", str(MAPPING), "--port", "0", cwd=tmp_path)  # fmt: skip
         assert r.returncode == 2 and r.stderr.count("\n") == 1
+
+
+class TestPositions:
+    def test_wgs84_position_is_converted_into_a_gcj02_city(self) -> None:
+        """A GPS/Open311 position finds its grid in a GCJ-02 map, ~500 m from the raw point."""
+        import shapely
+
+        from gridcore.crs import wgs84_to_gcj02
+        from gridcore.hierarchy import Area, Hierarchy
+        from gridcore.ids import AreaCode
+        from gridcore.io.intake import grid_at, lonlat_of, xy_of
+        from gridcore.routing import RoutingIndex
+
+        lon, lat = 114.30, 30.59  # Wuhan, WGS84
+        gx, gy = (float(v[0]) for v in wgs84_to_gcj02([lon], [lat]))
+        assert abs(gx - lon) + abs(gy - lat) > 0.003  # GCJ-02 is offset by hundreds of metres
+        com = AreaCode("420102001001")
+        areas = [
+            Area(AreaCode("4201"), "Wuhan", "city"),
+            Area(AreaCode("420102"), "Jiang'an", "district", AreaCode("4201")),
+            Area(AreaCode("420102001"), "street", "street", AreaCode("420102")),
+            Area(com, "community", "community", AreaCode("420102001")),
+            Area(AreaCode(f"{com}01"), "g1", "grid", com,
+                 polygon=shapely.box(gx - 0.001, gy - 0.001, gx + 0.001, gy + 0.001)),
+        ]  # fmt: skip
+        index = RoutingIndex.build(Hierarchy.build(areas, crs="GCJ02"))
+        assert index.locate(lon, lat) is None  # the raw WGS84 numbers miss the grid
+        assert grid_at(index, lon, lat) == f"{com}01"
+        x, y = xy_of(index, lon, lat)
+        back = lonlat_of(index, x, y)
+        assert abs(back[0] - lon) < 1e-9 and abs(back[1] - lat) < 1e-9
+
+    def test_local_plane_reads_long_lat_as_its_own_x_y(self) -> None:
+        """A synthetic city (LOCAL) has no anchor: (long, lat) are its (x, y)."""
+        from gridcore.io.intake import grid_at, xy_of
+        from gridcore.routing import RoutingIndex
+        from gridcore.synth import build_city
+
+        index = RoutingIndex.build(build_city("yichang", seed=0))
+        assert xy_of(index, 100.5, 200.25) == (100.5, 200.25)
+        assert grid_at(index, 100.5, 200.25) == index.locate(100.5, 200.25)

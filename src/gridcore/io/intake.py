@@ -37,6 +37,7 @@ from gridcore.cases import (
     apply,
     report,
 )
+from gridcore.crs import LOCAL, WGS84, converter
 from gridcore.ids import AreaCode, CaseId, CategoryCode, PersonId
 from gridcore.routing import RoutingIndex
 
@@ -73,24 +74,27 @@ class Intake:
 
 
 def xy_of(index: RoutingIndex, long: float, lat: float) -> tuple[float, float]:
-    """A WGS84 (long, lat) position in the hierarchy's own (x, y).
+    """A WGS84 (long, lat) position in the hierarchy's own coordinates.
 
-    Hierarchies do not yet say which coordinate system they are in; until they do,
-    (long, lat) are read as the hierarchy's own (x, y). This is the one place to
-    change when they do.
+    A hierarchy in WGS84, GCJ-02, BD-09 or a projected CRS gets the position
+    converted (`gridcore.crs`); a `LOCAL` plane (the synthetic cities) has no anchor
+    on the Earth, so there (long, lat) are read as its own (x, y).
     """
-    return long, lat
+    if index.crs == LOCAL:
+        return long, lat
+    return converter(WGS84, index.crs).point(long, lat)
 
 
 def lonlat_of(index: RoutingIndex, x: float, y: float) -> tuple[float, float]:
-    """The inverse of `xy_of`: a hierarchy (x, y) as (long, lat)."""
-    return x, y
+    """The inverse of `xy_of`: a point in the hierarchy's coordinates as WGS84 (long, lat)."""
+    if index.crs == LOCAL:
+        return x, y
+    return converter(index.crs, WGS84).point(x, y)
 
 
 def grid_at(index: RoutingIndex, long: float, lat: float) -> AreaCode | None:
-    """The grid holding a (long, lat) position (None: outside every grid)."""
-    x, y = xy_of(index, long, lat)
-    return index.locate(x, y)
+    """The grid of a WGS84 (long, lat) position (None: outside, beyond the snap distance)."""
+    return index.locate(*xy_of(index, long, lat))
 
 
 def intake_events(
