@@ -28,6 +28,8 @@ def _cmd_city(args: argparse.Namespace) -> int:
             raise FileFormatError(str(staff), "", "", "a folder for --staff-dir", "a file")
         for name in ("people.csv", "assignments.csv"):
             check_writable_file(staff / name, overwrite=args.overwrite)
+    if args.boundary:
+        return _tile_boundary(args)
     city = synthetic_city(args.preset, seed=args.seed)
     h = city.hierarchy
     path = write_geojson(h, args.out)
@@ -40,6 +42,31 @@ def _cmd_city(args: argparse.Namespace) -> int:
             f"wrote {staff}/people.csv, assignments.csv: {len(city.roster.people)} people "
             f"(policy {city.policy.name!r})"
         )
+    return 0
+
+
+def _tile_boundary(args: argparse.Namespace) -> int:
+    """`city --boundary`: tile a real outline (the outputs were checked by the caller)."""
+    from gridcore.errors import ConfigError
+    from gridcore.io.boundary import read_outlines, read_street_names
+    from gridcore.io.geojson import write_geojson
+    from gridcore.tiling import tile_outlines
+
+    if args.grids is None:
+        raise ConfigError("city --boundary: --grids N is required (the number of grids)")
+    if args.staff_dir:
+        raise ConfigError("city --boundary: --staff-dir is for synthetic cities only")
+    outlines, metric = read_outlines(args.boundary, crs=args.crs)
+    streets = read_street_names(args.streets) if args.streets else ()
+    h = tile_outlines(outlines, args.grids, seed=args.seed, crs=metric, streets=streets)
+    path = write_geojson(h, args.out)
+    km2 = sum(o.polygon.area for o in outlines) / 1e6
+    print(
+        f"wrote {path}: {len(h.grids)} grids in {len(h.at_level('community'))} communities and "
+        f"{len(h.at_level('street'))} streets of {', '.join(o.code for o in outlines)}; "
+        f"{km2:.2f} km², {h.total_households / km2:.0f} households/km² (synthetic households); "
+        f"coordinates in {metric}"
+    )
     return 0
 
 
@@ -88,8 +115,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="run the main job on built-in defaults")
     p.set_defaults(func=_cmd_demo)
 
-    p = sub.add_parser("city", help="write a seeded synthetic city as GeoJSON")
+    p = sub.add_parser(
+        "city", help="write a seeded synthetic city, or a tiled real outline, as GeoJSON"
+    )
     p.add_argument("--preset", default="yichang", help="preset name (default: yichang)")
+    p.add_argument("--boundary", help="tile this boundary GeoJSON (districts with adcodes)")
+    p.add_argument("--grids", type=int, help="with --boundary: the number of grids")
+    p.add_argument("--streets", help="with --boundary: a code,name CSV of the real streets")
+    p.add_argument("--crs", default="GCJ02", help="with --boundary: the file's CRS (GCJ02)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, help="the GeoJSON file to write")
     p.add_argument("--staff-dir", help="also write people.csv and assignments.csv here")
