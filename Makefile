@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run check lint typecheck test bench clean
+.PHONY: run check lint typecheck test bench fuzz clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -29,6 +29,11 @@ check: lint typecheck test
 
 bench: $(STAMP)
 	$(BIN)/pytest benchmarks/bench_*.py --benchmark-only --benchmark-columns=min,median,mean,ops,rounds -p no:cacheprovider
+
+# The reader fuzz with many more examples than the suite's: HYPOTHESIS_PROFILE=fuzz make fuzz
+# (GRIDCORE_FUZZ_EXAMPLES=N sets the examples per reader; the counts are printed at the end).
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=$${HYPOTHESIS_PROFILE:-fuzz} $(BIN)/pytest tests/reliability/test_fuzz_readers.py -p no:cacheprovider
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .benchmarks

@@ -112,18 +112,23 @@ def parse_duration(value: object) -> timedelta:
     if isinstance(value, timedelta):
         return value
     if isinstance(value, bool):
-        raise ValueError(f"{value!r} is a boolean")
-    if isinstance(value, int | float):
-        if not math.isfinite(value):
-            raise ValueError(f"{value!r} is not finite")
-        return timedelta(seconds=value)
-    if isinstance(value, str):
-        m = _ISO.match(value.strip())
-        if m is None or m.group(0) == "PT":
-            raise ValueError(f"{value!r} is not an ISO 8601 duration like 'PT7H' or 'PT1H30M'")
-        h, mi, se = m.groups()
-        return timedelta(hours=int(h or 0), minutes=int(mi or 0), seconds=float(se or 0))
-    raise ValueError(f"{value!r} is neither a duration string nor a number of seconds")
+        raise TaxonomyError(f"{value!r} is a boolean")
+    try:
+        if isinstance(value, int | float):
+            if not math.isfinite(value):
+                raise TaxonomyError(f"{value!r} is not finite")
+            return timedelta(seconds=value)
+        if isinstance(value, str):
+            m = _ISO.match(value.strip())
+            if m is None or m.group(0) == "PT":
+                raise TaxonomyError(
+                    f"{value!r} is not an ISO 8601 duration like 'PT7H' or 'PT1H30M'"
+                )
+            h, mi, se = m.groups()
+            return timedelta(hours=int(h or 0), minutes=int(mi or 0), seconds=float(se or 0))
+    except OverflowError:
+        raise TaxonomyError(f"{value!r} is longer than a duration can be") from None
+    raise TaxonomyError(f"{value!r} is neither a duration string nor a number of seconds")
 
 
 def format_duration(d: timedelta) -> str:

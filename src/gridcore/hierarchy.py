@@ -23,6 +23,7 @@ from gridcore.ids import AreaCode
 
 __all__ = [
     "FIRE",
+    "MAX_HOUSEHOLDS",
     "RURAL",
     "SCHEMES",
     "URBAN",
@@ -225,32 +226,56 @@ SCHEMES: Mapping[str, LevelScheme] = {s.name: s for s in (URBAN, RURAL, FIRE)}
 """The built-in level schemes by name."""
 
 
-def _components(
-    value: Mapping[str, int] | Iterable[tuple[str, int]] | None,
-) -> tuple[tuple[str, int], ...]:
+MAX_HOUSEHOLDS = 10_000_000
+"""The most households (or components of one kind) an area may hold."""
+
+
+def _count(v: object) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= MAX_HOUSEHOLDS
+
+
+def _components(value: object) -> tuple[tuple[str, int], ...]:
+    """Component counts from a mapping or pairs (typed to `object`: checked here)."""
     if value is None:
         return ()
-    if isinstance(value, tuple) and all(
-        value[i][0] < value[i + 1][0] for i in range(len(value) - 1)
+    what = f"component counts: a mapping of names to whole numbers in [0, {MAX_HOUSEHOLDS:,}]"
+    if (
+        isinstance(value, tuple)
+        and all(isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str) for p in value)
+        and all(value[i][0] < value[i + 1][0] for i in range(len(value) - 1))
     ):  # already a sorted tuple of pairs (the synthetic cities' fast path)
         for k, v in value:
-            if v < 0:
-                raise HierarchyError(f"component count {k!r} = {v}: expected a count >= 0")
+            if not _count(v):
+                raise HierarchyError(f"component count {k!r} = {v!r}: expected {what}")
         return value
-    items = value.items() if isinstance(value, Mapping) else value
-    out = tuple(sorted((str(k), int(v)) for k, v in items))
-    for k, v in out:
-        if v < 0:
-            raise HierarchyError(f"component count {k!r} = {v}: expected a count >= 0")
-    return out
+    if isinstance(value, str | bytes) or not isinstance(value, Mapping | Iterable):
+        raise HierarchyError(f"components = {value!r}: expected {what}")
+    try:
+        items: list[Any] = list(value.items() if isinstance(value, Mapping) else value)
+        pairs = [(k, v) for k, v in items]
+    except (TypeError, ValueError):
+        raise HierarchyError(f"components = {value!r}: expected {what}") from None
+    for k, v in pairs:
+        if not isinstance(k, str) or not _count(v):
+            raise HierarchyError(f"component count {k!r} = {v!r}: expected {what}")
+    return tuple(sorted(pairs))
 
 
 def _code(value: object) -> AreaCode:
-    return AreaCode(str(value))
+    if not isinstance(value, str) or not value:
+        raise HierarchyError(f"area code {value!r}: expected a non-empty string")
+    return AreaCode(value)
 
 
-def _strs(value: Iterable[str] | None) -> tuple[str, ...]:
-    return tuple(sorted(value)) if value else ()
+def _strs(value: object) -> tuple[str, ...]:
+    if not value:
+        return ()
+    if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
+        raise HierarchyError(f"{value!r}: expected a list of strings")
+    items = tuple(value)
+    if not all(isinstance(x, str) for x in items):
+        raise HierarchyError(f"{value!r}: expected a list of strings")
+    return tuple(sorted(items))
 
 
 @attrs.frozen(eq=False)
@@ -274,17 +299,29 @@ class Area:
     neighbours: tuple[AreaCode, ...] = attrs.field(default=(), converter=_strs)
 
     def __attrs_post_init__(self) -> None:
-        if self.households < 0:
+        for field, value in (("name", self.name), ("level", self.level)):
+            if not isinstance(value, str):
+                raise HierarchyError(f"area {self.code!r}: {field} = {value!r}, expected a string")
+        if self.parent is not None and (not isinstance(self.parent, str) or not self.parent):
             raise HierarchyError(
-                f"area {self.code!r}: households = {self.households}, expected >= 0"
+                f"area {self.code!r}: parent = {self.parent!r}, expected a code or None"
             )
-        if self.polygon is not None and not isinstance(
-            self.polygon, shapely.Polygon | shapely.MultiPolygon
-        ):
+        if not _count(self.households):
             raise HierarchyError(
-                f"area {self.code!r}: polygon is {type(self.polygon).__name__}, "
-                "expected a shapely Polygon or MultiPolygon"
+                f"area {self.code!r}: households = {self.households!r}, expected a whole "
+                f"number in [0, {MAX_HOUSEHOLDS:,}]"
             )
+        if self.polygon is not None:
+            if not isinstance(self.polygon, shapely.Polygon | shapely.MultiPolygon):
+                raise HierarchyError(
+                    f"area {self.code!r}: polygon is {type(self.polygon).__name__}, "
+                    "expected a shapely Polygon or MultiPolygon"
+                )
+            if not np.isfinite(shapely.get_coordinates(self.polygon)).all():
+                raise HierarchyError(
+                    f"area {self.code!r}: polygon has a coordinate that is not a finite "
+                    "number (NaN or infinity), expected finite coordinates"
+                )
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Area):
@@ -385,8 +422,18 @@ class Hierarchy:
         not match its level or whose parent's code is not its prefix (digit schemes).
         """
         area_list = list(areas)
+        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+            raise HierarchyError(f"version = {version!r}: expected a whole number >= 1")
+        given: object = retired
+        if isinstance(given, str | bytes) or not isinstance(given, Iterable):
+            raise HierarchyError(f"retired = {given!r}: expected a list of area codes")
+        retired = tuple(given)
+        if not all(isinstance(c, str) for c in retired):
+            raise HierarchyError(f"retired = {retired!r}: expected a list of area codes")
         by_code: dict[str, Area] = {}
         for a in area_list:
+            if not isinstance(a, Area):
+                raise HierarchyError(f"{a!r}: expected an Area")
             if a.code in by_code:
                 raise HierarchyError(f"duplicate area code {a.code!r} ({a.name!r})")
             by_code[a.code] = a

@@ -309,16 +309,17 @@ def load_sweep(path: str | Path) -> Sweep:
     keys per point, with an optional ``label``). A bad key raises `ScenarioError` naming
     the key, the value and what was expected.
     """
+    from gridcore.io.text import read_text
+
     p = Path(path)
     src = str(p)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise FileFormatError(src, "", "", "a readable sweep file", str(exc)) from None
+    text = read_text(p, "a sweep file")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise FileFormatError(src, "", "", "valid TOML", str(exc)) from None
+    except RecursionError:
+        raise FileFormatError(src, "", "", "TOML nested less deeply") from None
     table = data.pop("sweep", None)
     if not isinstance(table, dict):
         raise ScenarioError("sweep", table, "a [sweep] table", src)

@@ -24,7 +24,7 @@ import shapely
 
 from gridcore.crs import LOCAL, WGS84, CoordinateSystem, parse_crs
 from gridcore.errors import FileFormatError, GridcoreError
-from gridcore.hierarchy import SCHEMES, URBAN, Area, Hierarchy, LevelScheme
+from gridcore.hierarchy import MAX_HOUSEHOLDS, SCHEMES, URBAN, Area, Hierarchy, LevelScheme
 from gridcore.io.atomic import write_text_atomic
 
 __all__ = ["hierarchy_from_geojson", "hierarchy_to_geojson", "read_geojson", "write_geojson"]
@@ -145,17 +145,30 @@ def hierarchy_from_geojson(
             "a GeoJSON FeatureCollection",
             data.get("type") if isinstance(data, dict) else type(data).__name__,
         )
-    meta = data.get("gridcore") or {}
+    meta = data.get("gridcore")
+    if meta is None:
+        meta = {}
+    if not isinstance(meta, dict):
+        raise FileFormatError(source, "top level", "gridcore", "an object of metadata", meta)
     if scheme is None:
-        name = meta.get("scheme", URBAN.name) if isinstance(meta, dict) else URBAN.name
-        if name not in SCHEMES:
+        name = meta.get("scheme", URBAN.name)
+        if not isinstance(name, str) or name not in SCHEMES:
             raise FileFormatError(
                 source, "top level", "gridcore.scheme", f"one of {sorted(SCHEMES)}", name
             )
         scheme = SCHEMES[name]
     system = parse_crs(crs) if crs is not None else _crs_of(data, meta, source)
-    version = meta.get("version", 1) if isinstance(meta, dict) else 1
-    retired = meta.get("retired", []) if isinstance(meta, dict) else []
+    version = meta.get("version", 1)
+    if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version < 2**31:
+        raise FileFormatError(
+            source, "top level", "gridcore.version", "a whole number >= 1", version
+        )
+    retired = meta.get("retired", [])
+    if not isinstance(retired, list) or not all(isinstance(c, str) for c in retired):
+        raise FileFormatError(
+            source, "top level", "gridcore.retired", "a list of retired area codes", retired
+        )
+    top = scheme.level_names[0]
     features = data.get("features")
     if not isinstance(features, list):
         raise FileFormatError(source, "top level", "features", "a list of features", features)
@@ -184,26 +197,52 @@ def hierarchy_from_geojson(
                 source, where, "level", f"one of {list(scheme.level_names)}", level
             )
         parent = _need(
-            props, "parent", str, source, where, "the parent's code or null", optional=True
+            props,
+            "parent",
+            str,
+            source,
+            where,
+            f"the parent's code (null only at the top level, {top!r})",
+            optional=level == top,
         )
         households = _need(
-            props, "households", int, source, where, "an integer >= 0", optional=level != leaf
+            props,
+            "households",
+            int,
+            source,
+            where,
+            f"a whole number in [0, {MAX_HOUSEHOLDS:,}]",
+            optional=level != leaf,
         )
-        if households is not None and households < 0:
-            raise FileFormatError(source, where, "households", "an integer >= 0", households)
+        if households is not None and not 0 <= households <= MAX_HOUSEHOLDS:
+            raise FileFormatError(
+                source,
+                where,
+                "households",
+                f"a whole number in [0, {MAX_HOUSEHOLDS:,}]",
+                households,
+            )
         components = _need(
             props, "components", dict, source, where, "an object of component counts", optional=True
         )
         if components is not None:
             for k, v in components.items():
-                if not isinstance(v, int) or isinstance(v, bool) or v < 0:
-                    raise FileFormatError(source, where, f"components.{k}", "an integer >= 0", v)
+                if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= MAX_HOUSEHOLDS:
+                    raise FileFormatError(
+                        source, where, f"components.{k}", f"a count in [0, {MAX_HOUSEHOLDS:,}]", v
+                    )
         compounds = _need(
             props, "compounds", list, source, where, "a list of compound ids", optional=True
         )
+        if compounds is not None and not all(isinstance(c, str) for c in compounds):
+            raise FileFormatError(
+                source, where, "compounds", "a list of compound ids (strings)", compounds
+            )
         neighbours = _need(
             props, "neighbours", list, source, where, "a list of codes", optional=True
         )
+        if neighbours is not None and not all(isinstance(c, str) for c in neighbours):
+            raise FileFormatError(source, where, "neighbours", "a list of codes", neighbours)
         polygon = None
         geom = feat.get("geometry")
         if geom is not None:
@@ -250,15 +289,16 @@ def read_geojson(
     crs: CoordinateSystem | str | None = None,
 ) -> Hierarchy:
     """Read a hierarchy written by `write_geojson` (or a FeatureCollection like it)."""
+    from gridcore.io.text import read_text
+
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise FileFormatError(str(p), "", "", f"a readable file ({exc.strerror})") from None
+    text = read_text(p, "a GeoJSON file")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise FileFormatError(
             str(p), f"line {exc.lineno} column {exc.colno}", "", f"valid JSON ({exc.msg})"
         ) from None
+    except RecursionError:
+        raise FileFormatError(str(p), "", "", "JSON nested less deeply") from None
     return hierarchy_from_geojson(data, source=str(p), scheme=scheme, crs=crs)

@@ -90,11 +90,10 @@ def write_roster_csv(
 
 def _rows(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
     """Rows as dicts with the line number where each row starts."""
-    try:
-        fh = path.open(encoding="utf-8", newline="")
-    except OSError as exc:
-        raise FileFormatError(str(path), "", "", f"a readable file ({exc.strerror})") from None
-    with fh:
+    from gridcore.io.text import read_text
+
+    text = read_text(path, "a CSV file")  # a regular file of UTF-8 text, or a typed error
+    with io.StringIO(text, newline="") as fh:
         reader = csv.reader(fh)
         try:
             header = next(reader, None)

@@ -53,20 +53,16 @@ def _suffix(path: Path) -> str:
 
 def read_taxonomy(path: str | os.PathLike[str]) -> Taxonomy:
     """The taxonomy in a `.json` or `.toml` file; errors name the file, category and field."""
+    from gridcore.io.text import read_text
+
     p = Path(path)
     suffix = _suffix(p)
-    try:
-        raw = p.read_bytes()
-    except OSError as exc:
-        raise FileFormatError(str(p), "", "", f"a readable file ({exc.strerror})") from exc
+    text = read_text(p, "a taxonomy file")
     data: Any
     try:
-        if suffix == ".json":
-            data = json.loads(raw.decode("utf-8"))
-        else:
-            data = tomllib.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise FileFormatError(str(p), f"byte {exc.start}", "", "UTF-8 text") from exc
+        data = json.loads(text) if suffix == ".json" else tomllib.loads(text)
+    except RecursionError:
+        raise FileFormatError(str(p), "", "", "JSON or TOML nested less deeply") from None
     except json.JSONDecodeError as exc:
         raise FileFormatError(
             str(p), f"line {exc.lineno} column {exc.colno}", "", f"valid JSON ({exc.msg})"

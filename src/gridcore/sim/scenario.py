@@ -896,15 +896,16 @@ def _check_cross(s: Scenario, src: str) -> None:
 
 def load_scenario(path: str | Path) -> Scenario:
     """Read a scenario from a .toml or .json file (the name defaults to the file's stem)."""
+    from gridcore.io.text import read_text
+
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise FileFormatError(str(p), "", "", "a readable scenario file", str(exc)) from None
+    text = read_text(p, "a scenario file")
     try:
         data = json.loads(text) if p.suffix.lower() == ".json" else tomllib.loads(text)
     except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
         raise FileFormatError(str(p), "", "", "valid TOML or JSON", str(exc)) from None
+    except RecursionError:
+        raise FileFormatError(str(p), "", "", "TOML or JSON nested less deeply") from None
     if isinstance(data, dict) and "name" not in data:
         data = {"name": p.stem, **data}
     return scenario_from_dict(data, str(p))

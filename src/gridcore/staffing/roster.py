@@ -20,9 +20,9 @@ from gridcore.ids import AreaCode, DepartmentId, PersonId
 from gridcore.staffing.roles import Role
 
 
-def _aware(name: str) -> Any:
+def _aware(name: str, optional: bool = False) -> Any:
     def check(inst: object, attribute: attrs.Attribute[Any], value: datetime | None) -> None:
-        if value is None:
+        if value is None and optional:
             return
         if not isinstance(value, datetime) or value.utcoffset() is None:
             raise StaffingError(
@@ -32,13 +32,27 @@ def _aware(name: str) -> Any:
     return check
 
 
-def _roles(value: Iterable[Role | str]) -> frozenset[Role]:
+def _roles(value: object) -> frozenset[Role]:
+    """Roles from role values (typed to `object`: checked here)."""
+    what = f"a list of roles among {[r.value for r in Role]}"
+    if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
+        raise StaffingError(f"person roles = {value!r}: expected {what}")
     try:
         return frozenset(Role(r) for r in value)
-    except ValueError as exc:
-        raise StaffingError(
-            f"person roles: {exc}; expected one of {[r.value for r in Role]}"
-        ) from None
+    except (ValueError, TypeError) as exc:
+        raise StaffingError(f"person roles: {exc}; expected {what}") from None
+
+
+def _role(value: object) -> Role:
+    try:
+        return Role(value)  # type: ignore[arg-type]  # checked: bad values raise
+    except (ValueError, TypeError):
+        raise StaffingError(f"role {value!r}: expected one of {[r.value for r in Role]}") from None
+
+
+def _nonempty(kind: str, value: object) -> None:
+    if not isinstance(value, str) or not value:
+        raise StaffingError(f"{kind} = {value!r}: expected a non-empty string")
 
 
 @attrs.frozen
@@ -58,8 +72,19 @@ class Person:
     def __attrs_post_init__(self) -> None:
         if not self.id:
             raise StaffingError(f"person {self.name!r}: id is empty, expected a non-empty id")
-        if self.capacity < 1:
-            raise StaffingError(f"person {self.id!r}: capacity = {self.capacity}, expected >= 1")
+        _nonempty("person id", self.id)
+        if not isinstance(self.name, str):
+            raise StaffingError(f"person {self.id!r}: name = {self.name!r}, expected a string")
+        if (
+            isinstance(self.capacity, bool)
+            or not isinstance(self.capacity, int)
+            or self.capacity < 1
+        ):
+            raise StaffingError(
+                f"person {self.id!r}: capacity = {self.capacity!r}, expected a whole number >= 1"
+            )
+        if self.department is not None:
+            _nonempty(f"person {self.id!r}: department", self.department)
 
     def may_hold(self, role: Role) -> bool:
         """True if the person may hold `role`."""
@@ -71,12 +96,14 @@ class Assignment:
     """A person holding a role in an area for the half-open period [start, end)."""
 
     person: PersonId
-    role: Role = attrs.field(converter=Role)
+    role: Role = attrs.field(converter=_role)
     area: AreaCode
     start: datetime = attrs.field(validator=_aware("start"))
-    end: datetime | None = attrs.field(default=None, validator=_aware("end"))
+    end: datetime | None = attrs.field(default=None, validator=_aware("end", optional=True))
 
     def __attrs_post_init__(self) -> None:
+        _nonempty("assignment person", self.person)
+        _nonempty(f"assignment of {self.person!r}: area", self.area)
         if self.end is not None and self.end <= self.start:
             raise StaffingError(
                 f"assignment of {self.person!r} as {self.role.value} in {self.area!r}: "
@@ -176,6 +203,14 @@ class Roster:
         self.people = tuple(people)
         self.assignments = tuple(assignments)
         self.policy = policy
+        for x in self.people:
+            if not isinstance(x, Person):
+                raise StaffingError(f"roster people: {x!r}, expected a Person")
+        for y in self.assignments:
+            if not isinstance(y, Assignment):
+                raise StaffingError(f"roster assignments: {y!r}, expected an Assignment")
+        if policy is not None and not isinstance(policy, str):
+            raise StaffingError(f"roster policy = {policy!r}: expected a policy name or None")
         self._people: dict[PersonId, Person] = {}
         for p in self.people:
             if p.id in self._people:
