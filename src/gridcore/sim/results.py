@@ -155,6 +155,8 @@ class ScenarioResult:
             out[f"{name}_mean"] = e.mean
         if "p_wait" in est:
             out["p_wait"] = est["p_wait"].mean
+        if s.queue_only is not None and "utilisation" in est:
+            out["utilisation"] = est["utilisation"].mean
         out["metrics"] = {name: e.to_dict() for name, e in est.items()}
         checks: dict[str, Any] = {}
         for r in self.replications:

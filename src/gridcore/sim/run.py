@@ -110,8 +110,8 @@ def _grid_parallel(
 
 
 def _theory(scenario: Scenario) -> tuple[tuple[str, float], ...]:
-    if scenario.queue_only is None:
-        return ()
+    if scenario.queue_only is None or scenario.queue_only.trace:
+        return ()  # a trace's customers follow no theory
     from gridcore.sim.queue import mmc_theory
 
     return tuple(sorted(mmc_theory(scenario.queue_only).items()))

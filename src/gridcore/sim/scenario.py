@@ -697,12 +697,22 @@ class Surge:
 
 @attrs.frozen
 class QueueOnly:
-    """One grid as an M/M/c queue: c workers, Poisson arrivals, exponential handling."""
+    """One grid as an M/M/c queue: c workers, Poisson arrivals, exponential handling.
+
+    With `trace` set, arrivals and service times are read from that CSV file
+    (`arrival_minutes,service_minutes`) instead of drawn.
+    """
 
     workers: int = _f(1, "servers c", _int(1, 10_000))
     arrivals_per_hour: float = _f(0.5, "Poisson arrival rate", _float(0.0, open_lo=True))
     mean_handling_minutes: float = _f(
         60.0, "mean exponential service time", _float(0.0, open_lo=True)
+    )
+    trace: str = _f(
+        "",
+        "a CSV file (arrival_minutes,service_minutes) whose customers replace the drawn "
+        "ones; relative to the scenario file",
+        _str,
     )
 
     @property
@@ -808,7 +818,7 @@ def scenario_from_dict(data: Mapping[str, Any], source: str = "") -> Scenario:
             kwargs[key] = _load(_SECTIONS[key], value, key, source)
         elif key == "queue_only":
             qo = _load(QueueOnly, value, key, source)
-            if qo.utilisation >= 1.0:
+            if not qo.trace and qo.utilisation >= 1.0:
                 raise ScenarioError(
                     "queue_only.arrivals_per_hour",
                     qo.arrivals_per_hour,
@@ -908,7 +918,19 @@ def load_scenario(path: str | Path) -> Scenario:
         raise FileFormatError(str(p), "", "", "TOML or JSON nested less deeply") from None
     if isinstance(data, dict) and "name" not in data:
         data = {"name": p.stem, **data}
-    return scenario_from_dict(data, str(p))
+    return _with_paths_from(scenario_from_dict(data, str(p)), p.parent)
+
+
+def _with_paths_from(s: Scenario, folder: Path) -> Scenario:
+    """Trace paths relative to the scenario file's folder made absolute."""
+
+    def resolved(path: str) -> str:
+        return str(folder / path) if path and not Path(path).is_absolute() else path
+
+    if s.queue_only is not None and s.queue_only.trace:
+        qo = attrs.evolve(s.queue_only, trace=resolved(s.queue_only.trace))
+        s = attrs.evolve(s, queue_only=qo)
+    return s
 
 
 def _set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
