@@ -148,6 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     # the edges that bring their own subcommands (optional extras are imported lazily)
     from gridcore import report, sweep
+    from gridcore.calibrate import commands as calibrate_commands
     from gridcore.io import commands as io_commands
     from gridcore.server import commands as server_commands
     from gridcore.sim import commands
@@ -160,6 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
         io_commands.register,
         store_cli.register,
         server_commands.register,
+        calibrate_commands.register,
     ):
         register(sub)
     return parser

@@ -632,7 +632,9 @@ def write_report(folder: str | Path, out: str | Path | None = None, max_metrics:
 
     src = Path(folder)
     dest = Path(out) if out is not None else src
-    verify(src, ("run", "comparison", "sweep"))
+    fitted = _calibration(src) if src.is_dir() else None
+    if fitted is None:  # a calibration is a scenario and its fits, not a results folder
+        verify(src, ("run", "comparison", "sweep"))
     if dest.exists() and not dest.is_dir():
         raise FileFormatError(str(dest), "", "", "a folder for the report", "an existing file")
     check_writable_file(dest / "report.html", overwrite=True)
@@ -656,9 +658,15 @@ def write_report(folder: str | Path, out: str | Path | None = None, max_metrics:
         body, figs = _run_section(src, dest, "")
         title = f"Run {_read_json(src / 'summary.json').get('scenario', src.name)}"
         sections.append(("Summary", body, figs))
+    elif fitted is not None:
+        title, body, cal_figs = _calibration_section(fitted, dest)
+        sections.append(("Fits against the data", body, [Figure(*f) for f in cal_figs]))
     else:
         raise FileFormatError(
-            str(src), "", "", "a results folder (summary.json, comparison.csv or sweep.json)"
+            str(src),
+            "",
+            "",
+            "a results folder (summary.json, comparison.csv or sweep.json) or a calibration",
         )
     parts = [
         "<!DOCTYPE html>",
@@ -673,6 +681,20 @@ def write_report(folder: str | Path, out: str | Path | None = None, max_metrics:
     page = dest / "report.html"
     write_text_atomic(page, "\n".join(parts) + "\n")
     return page
+
+
+def _calibration(folder: Path) -> Path | None:
+    """The fitted.json of a calibration folder (`gridcore calibrate`'s output), or None."""
+    from gridcore.calibrate.figures import calibration_file
+
+    return calibration_file(folder)
+
+
+def _calibration_section(fitted: Path, dest: Path) -> tuple[str, str, list[tuple[str, str, str]]]:
+    """A calibration's fits against its data (gridcore.calibrate.figures)."""
+    from gridcore.calibrate.figures import calibration_report
+
+    return calibration_report(fitted, dest)
 
 
 def _comparison_table(rows: Rows) -> str:

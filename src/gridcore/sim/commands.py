@@ -12,6 +12,7 @@ import math
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TextIO
 
 from gridcore.errors import ScenarioError
@@ -26,7 +27,14 @@ from gridcore.sim.scenario import (
 )
 from gridcore.sim.stats import Estimate
 
-__all__ = ["default_demo", "format_comparison", "format_summary", "progress_bar", "register"]
+__all__ = [
+    "default_demo",
+    "format_comparison",
+    "format_summary",
+    "progress_bar",
+    "register",
+    "write_events",
+]
 
 # (metric, label, scale, unit) shown in the summary table, in this order
 _SHOWN: tuple[tuple[str, str, float, str], ...] = (
@@ -248,16 +256,44 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
     s = _scenario(args, args.scenario)
     _preflight(args, (s,))
+    if args.events and (not args.out or s.queue_only is not None):
+        raise ScenarioError("--events", True, "--out and a grid scenario (not queue_only)")
     if args.out:
         check_destination(args.out, "run", scenario_key(s), overwrite=args.overwrite)
     with _executor(args) as ex:
         result = run_scenario(s, ex, None if args.quiet else progress_bar(), pause_gc=True)
-    if args.out:
+    if args.out and args.events:
+        from gridcore.io.folder import write_whole
+
+        def fill(folder: str | Path) -> None:
+            result.fill(folder)
+            write_events(s, Path(folder) / "events.jsonl")
+
+        write_whole(args.out, "run", result.key(), fill)
+    elif args.out:
         result.write(args.out, overwrite=args.overwrite)
     print(format_summary(result))
     if args.out:
         print(f"results written to {args.out}")
     return 0 if result.checks_ok() else 1
+
+
+def write_events(scenario: Scenario, path: Path, replication: int = 0) -> int:
+    """Write replication `replication`'s case events as JSON lines (the format
+    `gridcore.cases.event_to_json` writes and the journal and `gridcore calibrate` read):
+    every measured case, street by street, each case's events in order. The streets are
+    simulated again with their events kept (a replication is a pure function of the
+    scenario and its index, so these are the run's own events). Returns the count."""
+    from gridcore.cases import event_to_json
+    from gridcore.sim.model import partition_events, partitions
+
+    n = 0
+    with open(path, "w", encoding="utf-8") as f:
+        for j in range(len(partitions(scenario))):
+            _, events = partition_events(scenario, replication, j)
+            f.write("".join(event_to_json(e) + "\n" for e in events))
+            n += len(events)
+    return n
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
@@ -290,6 +326,11 @@ def register(subparsers: Any) -> None:
     src.add_argument("--scenario", help="a scenario file (.toml or .json)")
     src.add_argument("--preset", default="yichang", help="a preset place (default: yichang)")
     _common(p)
+    p.add_argument(
+        "--events",
+        action="store_true",
+        help="also write events.jsonl (replication 0's case events) into the --out folder",
+    )
     p.set_defaults(func=_cmd_simulate)
 
     p = subparsers.add_parser("compare", help="base vs what-if with common random numbers")

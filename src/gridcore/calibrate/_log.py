@@ -1,0 +1,353 @@
+"""A case log read for calibration: columnar, sorted, its dirt counted instead of fatal.
+
+`read_event_log(path)` reads event JSON lines (the format `gridcore.cases.event_to_json`
+writes and the journal imports); `event_log_from_events(events)` takes `CaseEvent`s (the
+simulation's, a store's). Both give an `EventLog`: a `gridcore.metrics.EventTable` (events
+sorted by case and by the log's own order, renumbered 1, 2, 3... per case) plus the
+report channel of each case, and `dirt`: counts of what was wrong and left out (lines
+that are not JSON, events missing a field, instants that do not parse, repeated
+sequence numbers...). Only input that cannot be read at all is an error
+(`FileFormatError`).
+"""
+
+from __future__ import annotations
+
+import json
+import operator
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from itertools import repeat
+from pathlib import Path
+from typing import Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from gridcore.errors import FileFormatError
+from gridcore.metrics import LEVELS, EventTable
+
+__all__ = ["EventLog", "event_log_from_events", "parse_instants_us", "read_event_log"]
+
+IntArray = npt.NDArray[np.int64]
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_US = timedelta(microseconds=1)
+# actions whose payload may carry "to", "level" or "due" (read); the report's is read apart
+_ROUTING_LIKE = frozenset({"dispatch", "transfer", "approve_return", "escalate", "reopen"})
+
+
+@attrs.frozen(eq=False)
+class EventLog:
+    """A case log as columns: `table` (sorted by case, then the log's order), the channel of
+    each case's report (`channel`, codes into `channel_names`, -1 unknown), and `dirt`
+    (what was left out or repaired, by kind)."""
+
+    table: EventTable
+    channel: IntArray
+    channel_names: tuple[str, ...]
+    dirt: Mapping[str, int]
+    source: str
+
+    @property
+    def n_events(self) -> int:
+        """Events kept."""
+        return len(self.table)
+
+
+class _Codes(dict[Any, int]):
+    """Value -> dense code, in order of first sight."""
+
+    def __missing__(self, key: Any) -> int:
+        v = self[key] = len(self)
+        return v
+
+    def names(self) -> tuple[Any, ...]:
+        return tuple(self)
+
+
+def _codes(values: list[Any]) -> tuple[IntArray, tuple[Any, ...]]:
+    codes = _Codes()
+    arr = np.fromiter(map(codes.__getitem__, values), np.int64, len(values))
+    return arr, codes.names()
+
+
+def parse_instants_us(texts: list[str]) -> tuple[IntArray, npt.NDArray[np.bool_]]:
+    """ISO 8601 instants with an offset (or Z) as int64 µs UTC, and which ones parsed.
+
+    Vectorised: numpy parses the local part, the offsets (few distinct) are looked up
+    once each; a block numpy refuses falls back to `datetime.fromisoformat` per text.
+
+    >>> us, ok = parse_instants_us(["1970-01-01T08:00:01+08:00", "bad", "1970-01-01T00:00:00Z"])
+    >>> us[ok].tolist(), ok.tolist()
+    ([1000000, 0], [True, False, True])
+    """
+    n = len(texts)
+    out = np.zeros(n, np.int64)
+    ok = np.zeros(n, np.bool_)
+    if not n:
+        return out, ok
+    tails = list(map(_TAIL, texts))
+    offset_of = {tl: _offset_us(tl) for tl in set(tails)}
+    if all(v is not None for v in offset_of.values()):
+        heads = list(map(_HEAD, texts))
+        offs = np.fromiter(map(offset_of.__getitem__, tails), np.int64, n)
+        has_off = np.ones(n, np.bool_)
+    else:  # some end in Z or carry no offset: per text
+        tails = [t[-6:] if len(t) > 6 and t[-6] in "+-" and t[-3] == ":" else t[-1:] for t in texts]
+        heads = [t[: len(t) - len(tl)] for t, tl in zip(texts, tails, strict=True)]
+        for tl in set(tails):
+            offset_of.setdefault(tl, _offset_us(tl))
+        offs = np.array([offset_of[tl] or 0 for tl in tails], np.int64)
+        has_off = np.array([offset_of[tl] is not None for tl in tails], np.bool_)
+    try:
+        local = np.array(heads, dtype="datetime64[us]").astype(np.int64)
+        good = has_off & (local != np.iinfo(np.int64).min)
+        out[:] = local - offs
+        ok[:] = good
+    except ValueError:
+        for i, t in enumerate(texts):
+            if not has_off[i]:
+                continue
+            try:
+                d = datetime.fromisoformat(t)
+            except ValueError:
+                continue
+            if d.tzinfo is not None:
+                out[i] = (d - _EPOCH) // _ONE_US
+                ok[i] = True
+    return out, ok
+
+
+_TAIL = operator.itemgetter(slice(-6, None))
+_HEAD = operator.itemgetter(slice(None, -6))
+
+
+def _offset_us(tail: str) -> int | None:
+    if tail == "Z":
+        return 0
+    if len(tail) != 6 or tail[0] not in "+-" or tail[3] != ":":
+        return None
+    try:
+        h, m = int(tail[1:3]), int(tail[4:6])
+    except ValueError:
+        return None
+    sign = 1 if tail[0] == "+" else -1
+    return sign * (h * 3600 + m * 60) * 1_000_000
+
+
+def read_event_log(path: str | Path) -> EventLog:
+    """Read an event JSON-lines file; dirty lines are counted in `dirt`, not fatal.
+
+    A file that cannot be opened or decoded, or holds no usable event, is a
+    `FileFormatError` naming it.
+    """
+    p = str(path)
+    dirt: Counter[str] = Counter()
+    rows: list[dict[str, Any]] = []
+    loads = json.loads
+    try:
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                if not line.strip():
+                    continue
+                try:
+                    d = loads(line)
+                except ValueError:
+                    dirt["lines_not_json"] += 1
+                    continue
+                if type(d) is dict:
+                    rows.append(d)
+                else:
+                    dirt["lines_not_an_object"] += 1
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FileFormatError(
+            p, "", "", "a readable UTF-8 event JSON-lines file", str(exc)
+        ) from None
+    return _build(rows, dirt, p)
+
+
+def event_log_from_events(events: Iterable[Any], source: str = "<events>") -> EventLog:
+    """An `EventLog` from `CaseEvent`s (or a store's `StoredEvent`s, read for their event)."""
+    rows: list[dict[str, Any]] = []
+    for e in events:
+        ev = getattr(e, "event", e)
+        rows.append(
+            {
+                "case_id": ev.case_id,
+                "seq": ev.seq,
+                "at": ev.at,
+                "actor": ev.actor,
+                "action": str(ev.action),
+                "to_state": str(ev.to_state),
+                "payload": dict(ev.payload),
+            }
+        )
+    return _build(rows, Counter(), source)
+
+
+def _instants(values: list[Any]) -> tuple[IntArray, npt.NDArray[np.bool_]]:
+    """Instants given as ISO texts or aware datetimes, as µs UTC and which are valid."""
+    if all(type(v) is str for v in values):
+        return parse_instants_us(values)
+    out = np.zeros(len(values), np.int64)
+    ok = np.zeros(len(values), np.bool_)
+    texts = [(i, v) for i, v in enumerate(values) if type(v) is str]
+    if texts:
+        us, good = parse_instants_us([v for _, v in texts])
+        idx = np.array([i for i, _ in texts], np.int64)
+        out[idx], ok[idx] = us, good
+    for i, v in enumerate(values):
+        if isinstance(v, datetime) and v.tzinfo is not None:
+            out[i] = (v - _EPOCH) // _ONE_US
+            ok[i] = True
+    return out, ok
+
+
+def _column(rows: list[dict[str, Any]], key: str) -> list[Any]:
+    """One field of every row (None where missing), read in C."""
+    return list(map(dict.get, rows, repeat(key)))
+
+
+def _build(rows: list[dict[str, Any]], dirt: Counter[str], source: str) -> EventLog:
+    """Columns from event dicts: drop unusable events (counted), sort, renumber, tabulate."""
+    cid = _column(rows, "case_id")
+    act = _column(rows, "action")
+    at_us, at_ok = _instants(_column(rows, "at"))
+    usable = np.fromiter(map(_is_name, cid), np.bool_, len(rows)) & np.fromiter(
+        map(_is_name, act), np.bool_, len(rows)
+    )
+    dirt["events_missing_case_or_action"] += int((~usable).sum())
+    dirt["events_with_a_bad_instant"] += int((usable & ~at_ok).sum())
+    keep = np.flatnonzero(usable & at_ok)
+    if keep.size == 0:
+        raise FileFormatError(
+            source, "", "", "at least one event with case_id, action and an ISO 'at'", None
+        )
+    case, case_names = _codes([cid[i] for i in keep.tolist()])
+    seq_raw = _column(rows, "seq")
+    seq_ok = np.fromiter(map(_is_int, seq_raw), np.bool_, len(rows))[keep]
+    dirt["events_without_seq"] += int((~seq_ok).sum())
+    seq = np.fromiter((s if type(s) is int else 0 for s in seq_raw), np.int64, len(rows))[keep]
+    at_us = at_us[keep]
+    # the log's own order (seq), then time, then the line: a dirty log keeps its order, so
+    # a close written before its report gives a negative duration (counted where measured)
+    order = np.lexsort((np.arange(keep.size), at_us, seq, case))
+    case, at_us, seq, seq_ok = case[order], at_us[order], seq[order], seq_ok[order]
+    rows = [rows[i] for i in keep[order].tolist()]
+    n = len(rows)
+    start = np.ones(n, np.bool_)
+    start[1:] = case[1:] != case[:-1]
+    repeated = ~start & (seq == np.roll(seq, 1)) & seq_ok
+    dirt["events_with_a_repeated_seq"] += int(repeated.sum())
+    first_of_case = np.maximum.accumulate(np.where(start, np.arange(n), 0))
+    new_seq = np.arange(n) - first_of_case + 1
+    action, action_names = _codes(_column(rows, "action"))
+    to_state, state_names = _codes(list(map(_text, _column(rows, "to_state"))))
+    actor, person_names = _codes(list(map(_text, _column(rows, "actor"))))
+    payloads = _column(rows, "payload")
+    no_payload = [i for i, p in enumerate(payloads) if type(p) is not dict]
+    dirt["events_without_payload"] += len(no_payload)
+    for i in no_payload:
+        payloads[i] = {}
+
+    def rows_of(*names: str) -> list[int]:
+        codes = [k for k, a in enumerate(action_names) if a in names]
+        out: list[int] = np.flatnonzero(np.isin(action, codes)).tolist()
+        return out
+
+    to_owner = np.full(n, -1, np.int64)
+    level = np.full(n, -1, np.int64)
+    due_raw = np.full(n, None, object)
+    owners, levels = _Codes(), _Codes()
+    for name in LEVELS:
+        levels[name]  # fixes the order of the known levels
+    dues: list[tuple[int, str]] = []
+    for i in rows_of(*_ROUTING_LIKE):
+        pay = payloads[i]
+        to = pay.get("to")
+        if to is not None:
+            to_owner[i] = owners[str(to)]
+        lv = pay.get("level")
+        if lv is not None:
+            level[i] = levels[str(lv)]
+        due = pay.get("due")
+        if isinstance(due, str):
+            dues.append((i, due))
+        elif due is not None:
+            dirt["events_with_a_bad_due"] += 1
+    if dues:
+        _, due_ok = parse_instants_us([d for _, d in dues])
+        for (i, d), good in zip(dues, due_ok.tolist(), strict=True):
+            if good:
+                due_raw[i] = d
+            else:
+                dirt["events_with_a_bad_due"] += 1
+
+    n_cases = len(case_names)
+    grid = np.full(n_cases, -1, np.int64)
+    category = np.full(n_cases, -1, np.int64)
+    channel = np.full(n_cases, -1, np.int64)
+    report_idx = rows_of("report")
+    rep_case = case[np.array(report_idx, np.int64)] if report_idx else np.zeros(0, np.int64)
+    # the first report of a case (a repeated report is dirt)
+    firsts: dict[int, int] = {}
+    for i, c in zip(report_idx, rep_case.tolist(), strict=True):
+        if c in firsts:
+            dirt["repeated_reports"] += 1
+        else:
+            firsts[c] = i
+    grids, cats, chans = _Codes(), _Codes(), _Codes()
+    for c, i in firsts.items():
+        pay = payloads[i]
+        g, k, ch = pay.get("grid"), pay.get("category"), pay.get("channel")
+        if g is not None:
+            grid[c] = grids[str(g)]
+        if k is not None:
+            category[c] = cats[str(k)]
+        else:
+            dirt["reports_without_category"] += 1
+        if ch is not None:
+            channel[c] = chans[str(ch)]
+    dirt["cases_without_report"] += n_cases - len(firsts)
+    from_state = np.full(n, -1, np.int64)
+    from_state[1:] = to_state[:-1]
+    from_state[start] = -1
+    table = EventTable(
+        case_ids=tuple(map(str, case_names)),
+        case=case,
+        seq=new_seq,
+        at_us=at_us,
+        action=action,
+        from_state=from_state,
+        to_state=to_state,
+        actor=actor,
+        to_owner=to_owner,
+        level=level,
+        due_raw=due_raw,
+        grid=grid,
+        category=category,
+        area=None,
+        action_names=tuple(map(str, action_names)),
+        state_names=tuple(map(str, state_names)),
+        person_names=tuple(map(str, person_names)),
+        owner_names=tuple(owners.names()),
+        level_names=tuple(levels.names()),
+        grid_names=tuple(grids.names()),
+        category_names=tuple(cats.names()),
+        area_names=(),
+    )
+    clean = {k: v for k, v in sorted(dirt.items()) if v}
+    return EventLog(table, channel, tuple(chans.names()), clean, source)
+
+
+def _text(v: object) -> str:
+    return "" if v is None else str(v)
+
+
+def _is_name(v: object) -> bool:
+    return type(v) is str and v != ""
+
+
+def _is_int(v: object) -> bool:
+    return type(v) is int
