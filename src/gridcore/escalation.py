@@ -54,7 +54,7 @@ from gridcore.cases import (
     level_rank,
 )
 from gridcore.categories import Stage
-from gridcore.clock import WarningLight
+from gridcore.clock import RED_AT, YELLOW_AT, WarningLight
 from gridcore.errors import ConfigError
 from gridcore.ids import CaseId, PersonId
 
@@ -314,8 +314,8 @@ def due_escalations(
     *,
     policy: DeadlinePolicy | None = None,
     owner_for: OwnerFor = default_owner,
-    yellow_at: float = 0.8,
-    red_at: float = 1.0,
+    yellow_at: float = YELLOW_AT,
+    red_at: float = RED_AT,
 ) -> list[Escalation]:
     """The escalations due at `now`, sorted by case id then rule order.
 

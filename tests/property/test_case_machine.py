@@ -33,6 +33,7 @@ from gridcore.cases import (
     event_from_json,
     event_to_json,
 )
+from gridcore.cases.machine import broken_rule
 from gridcore.categories import Stage
 from gridcore.clock import RoundTheClock
 from gridcore.errors import TransitionRefused
@@ -295,16 +296,23 @@ class CaseMachine(RuleBasedStateMachine):
         before = self.log.case(cid)
         m = self.model[cid]
         n_events = len(self.log.events(cid))
+        # The plain definition of the gate: the first rule broken, None when all pass.
+        broken = broken_rule(before, action, actor, self.now, reason, payload)
         try:
             case, event, _ = self.log.act(cid, action, actor, self.now, reason, payload)
         except TransitionRefused as exc:
             note(f"{cid} {m.state}: {action} by {actor.id}/{actor.role} refused: {exc.rule}")
+            unknown_into = action == "merge" and payload.get("into") not in self.log
+            if not (unknown_into and exc.rule == Rule.PAYLOAD):  # the log's own check
+                assert broken is not None, "the gate refused what no rule forbids"
+                assert exc.rule == broken[0], "the gate names another rule than its definition"
             assert self.log.case(cid) == before
             assert len(self.log.events(cid)) == n_events
             if (m.state, action) not in MODEL:
                 assert exc.rule in (Rule.TABLE, Rule.SIGNED_MUST_HANDLE)
             return
         note(f"{cid} {m.state} -> {case.state.value}: {action} by {actor.id}/{actor.role}")
+        assert broken is None, f"the gate admitted what breaks {broken}"
         tally(f"accepted {action}")
         assert (m.state, action) in MODEL, "the model refuses what the table accepted"
         assert case.state.value == MODEL[(m.state, action)]

@@ -31,8 +31,6 @@ from gridcore.cases import (
     FixedDeadlines,
     Rule,
     State,
-    _due_after,
-    _due_parsed,
     apply,
     case_light,
     event_from_json,
@@ -41,6 +39,8 @@ from gridcore.cases import (
     report,
     stage_deadline,
 )
+from gridcore.cases.deadlines import DeadlineMemo, due_after
+from gridcore.cases.table import build_table, table_spec
 from gridcore.categories import Stage, default_taxonomy
 from gridcore.clock import (
     Calendar,
@@ -153,6 +153,24 @@ class TestTable:
             assert (tr.source, tr.action) == (src, action)
             assert tr.roles
             assert all(g.doc for g in tr.guards)
+
+    def test_a_table_that_cannot_reach_a_state_is_refused_when_built(self) -> None:
+        """Without `verify` nothing reaches `verified`: building the table fails."""
+        spec = [s for s in table_spec() if s[0] is not Action.VERIFY]
+        with pytest.raises(ConfigError, match="cannot be reached"):
+            build_table(spec)
+
+    def test_a_table_with_a_stuck_state_is_refused_when_built(self) -> None:
+        """Without `resume` a parked case could never leave: building the table fails."""
+        spec = [s for s in table_spec() if s[0] is not Action.RESUME]
+        with pytest.raises(ConfigError, match=r"\['parked'\] are not final but have no exit"):
+            build_table(spec)
+
+    def test_a_table_giving_an_entry_twice_is_refused_when_built(self) -> None:
+        """The same (state, action) twice is a `ConfigError` naming it."""
+        spec = list(table_spec())
+        with pytest.raises(ConfigError, match="given twice"):
+            build_table([*spec, spec[0]])
 
     def test_mermaid_has_one_line_per_transition_and_start_and_ends(self) -> None:
         """The diagram lists every transition, the start and every final state."""
@@ -851,24 +869,31 @@ class TestDeadlineFastPath:
         start = wall.replace(tzinfo=zone, fold=int(fold))
         cal: Calendar = _working_in(zone) if working else RoundTheClock()
         work = timedelta(microseconds=work_us)
-        text = _due_after(cal, start, work, work.total_seconds())
+        memo = DeadlineMemo()
+        text = due_after(cal, start, work, memo)
         assert text == cal.add(start, work).isoformat()
-        parsed = _due_parsed.get(text)
-        if parsed is not None:
-            assert repr(parsed) == repr(datetime.fromisoformat(text))
+        assert due_after(cal, start, work, memo) == text  # remembered: the same text
+        assert due_after(cal, start, work) == text  # no memo: the same text
 
-    def test_other_calendars_and_zones_take_the_datetime_path(self) -> None:
-        """A calendar or zone the fast path does not know is asked through `add`."""
+    def test_any_calendar_is_asked_through_its_integer_pair(self) -> None:
+        """A calendar of one's own answers through `add_us`, which the protocol declares."""
 
         class Shifted(RoundTheClock):
             def add(self, start: datetime, work: timedelta) -> datetime:
                 return start + work + H
 
+            def add_us(self, start_us: int, work_us: int) -> int:
+                return start_us + work_us + 3_600_000_000
+
         t = datetime(2024, 3, 4, 9, tzinfo=TZ)
-        assert _due_after(Shifted(), t, H, 3600.0) == "2024-03-04T11:00:00+08:00"
+        assert due_after(Shifted(), t, H) == "2024-03-04T11:00:00+08:00"
+
+    def test_other_zones_and_zero_work_take_the_datetime_path(self) -> None:
+        """A zone the fast path does not know is asked through `add`; no work is `start`."""
+        t = datetime(2024, 3, 4, 9, tzinfo=TZ)
         odd = datetime(2024, 3, 4, 9, tzinfo=_Plus8())
-        assert _due_after(RoundTheClock(), odd, H, 3600.0) == "2024-03-04T10:00:00+08:00"
-        assert _due_after(WORKING, t, timedelta(0), 0.0) == t.isoformat()
+        assert due_after(RoundTheClock(), odd, H) == "2024-03-04T10:00:00+08:00"
+        assert due_after(WORKING, t, timedelta(0)) == t.isoformat()
 
     def test_dispatched_case_equals_its_replay_from_json(self, policy: CategoryDeadlines) -> None:
         """The fold reads a remembered deadline: the same case as parsing the log text gives."""
