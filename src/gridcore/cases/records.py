@@ -95,7 +95,7 @@ NO_EXTRA: Final = CaseExtra()
 """The side-path part of a case with nothing on a side path."""
 
 
-class Assignment(NamedTuple):
+class CaseAssignment(NamedTuple):
     """Who holds a case and by when: owner and level, handler, first handler, deadline."""
 
     owner: str | None = None
@@ -106,8 +106,8 @@ class Assignment(NamedTuple):
     due_budget: timedelta | None = None
 
 
-CaseAssignment = Assignment
-"""The case's assignment under a name distinct from `gridcore.staffing.Assignment`."""
+Assignment = CaseAssignment
+"""The old name of `CaseAssignment` (kept: `gridcore.cases.Assignment` still works)."""
 
 UNASSIGNED: Final = CaseAssignment()
 """The assignment of a case not yet dispatched."""
