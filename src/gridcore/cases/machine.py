@@ -164,9 +164,12 @@ def apply(
     # The gate, the only admission check there is (`CaseLog.act` and `append` come
     # through here): anything it does not admit is refused, named by `broken_rule`.
     entry = ENTRIES.get((case.state, action))  # type: ignore[arg-type]
+    if entry is None:
+        raise refused(case, action, actor, now, reason, payload)
+    # Unpacked, not read by name: a named tuple's fields are slower to read one by one.
+    tr, roles, checks, target, fold, prep, tell = entry
     if (
-        entry is None
-        or actor.role not in entry.roles
+        actor.role not in roles
         or now.tzinfo is None
         or now < case.updated_at
         or (
@@ -176,7 +179,6 @@ def apply(
         )
     ):
         raise refused(case, action, actor, now, reason, payload)
-    tr, _, checks, target, fold, prep, tell = entry
     if checks:
         given = payload if payload else EMPTY_PAYLOAD
         for check in checks:
@@ -346,10 +348,10 @@ def replay(events: Iterable[CaseEvent]) -> Case:
                 f"does not follow #{case.seq} in state {case.state.value!r}"
             )
         entry = ENTRIES.get((case.state, e.action))
-        if entry is None or entry.target != e.to_state:
+        if entry is None or entry[3] != e.to_state:  # Entry.target
             raise EventLogError(
                 f"case {case.id!r}: event #{e.seq} {e.action!r} from {case.state.value!r} "
                 f"to {e.to_state!r} is not in the transition table"
             )
-        case = entry.fold(case, e)
+        case = entry[4](case, e)  # Entry.fold
     return case
