@@ -24,6 +24,7 @@ from typing import Final
 from gridcore.cases.deadlines import DeadlinePolicy
 from gridcore.cases.folds import case_from_report
 from gridcore.cases.records import (
+    ABOVE,
     NO_EXTRA,
     UNASSIGNED,
     Actor,
@@ -355,3 +356,6 @@ def replay(events: Iterable[CaseEvent]) -> Case:
             )
         case = entry[4](case, e)  # Entry.fold
     return case
+
+
+ABOVE.replay = replay  # `Case.replay` (the records cannot import this module)

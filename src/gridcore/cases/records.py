@@ -15,7 +15,6 @@ round trip) and the golden runs (`tests/sim/test_golden.py`).
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from functools import partial
@@ -25,9 +24,11 @@ import attrs
 
 from gridcore.cases.vocabulary import FINAL_STATES, STATE_STAGE, Action, DeskRole, Payload, State
 from gridcore.categories import Stage
+from gridcore.errors import CaseError
 from gridcore.ids import AreaCode, CaseId, CategoryCode, PersonId
 
 __all__ = [
+    "ABOVE",
     "NO_EXTRA",
     "UNASSIGNED",
     "Actor",
@@ -255,7 +256,7 @@ class Case(NamedTuple):
     @classmethod
     def replay(cls, events: Iterable[CaseEvent]) -> Case:
         """The case as the fold of its events (first one a report), checking their order."""
-        return _replay()(events)
+        return ABOVE.replay(events)
 
 
 class CaseEvent(NamedTuple):
@@ -282,12 +283,12 @@ class CaseEvent(NamedTuple):
 
     def to_json(self) -> str:
         """This event as a JSON text (instants ISO 8601 with offset)."""
-        return _to_json()(self)
+        return ABOVE.event_to_json(self)
 
     @classmethod
     def from_json(cls, text: str) -> CaseEvent:
         """The event from `to_json` text."""
-        return _from_json()(text)
+        return ABOVE.event_from_json(text)
 
 
 class Notification(NamedTuple):
@@ -307,30 +308,31 @@ Outcome: TypeAlias = tuple[Case, CaseEvent, tuple[Notification, ...]]
 
 
 # -- the modules above -------------------------------------------------------------------
-# The records sit below the table that folds them and the codec that writes them; the
-# conveniences `Case.replay` and `CaseEvent.to_json`/`from_json` reach up to them through
-# these functions, which import each once, when first asked.
 
 
-@functools.cache
-def _replay() -> Callable[[Iterable[CaseEvent]], Case]:
-    from gridcore.cases.machine import replay
+class _Above:
+    """What the records' conveniences call in the modules above them.
 
-    return replay
+    The records sit below the transition table that folds them and the codec that writes
+    them, so they cannot import either (no import cycle); `gridcore.cases.machine` and
+    `gridcore.cases.serial` set these when they load (the package imports both), and
+    `Case.replay`, `CaseEvent.to_json` and `CaseEvent.from_json` call them.
+    """
+
+    __slots__ = ("event_from_json", "event_to_json", "replay")
+
+    def __init__(self) -> None:
+        self.replay: Callable[[Iterable[CaseEvent]], Case] = _not_loaded
+        self.event_to_json: Callable[[CaseEvent], str] = _not_loaded
+        self.event_from_json: Callable[[str], CaseEvent] = _not_loaded
 
 
-@functools.cache
-def _to_json() -> Callable[[CaseEvent], str]:
-    from gridcore.cases.serial import event_to_json
-
-    return event_to_json
+def _not_loaded(*args: object) -> Any:  # pragma: no cover - the package loads them first
+    raise CaseError("gridcore.cases is not loaded: import gridcore.cases first")
 
 
-@functools.cache
-def _from_json() -> Callable[[str], CaseEvent]:
-    from gridcore.cases.serial import event_from_json
-
-    return event_from_json
+ABOVE: Final = _Above()
+"""The functions above the records that `Case.replay` and `CaseEvent`'s JSON methods use."""
 
 
 # -- the builders ------------------------------------------------------------------------

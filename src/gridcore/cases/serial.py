@@ -14,7 +14,7 @@ from types import MappingProxyType
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from gridcore.cases.records import CaseEvent, event_record
+from gridcore.cases.records import ABOVE, CaseEvent, event_record
 from gridcore.cases.vocabulary import Action, DeskRole, EventLogError, JSONValue, State
 from gridcore.errors import FileFormatError
 from gridcore.ids import CaseId, PersonId
@@ -117,3 +117,8 @@ def event_from_json(text: str) -> CaseEvent:
     if not isinstance(d, dict):
         raise FileFormatError(_EVENT_SOURCE, "", "", "a JSON object", type(d).__name__)
     return event_from_dict(d)
+
+
+# `CaseEvent.to_json` and `CaseEvent.from_json` (the records cannot import this module).
+ABOVE.event_to_json = event_to_json
+ABOVE.event_from_json = event_from_json
