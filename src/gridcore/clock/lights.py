@@ -1,4 +1,4 @@
-"""Warning lights (红黄绿灯): how much of a time limit is used.
+"""Warning lights (green, yellow, red): how much of a time limit is used.
 
 `YELLOW_AT` (0.8) and `RED_AT` (1.0) are the shares every caller uses by default; the
 simulation and the escalation rules take them from here rather than writing 0.8.
