@@ -24,6 +24,7 @@ import concurrent.futures as cf
 import csv
 import functools
 import hashlib
+import io
 import itertools
 import json
 import math
@@ -885,12 +886,30 @@ def read_csv_rows(path: str | Path, text_columns: Sequence[str] = ()) -> list[di
 
     Columns in `text_columns` stay strings (codes such as ``"0101"`` keep their zeros).
     """
+    from gridcore.io.text import read_text
+
     keep = set(text_columns)
-    with Path(path).open(encoding="utf-8", newline="") as fh:
-        return [
-            {k: v if k in keep else _convert(v) for k, v in row.items()}
-            for row in csv.DictReader(fh)
-        ]
+    text = read_text(path, "a CSV table")
+    with io.StringIO(text, newline="") as fh:
+        reader = csv.reader(fh)
+        try:
+            header = next(reader, [])
+            out = []
+            for row in reader:
+                if not row:  # a blank line (DictReader skipped them too)
+                    continue
+                if len(row) != len(header):
+                    raise FileFormatError(
+                        str(path), f"line {reader.line_num}", "", f"{len(header)} fields", len(row)
+                    )
+                out.append(
+                    {k: v if k in keep else _convert(v) for k, v in zip(header, row, strict=True)}
+                )
+        except csv.Error as exc:
+            raise FileFormatError(
+                str(path), f"line {reader.line_num}", "", f"valid CSV ({exc})"
+            ) from None
+    return out
 
 
 def load_results(path: str | Path, table: str | None = None) -> Any:

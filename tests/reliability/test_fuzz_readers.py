@@ -254,3 +254,15 @@ def test_sweep_grid_constructor(doc: Any, axes: Any) -> None:
             Sweep.from_list(base, axes if isinstance(axes, list) else [axes], 2).runs()
 
     _typed("Sweep constructors", build)
+
+
+RESULT_CSV = b"replication,grid,on_time_rate\r\n0,0101,0.9\r\n1,0102,\r\n"
+
+
+@FUZZ
+@given(mutated_bytes(RESULT_CSV))
+def test_result_tables(data: bytes) -> None:
+    """read_csv_rows (the report's and load_results' table reader) on edited tables."""
+    from gridcore.sweep import read_csv_rows
+
+    _files(Path(), {"grids.csv": data}, "result table csv", read_csv_rows)
