@@ -39,7 +39,7 @@ def expected_events() -> tuple[CaseEvent, ...]:
 
 def _wait_for_start(ack: Path, proc: subprocess.Popen[bytes], before: int) -> None:
     """Until the writer has opened the journal (its "start" line), or it died."""
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         if ack.exists() and ack.read_text().count("start") > before:
             return
@@ -47,7 +47,10 @@ def _wait_for_start(ack: Path, proc: subprocess.Popen[bytes], before: int) -> No
             err = proc.stderr.read().decode() if proc.stderr else ""
             raise AssertionError(f"the writer exited {proc.returncode}: {err}")
         time.sleep(0.005)
-    raise AssertionError("the writer did not start within 60 s")
+    proc.send_signal(signal.SIGABRT)  # faulthandler prints where it waits
+    proc.wait(timeout=30)
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    raise AssertionError(f"the writer did not start within 180 s: {err}")
 
 
 def test_sigkilled_writers_never_leave_a_partial_or_doubled_append(
@@ -59,7 +62,7 @@ def test_sigkilled_writers_never_leave_a_partial_or_doubled_append(
     bounds = set(boundaries(SEED, len(expected)))
     rng = np.random.default_rng(2024)
     ack = tmp_path / "ack.txt"
-    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    env = {**os.environ, "PYTHONPATH": str(SRC), "PYTHONFAULTHANDLER": "1"}
     acked: dict[str, tuple[int, int]] = {}
     kills = 0
     for round_ in range(KILLS):
