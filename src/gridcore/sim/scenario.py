@@ -551,6 +551,13 @@ class IncidentConfig:
         _floats(7),
         list,
     )
+    trace: str | None = _f(
+        None,
+        "a case log (event JSON lines: its reports) or a CSV (instant, grid or x and y, "
+        "category) whose incidents replace the drawn ones, reported exactly when, where and "
+        "as what it says; relative to the scenario file",
+        _opt(_str),
+    )
 
 
 @attrs.frozen
@@ -930,6 +937,9 @@ def _with_paths_from(s: Scenario, folder: Path) -> Scenario:
     if s.queue_only is not None and s.queue_only.trace:
         qo = attrs.evolve(s.queue_only, trace=resolved(s.queue_only.trace))
         s = attrs.evolve(s, queue_only=qo)
+    if s.incidents.trace:
+        inc = attrs.evolve(s.incidents, trace=resolved(s.incidents.trace))
+        s = attrs.evolve(s, incidents=inc)
     return s
 
 

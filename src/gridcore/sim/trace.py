@@ -2,14 +2,19 @@
 
 `read_queue_trace(path)` reads the queue-only trace, a CSV with the columns
 `arrival_minutes,service_minutes` (minutes since the run's start, arrivals in
-non-decreasing order). A bad file gets a `FileFormatError` naming the file, the line,
-the column and the value.
+non-decreasing order). `incident_trace(path)` reads the grid model's: the `report` events
+of a case log (event JSON lines, `.jsonl`), or a CSV with the columns `instant` (ISO 8601
+with an offset), `category`, and `grid` or `x`,`y` (a position the routing index locates).
+A bad file gets a `FileFormatError` naming the file, the line, the column and the value.
 """
 
 from __future__ import annotations
 
 import csv
+import json
 import math
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 
 import attrs
@@ -18,7 +23,7 @@ import numpy.typing as npt
 
 from gridcore.errors import FileFormatError
 
-__all__ = ["QueueTrace", "read_queue_trace"]
+__all__ = ["IncidentTrace", "QueueTrace", "incident_trace", "read_queue_trace"]
 
 _QUEUE_COLUMNS = ("arrival_minutes", "service_minutes")
 
@@ -82,3 +87,97 @@ def read_queue_trace(path: str | Path) -> QueueTrace:
         arrivals.append(a)
         services.append(s)
     return QueueTrace(np.array(arrivals, np.float64), np.array(services, np.float64))
+
+
+@attrs.frozen(eq=False)
+class IncidentTrace:
+    """Incidents of a trace: report instants (µs UTC), grid codes ("" when given by
+    position), positions (NaN when given by grid) and category codes, in file order."""
+
+    at_us: npt.NDArray[np.int64]
+    grid: tuple[str, ...]
+    x: npt.NDArray[np.float64]
+    y: npt.NDArray[np.float64]
+    category: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return int(self.at_us.size)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _instant_us(path: str, where: str, field: str, raw: object) -> int:
+    try:
+        d = datetime.fromisoformat(raw) if isinstance(raw, str) else None
+    except ValueError:
+        d = None
+    if d is None or d.tzinfo is None:
+        raise FileFormatError(path, where, field, "an ISO 8601 instant with an offset", raw)
+    return (d - _EPOCH) // timedelta(microseconds=1)
+
+
+@lru_cache(maxsize=4)
+def incident_trace(path: str) -> IncidentTrace:
+    """The incidents of a trace file (cached per process: every street reads it)."""
+    rows: list[tuple[int, str, float, float, str]] = []
+    try:
+        with open(path, encoding="utf-8", newline="") as f:
+            if path.lower().endswith((".jsonl", ".json")):
+                for n, line in enumerate(f, start=1):
+                    if line.strip():
+                        rows.extend(_report_of(path, n, line))
+            else:
+                rows = _csv_incidents(path, list(csv.DictReader(f)))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FileFormatError(path, "", "", "a readable UTF-8 trace file", str(exc)) from None
+    return IncidentTrace(
+        np.array([r[0] for r in rows], np.int64),
+        tuple(r[1] for r in rows),
+        np.array([r[2] for r in rows], np.float64),
+        np.array([r[3] for r in rows], np.float64),
+        tuple(r[4] for r in rows),
+    )
+
+
+def _report_of(path: str, n: int, line: str) -> list[tuple[int, str, float, float, str]]:
+    """The incident of one event line if it is a report (others are not incidents)."""
+    where = f"line {n}"
+    try:
+        d = json.loads(line)
+    except ValueError:
+        raise FileFormatError(path, where, "", "an event as JSON", line[:80]) from None
+    if not isinstance(d, dict) or d.get("action") != "report":
+        return []
+    pay = d.get("payload")
+    if not isinstance(pay, dict):
+        raise FileFormatError(path, where, "payload", "a table with grid and category", pay)
+    grid, cat = pay.get("grid"), pay.get("category")
+    if not isinstance(grid, str) or not grid:
+        raise FileFormatError(path, where, "payload.grid", "a grid code", grid)
+    if not isinstance(cat, str) or not cat:
+        raise FileFormatError(path, where, "payload.category", "a category code", cat)
+    return [(_instant_us(path, where, "at", d.get("at")), grid, math.nan, math.nan, cat)]
+
+
+def _csv_incidents(
+    path: str, rows: list[dict[str, str]]
+) -> list[tuple[int, str, float, float, str]]:
+    out = []
+    for n, row in enumerate(rows, start=2):
+        where = f"line {n}"
+        cat = (row.get("category") or "").strip()
+        if not cat:
+            raise FileFormatError(path, where, "category", "a category code", row.get("category"))
+        at = _instant_us(path, where, "instant", (row.get("instant") or "").strip())
+        grid = (row.get("grid") or "").strip()
+        x = y = math.nan
+        if not grid:
+            try:
+                x, y = float(row.get("x") or ""), float(row.get("y") or "")
+            except ValueError:
+                x = math.nan
+            if not (math.isfinite(x) and math.isfinite(y)):
+                raise FileFormatError(path, where, "grid", "a grid code, or numbers x and y", row)
+        out.append((at, grid, x, y, cat))
+    return out

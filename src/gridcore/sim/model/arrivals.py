@@ -35,6 +35,8 @@ class Arrivals(Workers):
     def arrivals(self) -> Generator[None, Any, None]:
         """The driven process of the street's incidents, day by day."""
         resume: Resume = yield
+        if self.s.incidents.trace:
+            yield from self.traced_arrivals(resume)
         env, s, rng = self.env, self.s, self.arr_rng
         inc_cfg = s.incidents
         hours = np.asarray(inc_cfg.hour_profile)
@@ -113,6 +115,49 @@ class Arrivals(Workers):
                 timeout(day_start + 1440.0 - env.now).callbacks.append(resume)
                 yield
         yield  # parked for good (a driven process never returns)
+
+    def traced_arrivals(self, resume: Resume) -> Generator[None, Any, None]:
+        """The street's incidents from `incidents.trace`: each reported exactly at its
+        instant, in its grid (or where the routing index locates its position), as its
+        category; then verified, dispatched and handled as configured. Incidents of other
+        streets' grids are left to them (and ones on grids the city does not have, to
+        none); this street's outside the horizon or of a category the taxonomy does not
+        know are counted (`trace_skipped`)."""
+        from gridcore.sim.trace import incident_trace
+
+        env, ctr = self.env, self.ctr
+        trace = incident_trace(str(self.s.incidents.trace))
+        local = {g.code: g.index for g in self.grids}
+        cat_of: dict[str, int] = {str(k.code): i for i, k in enumerate(self.cats)}
+        at = (trace.at_us - self.t0_us) / 60e6
+        grid = np.array([local.get(c, -1) if c else -2 for c in trace.grid], np.int64)
+        by_pos = np.flatnonzero(grid == -2)
+        if by_pos.size:
+            pos = self.index.locate_many(trace.x[by_pos], trace.y[by_pos])
+            grid[by_pos] = np.where(pos >= 0, self.grid_lut[np.where(pos >= 0, pos, 0)], -1)
+        mine = [
+            (t, gi, k)
+            for t, gi, k in zip(at.tolist(), grid.tolist(), trace.category, strict=True)
+            if gi >= 0
+        ]
+        rows = [(t, gi, cat_of[k]) for t, gi, k in mine if 0.0 <= t < self.end and k in cat_of]
+        if len(rows) < len(mine):
+            ctr["trace_skipped"] = ctr.get("trace_skipped", 0.0) + len(mine) - len(rows)
+        rows.sort()
+        severity = [k.severity for k in self.cats]
+        for t, gi, k in rows:
+            if t > env.now:
+                env.timeout(t - env.now).callbacks.append(resume)
+                yield
+            measured = t >= self.warm
+            inc = Incident(gi, k, severity[k], measured)
+            ctr["incidents"] += 1
+            if measured:
+                ctr["incidents_measured"] += 1
+            ctr["pending_report"] += 1
+            self.resident_report(inc)
+        while True:
+            yield  # parked for good (a driven process never returns)
 
     def _report_cb(self, ev: Any) -> None:
         """A report delay ended (the event's value is the incident)."""
