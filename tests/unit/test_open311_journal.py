@@ -10,6 +10,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import attrs
 import httpx
 
 from gridcore.cases import Action, State
@@ -85,6 +86,38 @@ class TestImport:
             before = store.last_position()
             again = import_requests(_requests(), mapping, index, store)
             assert (again.imported, again.already) == (0, 5)
+            assert store.last_position() == before
+
+    def test_a_request_closed_since_its_import_is_closed_on_the_next(self) -> None:
+        """Open at the first import, closed in the next file: the path to the close."""
+        mapping, index = read_open311_mapping(MAPPING), city_index(str(CITY))
+        first = ServiceRequest(
+            "q1", "open", T, 40.71, -74.01, service_code="pothole", agency_responsible="DOT"
+        )
+        later = attrs.evolve(first, status="closed", updated_datetime=T + timedelta(days=2))
+        with open_store("sqlite://:memory:") as store:
+            import_requests([first], mapping, index, store)
+            assert store.case(CaseId("q1")).state is State.DISPATCHED
+            result = import_requests([later], mapping, index, store)
+            assert (result.imported, result.updated, result.already) == (0, 1, 0)
+            case = store.case(CaseId("q1"))
+            assert case.state is State.CLOSED and case.updated_at == T + timedelta(days=2)
+            assert [e.action for e in store.events(CaseId("q1"))][-4:] == [
+                Action.SIGN_FOR, Action.START, Action.HANDLE, Action.CLOSE,
+            ]  # fmt: skip
+            again = import_requests([later], mapping, index, store)
+            assert (again.updated, again.already) == (0, 1)
+
+    def test_a_close_dated_before_the_case_last_event_changes_nothing(self) -> None:
+        """A close the journal cannot take in time order is not forced in."""
+        mapping, index = read_open311_mapping(MAPPING), city_index(str(CITY))
+        first = ServiceRequest("q2", "open", T, 40.71, -74.01, agency_responsible="DOT")
+        bad = attrs.evolve(first, status="closed", updated_datetime=T - timedelta(days=1))
+        with open_store("sqlite://:memory:") as store:
+            import_requests([first], mapping, index, store)
+            before = store.last_position()
+            result = import_requests([bad], mapping, index, store)
+            assert (result.updated, result.already) == (0, 1)
             assert store.last_position() == before
 
 

@@ -23,17 +23,19 @@ cases get deadlines only from the record (no deadline policy is applied).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 
 import attrs
 
 from gridcore.cases import (
     Action,
     Actor,
+    Case,
     CaseEvent,
     DeadlinePolicy,
     DeskRole,
     JSONValue,
+    State,
     apply,
     report,
 )
@@ -45,6 +47,7 @@ __all__ = [
     "CHANNEL",
     "UNROUTED",
     "Intake",
+    "follow_up_events",
     "grid_at",
     "intake_events",
     "lonlat_of",
@@ -119,29 +122,54 @@ def intake_events(
         payload=dict(rec.details),
         policy=policy,
     )
-    events = [event]
-    if rec.owner is None and rec.due is None and rec.closed is None:
-        return events
-    desk = Actor(PersonId(f"{source}:desk"), DeskRole.DISPATCHER)
-    to, level = (rec.owner, "department") if rec.owner else (str(rec.grid), "grid")
-    dispatch: dict[str, JSONValue] = {"to": to, "level": level}
-    if rec.due is not None:
-        dispatch["due"] = rec.due.isoformat()
-    steps: list[tuple[Action, Actor, datetime, dict[str, JSONValue] | None]] = [
-        (Action.VERIFY, desk, rec.created, None),
-        (Action.REGISTER, desk, rec.created, None),
-        (Action.DISPATCH, desk, rec.created, dispatch),
-    ]
-    if rec.closed is not None:
-        handler = Actor(PersonId(f"{source}:handler"), DeskRole.HANDLER, unit=to)
+    return [event, *follow_up_events(case, rec, source=source, policy=policy)]
+
+
+def _after(a: datetime, b: datetime) -> datetime:
+    """The later of two instants (by absolute time)."""
+    return a if a.astimezone(UTC) >= b.astimezone(UTC) else b
+
+
+def follow_up_events(
+    case: Case, rec: Intake, *, source: str, policy: DeadlinePolicy | None = None
+) -> list[CaseEvent]:
+    """The events that take an imported case as far as `rec` says (see the module docs).
+
+    From ``reported``: the desk steps and the dispatch (when `rec` names an owner, a due
+    time or a close); from ``dispatched``: the path to the close (when `rec` is closed,
+    not before the case's last event). A case in any other state is the desk's: no
+    event. This is also how a request imported open and closed since is brought up to
+    date.
+    """
+    events: list[CaseEvent] = []
+    if case.state is State.REPORTED and (rec.owner or rec.due or rec.closed):
+        desk = Actor(PersonId(f"{source}:desk"), DeskRole.DISPATCHER)
+        to, level = (rec.owner, "department") if rec.owner else (str(case.grid), "grid")
+        dispatch: dict[str, JSONValue] = {"to": to, "level": level}
+        if rec.due is not None:
+            dispatch["due"] = rec.due.isoformat()
+        at = _after(rec.created, case.updated_at)
+        for action, payload in (
+            (Action.VERIFY, None),
+            (Action.REGISTER, None),
+            (Action.DISPATCH, dispatch),
+        ):
+            case, event, _ = apply(case, action, desk, at, payload=payload, policy=policy)
+            events.append(event)
+    closed = rec.closed
+    if (
+        case.state is State.DISPATCHED
+        and closed is not None
+        and closed.astimezone(UTC) >= case.updated_at.astimezone(UTC)
+    ):
+        handler = Actor(PersonId(f"{source}:handler"), DeskRole.HANDLER, unit=case.owner or "")
         checker = Actor(PersonId(f"{source}:checker"), DeskRole.CHECKER)
-        steps += [
-            (Action.SIGN_FOR, handler, rec.closed, None),
-            (Action.START, handler, rec.closed, None),
-            (Action.HANDLE, handler, rec.closed, None),
-            (Action.CLOSE, checker, rec.closed, None),
-        ]
-    for action, actor, at, payload in steps:
-        case, event, _ = apply(case, action, actor, at, payload=payload, policy=policy)
-        events.append(event)
+        for action, actor in (
+            (Action.SIGN_FOR, handler),
+            (Action.START, handler),
+            (Action.HANDLE, handler),
+            (Action.CLOSE, checker),
+        ):
+            case, event, _ = apply(case, action, actor, closed, policy=policy)
+            events.append(event)
     return events

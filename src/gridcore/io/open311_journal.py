@@ -3,7 +3,8 @@
 `import_requests` routes each request by its position to a grid and appends its
 case's events (`gridcore.io.intake`: a report, and the path to a close when the
 request is closed) to the journal, one atomic batch a request under the command id
-``open311:<id>``, so importing the same file again changes nothing. Problems are
+``open311:<id>``, so importing the same file again changes nothing; a request imported
+open and closed since is taken to its close on the next import. Problems are
 flagged as in the CSV ingest (`gridcore.io.csv311.Problem`), never dropped silently.
 
 `request_of` and `export_requests` go the other way: a case as a `ServiceRequest`
@@ -20,12 +21,19 @@ from typing import Protocol
 
 import attrs
 
-from gridcore.cases import Case, CaseEvent
+from gridcore.cases import Case, CaseEvent, State
 from gridcore.categories import Taxonomy, default_taxonomy
 from gridcore.errors import GridcoreError, UnknownItemError
 from gridcore.ids import AreaCode, CaseId
 from gridcore.io.csv311 import Problem
-from gridcore.io.intake import UNROUTED, Intake, grid_at, intake_events, lonlat_of
+from gridcore.io.intake import (
+    UNROUTED,
+    Intake,
+    follow_up_events,
+    grid_at,
+    intake_events,
+    lonlat_of,
+)
 from gridcore.io.mapping import Open311Mapping
 from gridcore.io.open311 import ServiceRequest
 from gridcore.routing import RoutingIndex
@@ -74,6 +82,8 @@ class ImportResult:
     imported: int
     closed: int
     already: int
+    updated: int
+    """Cases imported open before and closed now."""
     problems: tuple[Problem, ...]
     grids: dict[str, int]
 
@@ -82,7 +92,8 @@ class ImportResult:
         kinds = Counter(p.problem for p in self.problems)
         lines = [
             f"{self.requests} requests -> {self.imported} cases written "
-            f"({self.closed} closed), {self.already} already in the journal",
+            f"({self.closed} closed), {self.updated} closed since their import, "
+            f"{self.already} already in the journal",
             f"grids: {len([g for g in self.grids if g != UNROUTED])} routed to, "
             f"{self.grids.get(UNROUTED, 0)} cases unrouted",
             f"problems: {len(self.problems)}"
@@ -141,16 +152,46 @@ def intake_of(
     )
 
 
+def _update(
+    r: ServiceRequest,
+    mapping: Open311Mapping,
+    index: RoutingIndex,
+    journal: Journal,
+    problems: list[Problem],
+) -> bool:
+    """Bring a case imported before up to date with `r` (closed since); True if changed."""
+    cid = CaseId(r.service_request_id)
+    if cid not in journal:
+        return False
+    case = journal.case(cid)
+    if case.state not in (State.REPORTED, State.DISPATCHED):
+        return False  # closed already, or the desk has taken it on: the desk's now
+    notes: list[Problem] = []
+    rec = intake_of(r, mapping, index, notes)
+    if rec is None or rec.closed is None:
+        return False
+    events = follow_up_events(case, rec, source=SOURCE)
+    if not events:
+        return False
+    problems.extend(notes)
+    journal.append(events, command_id=f"{SOURCE}:{cid}:{case.seq}")
+    return True
+
+
 def import_requests(
     requests: Sequence[ServiceRequest],
     mapping: Open311Mapping,
     index: RoutingIndex,
     journal: Journal,
 ) -> ImportResult:
-    """Write each request's case into `journal` (see the module docs)."""
+    """Write each request's case into `journal` (see the module docs).
+
+    A request imported before is not imported again; when it was open and is closed
+    now, its case is taken to the close (counted in `updated`).
+    """
     problems: list[Problem] = []
     grids: Counter[str] = Counter()
-    imported = closed = already = 0
+    imported = closed = already = updated = 0
     seen: set[str] = set()
     for r in requests:
         rid = r.service_request_id
@@ -160,7 +201,10 @@ def import_requests(
         seen.add(rid)
         command = f"{SOURCE}:{rid}"
         if journal.command(command) is not None:
-            already += 1
+            if _update(r, mapping, index, journal, problems):
+                updated += 1
+            else:
+                already += 1
             continue
         rec = intake_of(r, mapping, index, problems)
         if rec is None:
@@ -174,7 +218,9 @@ def import_requests(
         imported += 1
         closed += rec.closed is not None
         grids[rec.grid] += 1
-    return ImportResult(len(requests), imported, closed, already, tuple(problems), dict(grids))
+    return ImportResult(
+        len(requests), imported, closed, already, updated, tuple(problems), dict(grids)
+    )
 
 
 def _service(
