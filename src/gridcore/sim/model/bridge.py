@@ -19,12 +19,13 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from gridcore._time import ONE_US
 from gridcore.cases import Action, Actor, Case, DeskRole, State, apply
 from gridcore.cases import report as case_report
 from gridcore.errors import GridcoreError, SimulationError
 from gridcore.ids import AreaCode, CaseId, CategoryCode, PersonId
 from gridcore.metrics import EventTable
-from gridcore.sim.model.state import US, Incident, StreetState
+from gridcore.sim.model.state import Incident, StreetState
 
 __all__ = ["A", "Bridge"]
 
@@ -66,7 +67,7 @@ class Bridge(StreetState):
         actions often happen at one instant, and building a datetime costs ~1 µs)."""
         if minutes == self._dt_key:
             return self._dt_val
-        val = self.t0 + US * round(minutes * 60e6)  # faster than timedelta(...)
+        val = self.t0 + ONE_US * round(minutes * 60e6)  # faster than timedelta(...)
         self._dt_key = minutes
         self._dt_val = val
         return val

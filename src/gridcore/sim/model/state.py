@@ -16,13 +16,14 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Generator
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import simpy
 
+from gridcore._time import epoch_us
 from gridcore.cases import Action, Actor, Case, CaseEvent, CategoryDeadlines, DeskRole
 from gridcore.categories import Stage, default_taxonomy
 from gridcore.escalation import EscalationRule, Trigger
@@ -91,9 +92,6 @@ COUNTERS = (
 
 TIMED = frozenset({Trigger.STAGE_OVERDUE, Trigger.YELLOW_REACHED})
 """The triggers that fire by time (a deadline's light turning)."""
-
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-US = timedelta(microseconds=1)
 
 
 class Queue:
@@ -372,7 +370,7 @@ class StreetState:
         self._dt_key = -1.0
         self._dt_val = self.t0
         self.t0_ts = self.t0.timestamp()
-        self.t0_us = (self.t0 - EPOCH) // US
+        self.t0_us = epoch_us(self.t0)
         self.add_us = working.add_us
         tax = default_taxonomy()
         self.policy = CategoryDeadlines(tax, calendars)

@@ -21,6 +21,7 @@ from typing import Any
 
 from gridcore.cases import STATE_STAGE, Action, Case, level_rank
 from gridcore.categories import Stage
+from gridcore.clock import YELLOW_AT
 from gridcore.escalation import (
     Escalation,
     EscalationRule,
@@ -34,12 +35,7 @@ from gridcore.sim.model.bridge import A
 from gridcore.sim.model.desk import Desk
 from gridcore.sim.model.state import TIMED, Incident
 
-__all__ = ["YELLOW_SHARE", "Watch"]
-
-YELLOW_SHARE = 0.8
-"""The share of a deadline's time at which its light turns yellow: the default of the
-core's light (`gridcore.cases` computes it with `yellow_at=0.8`), the instant the
-escalation watch looks again."""
+__all__ = ["Watch"]
 
 _HANDLE_STAGE = Stage.HANDLE
 _CLIMBS = frozenset({Response.ESCALATE_PARENT, Response.ESCALATE_DEPARTMENT})
@@ -76,12 +72,12 @@ class Watch(Desk):
             budget = case.assignment.due_budget
             if budget is None:
                 return
-            key = inc.due_at + YELLOW_SHARE * budget.total_seconds() / 60.0
+            key = inc.due_at + YELLOW_AT * budget.total_seconds() / 60.0
         else:
             lim = self.limit_min[inc.cat].get(stage)
             if lim is None:
                 return
-            key = now + YELLOW_SHARE * lim
+            key = now + YELLOW_AT * lim
         heapq.heappush(self.esc_heap, (key, seq, inc, case.stage_seq, None))
 
     def light_turns(self, inc: Incident, case: Case) -> tuple[float, float] | None:
@@ -100,7 +96,7 @@ class Watch(Desk):
                 return None
             start, lim = inc.stage_at, got
         return (
-            self.after_work(start, YELLOW_SHARE * lim, inc.cat),
+            self.after_work(start, YELLOW_AT * lim, inc.cat),
             self.after_work(start, lim, inc.cat),
         )
 
