@@ -86,7 +86,9 @@ def fit_share(k: int, n: int) -> ShareFit:
     z2 = _Z * _Z
     centre = (p + z2 / (2 * n)) / (1 + z2 / n)
     half = _Z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
-    return ShareFit(p, max(0.0, centre - half), min(1.0, centre + half), k, n)
+    lo = 0.0 if k == 0 else max(0.0, centre - half)
+    hi = 1.0 if k == n else min(1.0, centre + half)
+    return ShareFit(p, lo, hi, k, n)
 
 
 @attrs.frozen

@@ -183,6 +183,10 @@ class _Fitter:
                 f"too few complete observations ({int(done.sum())} < {MIN_SAMPLE})"
             )
             return None
+        if fit.kind == "fixed" and fit.mean_minutes == 0.0:
+            # both ends logged at one instant: no time recorded (an import's synthetic steps)
+            self.not_fitted[key] = "every complete value is 0: the log records no time for it"
+            return None
         entry = fit.to_json()
         entry["time"] = scale
         if note:
