@@ -934,7 +934,14 @@ def load_results(path: str | Path, table: str | None = None) -> Any:
     elif (d / "summary.json").exists():
         name = table or "replications"
         if table is None and not (d / "replications.csv").exists():
-            summary = json.loads((d / "summary.json").read_text(encoding="utf-8"))
+            from gridcore.io.text import read_text
+
+            try:
+                summary = json.loads(read_text(d / "summary.json", "a summary.json"))
+            except (json.JSONDecodeError, RecursionError) as exc:
+                raise FileFormatError(
+                    str(d / "summary.json"), "", "", "valid JSON", str(exc)
+                ) from None
             return _frame([flatten_metrics(summary)])
     else:
         raise FileFormatError(

@@ -172,3 +172,13 @@ def test_area_constructor_refuses_wrong_types(kwargs: dict[str, Any]) -> None:
     base: dict[str, Any] = {"code": "420501", "name": "g", "level": "grid", "parent": "4205"}
     with pytest.raises(HierarchyError):
         Area(**{**base, **kwargs})
+
+
+def test_load_results_with_a_torn_summary_is_typed(tmp_path: Path) -> None:
+    """load_results on a folder whose summary.json is not UTF-8 or not JSON: named."""
+    from gridcore.sweep import load_results
+
+    for body in (b"\xff{", b"{x"):
+        (tmp_path / "summary.json").write_bytes(body)
+        with pytest.raises(FileFormatError, match="summary.json"):
+            load_results(tmp_path)
