@@ -180,5 +180,5 @@ def test_load_results_with_a_torn_summary_is_typed(tmp_path: Path) -> None:
 
     for body in (b"\xff{", b"{x"):
         (tmp_path / "summary.json").write_bytes(body)
-        with pytest.raises(FileFormatError, match="summary.json"):
+        with pytest.raises(FileFormatError, match=r"summary\.json"):
             load_results(tmp_path)
