@@ -24,6 +24,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from gridcore._time import DAY_US, ONE_US, US_PER_S, epoch_us
 from gridcore.metrics._columns import (
     BoolArray,
     FloatArray,
@@ -33,10 +34,6 @@ from gridcore.metrics._columns import (
     _codes_of,
 )
 
-_US_PER_S = 1_000_000
-_US_PER_DAY = 86_400 * _US_PER_S
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_ONE_US = timedelta(microseconds=1)
 _TZ = operator.attrgetter("tzinfo")
 
 
@@ -49,7 +46,7 @@ def _instant_us(value: object, what: str) -> int:
             raise MetricsError(f"{what}: {value!r} is not an ISO 8601 instant") from None
     if not isinstance(value, datetime) or value.utcoffset() is None:
         raise MetricsError(f"{what}: {value!r} is not a timezone-aware instant")
-    return (value - _EPOCH) // timedelta(microseconds=1)
+    return epoch_us(value)
 
 
 def _parse_instants(values: list[Any], where: Callable[[int], str]) -> IntArray:
@@ -169,7 +166,7 @@ def _parse_iso_block(c: npt.NDArray[np.uint32], layout: _IsoLayout) -> tuple[Int
     days = era * 146097 + doe - 719468
     ok &= day <= _month_length(year, month)
     seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset
-    us: IntArray = seconds * _US_PER_S + micro
+    us: IntArray = seconds * US_PER_S + micro
     return us, ok
 
 
@@ -199,7 +196,7 @@ def _instants_us(ats: list[datetime]) -> IntArray:
     # microsecond, so rounding it was off by one there. Exact integers per zone instead.
     if len(zones) > _MAX_ZONE_GROUPS:
         try:
-            return np.fromiter(((a - _EPOCH) // _ONE_US for a in ats), np.int64, n)
+            return np.fromiter(map(epoch_us, ats), np.int64, n)
         except TypeError:
             raise MetricsError("event field 'at': expected datetime.datetime values") from None
     zone_codes = _Codes()
@@ -224,8 +221,8 @@ def _one_zone_us(ats: list[datetime], tz: tzinfo) -> IntArray:
     sec = np.fromiter(map(_HOUR, ats), np.int64, n) * 3600
     sec += np.fromiter(map(_MINUTE, ats), np.int64, n) * 60
     sec += np.fromiter(map(_SECOND, ats), np.int64, n)
-    local = (day * 86_400 + sec) * _US_PER_S + np.fromiter(map(_MICRO, ats), np.int64, n)
-    hour = local // (3600 * _US_PER_S)
+    local = (day * 86_400 + sec) * US_PER_S + np.fromiter(map(_MICRO, ats), np.int64, n)
+    hour = local // (3600 * US_PER_S)
     lo = int(hour.min())
     span = int(hour.max()) - lo + 1
     if span <= 4 * n + 1024:
@@ -243,7 +240,7 @@ def _one_zone_us(ats: list[datetime], tz: tzinfo) -> IntArray:
     out: IntArray = local - offsets[inv]
     # An hour with a transition or an ambiguous fold: ask the zone for each instant there.
     for i in np.flatnonzero(~regular[inv]).tolist():
-        out[i] = (ats[i] - _EPOCH) // timedelta(microseconds=1)
+        out[i] = epoch_us(ats[i])
     return out
 
 
@@ -281,9 +278,9 @@ def _hour_offsets(tz: tzinfo, hours: list[int]) -> list[int | None]:
 def _hour_offset(tz: tzinfo, h: int) -> int | None:
     """`_hour_offsets` for one hour, asking the zone at both ends of it, both folds."""
     start = datetime(1970, 1, 1, tzinfo=tz) + timedelta(hours=h)
-    end = start + timedelta(microseconds=3600 * _US_PER_S - 1)
+    end = start + timedelta(microseconds=3600 * US_PER_S - 1)
     offs = {
-        (t.utcoffset() or timedelta(0)) // _ONE_US
+        (t.utcoffset() or timedelta(0)) // ONE_US
         for t in (start, start.replace(fold=1), end, end.replace(fold=1))
     }
     return offs.pop() if len(offs) == 1 else None
@@ -298,14 +295,13 @@ _ORDINAL_1970 = date(1970, 1, 1).toordinal()
 
 def _local_days(us: IntArray, tz: tzinfo) -> IntArray:
     """Local calendar day numbers (days since 1970-01-01) of UTC microsecond instants."""
-    hours, inv = np.unique(us // (3600 * _US_PER_S), return_inverse=True)
+    hours, inv = np.unique(us // (3600 * US_PER_S), return_inverse=True)
     # UTC offsets change on whole hours in practice, so one lookup per distinct hour is exact.
     offsets = np.array(
         [
-            (tz.utcoffset(datetime.fromtimestamp(h * 3600, UTC)) or timedelta(0))
-            // timedelta(microseconds=1)
+            (tz.utcoffset(datetime.fromtimestamp(h * 3600, UTC)) or timedelta(0)) // ONE_US
             for h in hours.tolist()
         ],
         np.int64,
     )
-    return (us + offsets[inv.reshape(-1)]) // _US_PER_DAY
+    return (us + offsets[inv.reshape(-1)]) // DAY_US
