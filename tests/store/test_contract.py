@@ -309,3 +309,15 @@ class TestUrls:
         with pytest.raises(StoreError):
             open_store(f"sqlite:///{p}")
         assert p.read_text() == "hello, not a database\n" * 100
+
+
+def test_lit_cases_since_keeps_only_those_newly_lit(store: SqlCaseStore) -> None:
+    """since=s: the cases lit at T whose light changed after s (a sweep's window)."""
+    evs = traffic()
+    store.append(evs)
+    t = max(e.at for e in evs) + timedelta(hours=6)
+    s = t - timedelta(hours=2)
+    window = {r.case_id for r in store.lit_cases(t, since=s)}
+    assert window == {r.case_id for r in store.lit_cases(t)} - {
+        r.case_id for r in store.lit_cases(s)
+    }

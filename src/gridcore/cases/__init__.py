@@ -48,7 +48,7 @@ from gridcore.cases.deadlines import (
 )
 from gridcore.cases.guards import Guard
 from gridcore.cases.lights import case_light
-from gridcore.cases.log import CaseLog
+from gridcore.cases.log import CaseLog, StoredCaseLog
 from gridcore.cases.machine import apply, follow, report
 from gridcore.cases.records import (
     Actor,
@@ -62,6 +62,7 @@ from gridcore.cases.records import (
     Outcome,
 )
 from gridcore.cases.serial import event_from_dict, event_from_json, event_to_dict, event_to_json
+from gridcore.cases.store import CaseStore
 from gridcore.cases.table import TRANSITIONS, Transition, mermaid_diagram
 from gridcore.cases.vocabulary import (
     FINAL_STATES,
@@ -102,6 +103,7 @@ __all__ = [
     "CaseExtra",
     "CaseInfo",
     "CaseLog",
+    "CaseStore",
     "CategoryDeadlines",
     "DeadlineMemo",
     "DeadlinePolicy",
@@ -116,6 +118,7 @@ __all__ = [
     "Payload",
     "Rule",
     "State",
+    "StoredCaseLog",
     "Transition",
     "apply",
     "case_light",

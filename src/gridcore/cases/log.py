@@ -17,17 +17,18 @@ from typing import Any, Final
 from gridcore.cases.deadlines import DeadlinePolicy
 from gridcore.cases.machine import apply, follow, refusal, report
 from gridcore.cases.records import Actor, Case, CaseEvent, Outcome
-from gridcore.cases.table import ENTRIES
+from gridcore.cases.store import CaseStore
+from gridcore.cases.table import ENTRIES, TRANSITIONS
 from gridcore.cases.vocabulary import (
     Action,
     DuplicateCaseError,
     Payload,
     Rule,
 )
-from gridcore.errors import StaleSequenceError, UnknownItemError
+from gridcore.errors import ConfigError, StaleSequenceError, UnknownItemError
 from gridcore.ids import AreaCode, CaseId, CategoryCode
 
-__all__ = ["CaseLog"]
+__all__ = ["CaseLog", "StoredCaseLog"]
 
 _ROUTING_ACTIONS: Final = frozenset(
     {Action.DISPATCH, Action.TRANSFER, Action.APPROVE_RETURN, Action.ESCALATE, Action.REOPEN}
@@ -44,12 +45,28 @@ class CaseLog:
 
     __slots__ = ("_all", "_cases", "_events", "_views", "policy")
 
-    def __init__(self, policy: DeadlinePolicy | None = None) -> None:
+    def __new__(
+        cls, policy: DeadlinePolicy | None = None, *, store: CaseStore | None = None
+    ) -> Any:
+        # `CaseLog(policy, store=s)` is a `StoredCaseLog`: the in-memory class keeps its
+        # hot path free of any store branch.
+        if store is not None and cls is CaseLog:
+            return object.__new__(StoredCaseLog)
+        return object.__new__(cls)
+
+    def __init__(
+        self, policy: DeadlinePolicy | None = None, *, store: CaseStore | None = None
+    ) -> None:
         self.policy = policy
         self._cases: dict[CaseId, Case] = {}
         self._events: dict[CaseId, list[CaseEvent]] = {}
         self._all: list[CaseEvent] = []
         self._views: dict[CaseId, tuple[CaseEvent, ...]] = {}
+
+    @classmethod
+    def load(cls, store: CaseStore, policy: DeadlinePolicy | None = None) -> CaseLog:
+        """A log on an existing journal: its cases are loaded from `store` when asked."""
+        return StoredCaseLog(policy, store=store)
 
     def report(
         self,
@@ -208,6 +225,116 @@ class CaseLog:
             elif e.action in _DESK_ACTIONS:
                 who = e.actor
         return who
+
+
+class StoredCaseLog(CaseLog):
+    """A `CaseLog` on a durable journal (`CaseLog(policy, store=store)`).
+
+    Every `report`, `act` and `append` is committed to the store before it returns; cases
+    are loaded from the store when first asked (a desk does not load its district at
+    start) and kept as of their last event. When another writer appended first, the
+    store refuses with `StaleSequenceError` and the log forgets its copy of the case:
+    retrying the action works on the stored case. Reads (`case`, `events`, iteration)
+    ask the store, so they see every writer's events.
+    """
+
+    __slots__ = ("_command", "store")
+
+    def __init__(
+        self, policy: DeadlinePolicy | None = None, *, store: CaseStore | None = None
+    ) -> None:
+        if store is None:
+            raise ConfigError("StoredCaseLog needs a store: CaseLog(policy, store=store)")
+        super().__init__(policy)
+        self.store = store
+        self._command: str | None = None
+
+    def act(
+        self,
+        case_id: CaseId,
+        action: Action | str,
+        actor: Actor,
+        now: datetime,
+        reason: str = "",
+        payload: Payload | None = None,
+        *,
+        expected_seq: int | None = None,
+        command_id: str | None = None,
+    ) -> Outcome:
+        """`CaseLog.act`, committed; a `command_id` already done returns the outcome of
+        the first call (a client retrying after a timeout never doubles an action)."""
+        if command_id is None:
+            return super().act(
+                case_id, action, actor, now, reason, payload, expected_seq=expected_seq
+            )
+        done = self.store.command_events(command_id)
+        if done:
+            return self._outcome_of(done[-1])
+        self._command = command_id
+        try:
+            return super().act(
+                case_id, action, actor, now, reason, payload, expected_seq=expected_seq
+            )
+        finally:
+            self._command = None
+
+    def _outcome_of(self, event: CaseEvent) -> Outcome:
+        """The outcome `act` returned when it wrote `event`: the case as of it, the event,
+        its notifications."""
+        events = self.store.events(event.case_id)[: event.seq]
+        before = Case.replay(events[:-1]) if len(events) > 1 else None
+        after = Case.replay(events)
+        if before is None:
+            return after, event, ()
+        tr = TRANSITIONS[(before.state, event.action)]
+        return after, event, (() if tr.notify is None else tr.notify(after, event))
+
+    def _load(self, case_id: CaseId) -> Case | None:
+        try:
+            case = self.store.case(case_id)
+        except UnknownItemError:
+            return None
+        self._cases[case_id] = case
+        return case
+
+    def _commit(self, case: Case, event: CaseEvent) -> None:
+        cid = event.case_id
+        try:
+            self.store.append((event,), command_id=self._command)
+        except StaleSequenceError:
+            self._cases.pop(cid, None)  # another writer moved on: reload on the retry
+            raise
+        self._cases[cid] = case
+
+    def case(self, case_id: CaseId) -> Case:
+        """The stored case as of its last event (any writer's)."""
+        case = self.store.case(case_id)
+        self._cases[case_id] = case
+        return case
+
+    def events(self, case_id: CaseId) -> tuple[CaseEvent, ...]:
+        """The case's stored events in order."""
+        events = self.store.events(case_id)
+        if not events:
+            raise UnknownItemError("case", case_id, "case store")
+        return events
+
+    def all_events(self) -> Sequence[CaseEvent]:
+        """Every stored event in journal (commit) order, read from the store."""
+        return tuple(e for _, e in self.store.all_events())
+
+    def cases(self) -> Iterator[Case]:
+        """Every stored case, by id."""
+        return (self.store.case(cid) for cid in self.store.case_ids())
+
+    def __len__(self) -> int:
+        return len(self.store)
+
+    def __contains__(self, case_id: object) -> bool:
+        return case_id in self.store
+
+    def __iter__(self) -> Iterator[CaseId]:
+        return self.store.case_ids()
 
 
 class _ReadOnly(Sequence[CaseEvent]):

@@ -597,6 +597,11 @@ class SqlCaseStore:
         n, lo, hi = self._b.query("SELECT COUNT(*), MIN(position), MAX(position) FROM events")[0]
         return int(n), int(lo or 0), int(hi or 0)
 
+    def command_events(self, command_id: str) -> tuple[CaseEvent, ...] | None:
+        """The events a command id wrote (None if it was never done)."""
+        done = self.command(command_id)
+        return None if done is None else tuple(s.event for s in done)
+
     # -- queries (indexed) -----------------------------------------------------------
 
     def open_cases(
@@ -627,26 +632,38 @@ class SqlCaseStore:
         return tuple(map(_case_row, self._b.query(sql, params)))
 
     def lit_cases(
-        self, at: datetime, light: WarningLight = WarningLight.YELLOW, *, limit: int | None = None
+        self,
+        at: datetime,
+        light: WarningLight = WarningLight.YELLOW,
+        *,
+        since: datetime | None = None,
+        limit: int | None = None,
     ) -> tuple[CaseRow, ...]:
         """The open cases whose warning light at `at` is `light` or worse (YELLOW: yellow
-        or red; RED: red), by the instant they reached it. Valid for `at` at or after each
-        case's last event (what a sweep at "now" asks)."""
-        if not isinstance(at, datetime) or at.tzinfo is None:
-            raise ConfigError(f"instant 'at' = {at!r}: expected an aware datetime")
+        or red; RED: red), by the instant they reached it; with `since`, only those that
+        reached it after `since` (what a sweep run every few minutes asks). Valid for `at`
+        at or after each case's last event."""
+        for name, t in (("at", at), ("since", since)):
+            if t is not None and (not isinstance(t, datetime) or t.tzinfo is None):
+                raise ConfigError(f"instant {name!r} = {t!r}: expected an aware datetime")
         if light is WarningLight.YELLOW:
             column = "yellow_at_us"
         elif light is WarningLight.RED:
             column = "red_at_us"
         else:
             raise ConfigError(f"light {light!r}: expected WarningLight.YELLOW or RED")
+        params: list[Any] = [to_us(at)]
+        lower = ""
+        if since is not None:
+            lower = f" AND {column} > ?"
+            params.append(to_us(since))
         sql = (
-            f"{_CASE_SELECT} WHERE {column} IS NOT NULL AND {column} <= ? "
+            f"{_CASE_SELECT} WHERE {column} IS NOT NULL AND {column} <= ?{lower} "
             f"ORDER BY {column}, case_id"
         )
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        return tuple(map(_case_row, self._b.query(sql, [to_us(at)])))
+        return tuple(map(_case_row, self._b.query(sql, params)))
 
     def state_counts(self) -> dict[State, int]:
         """How many cases are in each state (states with none are left out)."""

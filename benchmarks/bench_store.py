@@ -1,0 +1,289 @@
+"""The durable journal's speed, against bare database calls on the same rows, same run.
+
+Run (from the repository root; `-s` prints the figures):
+
+    PYTHONPATH=src python -m pytest -p no:cacheprovider benchmarks/bench_store.py \
+        --benchmark-only -s
+
+Each pair is interleaved round by round: the baseline is timed in the (untimed) set-up of
+each round of ours, so both see the same load; extra_info holds both rates and the
+per-round ratio range. PostgreSQL runs on a throwaway local cluster (unix socket, as the
+tests start it). `GRIDCORE_BENCH_EVENTS` (default 1,000,000) sizes the read journal
+(about 10 events a case).
+
+- appends: single-action durable transactions (one `append` each) against a bare
+  one-row-per-transaction INSERT of the same rows into the same table (the disk's
+  commit limit); batches of 1,000 events against a bare `executemany` of the same rows.
+- reads: replaying the whole journal (every case folded) against reading the same rows
+  with a bare cursor; the open-case and warning-light queries (target under 10 ms).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from itertools import groupby
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "store"))
+
+from pgcluster import ThrowawayCluster
+from store_traffic import desk_events, desk_steps
+
+from gridcore.cases import Case, CaseEvent, CategoryDeadlines
+from gridcore.categories import default_taxonomy
+from gridcore.clock import CalendarSet, WarningLight
+from gridcore.store import SqlCaseStore, open_store
+from gridcore.store.backends import Backend, connect
+from gridcore.store.journal import _INSERT_EVENT
+from gridcore.store.rows import event_to_row
+
+POLICY = CategoryDeadlines(default_taxonomy(), CalendarSet.standard())
+BACKENDS = ("sqlite", "postgresql")
+SINGLE = 200
+BATCH = 1_000
+N_BATCHES = 20
+READ_EVENTS = int(os.environ.get("GRIDCORE_BENCH_EVENTS", "1000000"))
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[ThrowawayCluster]:
+    c = ThrowawayCluster()
+    try:
+        yield c
+    finally:
+        c.stop()
+
+
+@pytest.fixture(scope="module")
+def traffic() -> list[CaseEvent]:
+    """About 24,000 seeded desk events, valid in order."""
+    return desk_events(desk_steps(3_000, 1), POLICY)
+
+
+def _fresh(kind: str, tmp: Path, cluster: ThrowawayCluster, n: list[int]) -> str:
+    n[0] += 1
+    if kind == "sqlite":
+        return f"sqlite:///{tmp / f'j{n[0]}.db'}"
+    return cluster.new_database()
+
+
+def _empty_journal(url: str) -> Backend:
+    """A new journal's tables (gridcore's schema), opened bare for the baseline."""
+    open_store(url).close()
+    return connect(url)
+
+
+def _pair(
+    benchmark: Any,
+    kind: str,
+    make_url: Callable[[], str],
+    ours: Callable[[SqlCaseStore], None],
+    bare: Callable[[Backend], None],
+    count: int,
+    rounds: int,
+) -> None:
+    """Interleave: each round times `bare` on a fresh journal in the set-up, then `ours`."""
+    bare_s: list[float] = []
+
+    def setup() -> tuple[tuple[SqlCaseStore], dict[str, Any]]:
+        b = _empty_journal(make_url())
+        t = time.perf_counter()
+        bare(b)
+        bare_s.append(time.perf_counter() - t)
+        b.close()
+        return (open_store(make_url(), policy=POLICY),), {}
+
+    stores: list[SqlCaseStore] = []
+
+    def run(store: SqlCaseStore) -> None:
+        stores.append(store)
+        ours(store)
+
+    benchmark.pedantic(run, setup=setup, rounds=rounds, iterations=1)
+    for s in stores:
+        s.close()
+    ours_s = list(benchmark.stats.stats.data)
+    ratios = [b / o for o, b in zip(ours_s, bare_s, strict=True)]
+    info = benchmark.extra_info
+    info["ours_events_per_s"] = [round(count / t) for t in ours_s]
+    info["bare_events_per_s"] = [round(count / t) for t in bare_s]
+    info["ratio_min_max"] = (round(min(ratios), 3), round(max(ratios), 3))
+    print(
+        f"\n{kind}: ours {min(info['ours_events_per_s'])}-{max(info['ours_events_per_s'])} "
+        f"events/s, bare {min(info['bare_events_per_s'])}-{max(info['bare_events_per_s'])}, "
+        f"ratio {info['ratio_min_max']}"
+    )
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_single_action_durable_appends(
+    benchmark: Any, kind: str, traffic: list[CaseEvent], tmp_path: Path, request: Any
+) -> None:
+    """SINGLE appends of one event each (one durable transaction each) vs a bare
+    one-row-per-transaction INSERT of the same rows."""
+    cluster = request.getfixturevalue("cluster") if kind == "postgresql" else None
+    events = traffic[:SINGLE]
+    rows = [event_to_row(i, e) for i, e in enumerate(events, start=1)]
+    n = [0]
+
+    def ours(store: SqlCaseStore) -> None:
+        for e in events:
+            store.append((e,))
+        assert store.last_position() == SINGLE
+
+    def bare(b: Backend) -> None:
+        for row in rows:
+            b.begin_write()
+            b.execute(_INSERT_EVENT, row)
+            b.commit()
+
+    _pair(benchmark, kind, lambda: _fresh(kind, tmp_path, cluster, n), ours, bare, SINGLE, 5)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_batched_appends(
+    benchmark: Any, kind: str, traffic: list[CaseEvent], tmp_path: Path, request: Any
+) -> None:
+    """N_BATCHES appends of BATCH events each vs a bare executemany of the same rows
+    (one transaction a batch)."""
+    cluster = request.getfixturevalue("cluster") if kind == "postgresql" else None
+    events = traffic[: BATCH * N_BATCHES]
+    batches = [events[i : i + BATCH] for i in range(0, len(events), BATCH)]
+    rows = [event_to_row(i, e) for i, e in enumerate(events, start=1)]
+    row_batches = [rows[i : i + BATCH] for i in range(0, len(rows), BATCH)]
+    n = [0]
+
+    def ours(store: SqlCaseStore) -> None:
+        for batch in batches:
+            store.append(batch)
+        assert store.last_position() == len(events)
+
+    def bare(b: Backend) -> None:
+        for part in row_batches:
+            b.begin_write()
+            b.executemany(_INSERT_EVENT, part)
+            b.commit()
+
+    _pair(benchmark, kind, lambda: _fresh(kind, tmp_path, cluster, n), ours, bare, len(events), 5)  # type: ignore[arg-type]
+
+
+# -- reads on a big journal -------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def big_events() -> list[CaseEvent]:
+    """READ_EVENTS seeded desk events (about 10 a case)."""
+    n_cases = READ_EVENTS // 8
+    evs = desk_events(desk_steps(n_cases, 3), POLICY)
+    return evs[:READ_EVENTS]
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def big(
+    request: Any, big_events: list[CaseEvent], tmp_path_factory: Any
+) -> Iterator[tuple[str, SqlCaseStore]]:
+    """The big journal on each backend (built once, in one transaction)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('big') / 'big.db'}"
+    else:
+        url = request.getfixturevalue("cluster").new_database()
+    with open_store(url, policy=POLICY) as store:
+        t = time.perf_counter()
+        store.append_all(big_events)
+        print(
+            f"\nbuilt {request.param} journal: {len(big_events)} events in "
+            f"{time.perf_counter() - t:.1f} s"
+        )
+        if request.param == "postgresql":
+            store._b.execute("ANALYZE")  # fresh statistics, as autovacuum would give
+        yield request.param, store
+
+
+def test_replay_whole_journal(benchmark: Any, big: tuple[str, SqlCaseStore]) -> None:
+    """Every case folded from the journal (read a chunk of cases at a time) vs reading
+    the same rows in the same order with a bare cursor."""
+    kind, store = big
+    b = store._b
+    bare_s: list[float] = []
+
+    def bare_read() -> int:
+        n = 0
+        lo = ""
+        while True:
+            rows = b.query(
+                "SELECT * FROM events WHERE case_id > ? ORDER BY case_id, seq LIMIT 100000", [lo]
+            )
+            if not rows:
+                return n
+            n += len(rows)
+            last = rows[-1][1]
+            # finish the last case so chunks hold whole cases, as ours does
+            rows = b.query("SELECT * FROM events WHERE case_id = ? ORDER BY seq", [last])
+            lo = last
+
+    def setup() -> tuple[tuple[()], dict[str, Any]]:
+        t = time.perf_counter()
+        bare_read()
+        bare_s.append(time.perf_counter() - t)
+        return (), {}
+
+    def replay() -> int:
+        n = 0
+        for stored, _ in store.case_chunks(5_000):
+            for _cid, group in groupby(stored, key=lambda s: s.event.case_id):
+                evs = [s.event for s in group]
+                Case.replay(evs)
+                n += len(evs)
+        return n
+
+    benchmark.pedantic(replay, setup=setup, rounds=3, iterations=1)
+    n = store.last_position()
+    ours = [n / t for t in benchmark.stats.stats.data]
+    bare = [n / t for t in bare_s]
+    benchmark.extra_info.update(
+        ours_events_per_s=[round(x) for x in ours], bare_events_per_s=[round(x) for x in bare]
+    )
+    print(
+        f"\n{kind} replay: ours {min(ours):.0f}-{max(ours):.0f} events/s, bare cursor "
+        f"{min(bare):.0f}-{max(bare):.0f}"
+    )
+
+
+QUERIES: dict[str, Callable[[SqlCaseStore, Any], Any]] = {
+    "open_by_grid": lambda s, last: s.open_cases(grid="g0123"),
+    "open_by_owner": lambda s, last: s.open_cases(owner="h042"),
+    "open_by_level_category": lambda s, last: s.open_cases(
+        level="grid", category="C0101", limit=100
+    ),
+    "yellow_now_page": lambda s, last: s.lit_cases(last, limit=100),
+    "red_now_page": lambda s, last: s.lit_cases(last, WarningLight.RED, limit=100),
+    "newly_yellow_last_hour": lambda s, last: s.lit_cases(last, since=last - HOUR),
+    "state_counts": lambda s, last: s.state_counts(),
+}
+from datetime import timedelta  # noqa: E402
+
+HOUR = timedelta(hours=1)
+
+
+@pytest.mark.parametrize("query", list(QUERIES))
+def test_desk_queries(benchmark: Any, big: tuple[str, SqlCaseStore], query: str) -> None:
+    """One indexed query on the big journal (target: under 10 ms)."""
+    kind, store = big
+    from gridcore.store.lights import from_us
+
+    last = from_us(store.last_instant_us() or 0)
+    fn = QUERIES[query]
+    result = benchmark.pedantic(lambda: fn(store, last), rounds=30, iterations=1, warmup_rounds=2)
+    size = len(result)
+    ms = sorted(t * 1e3 for t in benchmark.stats.stats.data)
+    benchmark.extra_info.update(rows=size, median_ms=round(ms[len(ms) // 2], 3))
+    print(
+        f"\n{kind} {query}: {size} rows, median {ms[len(ms) // 2]:.2f} ms, "
+        f"range {ms[0]:.2f}-{ms[-1]:.2f} ms"
+    )
