@@ -9,7 +9,7 @@ when built, and answers structural queries from flat arrays so that a city of
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Literal
 
 import attrs
@@ -71,6 +71,8 @@ class LevelScheme:
     levels: tuple[Level, ...]
     kind: Literal["digits", "path"] = "path"
     separator: str = "/"
+    check: Callable[[ParsedCode], None] | None = attrs.field(default=None, eq=False, repr=False)
+    """Rules beyond the layout (segment ranges: `gridcore.gridcodes`); raises CodeError."""
 
     def __attrs_post_init__(self) -> None:
         if not self.levels:
@@ -142,7 +144,10 @@ class LevelScheme:
                         "expected letters, digits, '_' or '-'"
                     )
         depth = len(segs) - 1
-        return ParsedCode(AreaCode(code), self.levels[depth].name, depth, tuple(segs))
+        parsed = ParsedCode(AreaCode(code), self.levels[depth].name, depth, tuple(segs))
+        if self.check is not None:
+            self.check(parsed)
+        return parsed
 
     def format(self, segments: Sequence[str]) -> AreaCode:
         """Join segments into a code, checking each one's layout."""
@@ -453,6 +458,8 @@ class Hierarchy:
                 )
             if check_codes and fast_widths is not None:
                 d = depth_of[a.level]
+                if scheme.check is not None:
+                    scheme.parse(a.code)  # raises naming the rule a segment breaks
                 if len(a.code) != fast_widths[d] or not a.code.isdigit():
                     scheme.parse(a.code)  # raises with the layout expected
                     raise HierarchyError(
@@ -489,8 +496,6 @@ class Hierarchy:
                     )
             elif check_codes and scheme.parse(a.code).depth != depth_of[a.level]:
                 raise HierarchyError(f"area {a.code!r}: code depth does not match its level")
-            if a.level != scheme.leaf_level and a.households and a.polygon is None:
-                pass  # households above the leaves are recomputed; tolerated, not stored
             kids.setdefault(a.parent, []).append(a.code)
         for a in area_list:
             if depth_of[a.level] < leaf_depth and a.code not in kids:

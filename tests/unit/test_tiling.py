@@ -15,6 +15,7 @@ import shapely
 
 from gridcore.crs import GCJ02, converter
 from gridcore.errors import ConfigError, FileFormatError
+from gridcore.gridcodes import check_grid_code
 from gridcore.io.boundary import read_outlines, read_street_names
 from gridcore.io.geojson import read_geojson
 from gridcore.routing import RoutingIndex
@@ -135,6 +136,8 @@ class TestTile:
         assert {h.area(s).name for s in h.at_level("street")} == {s.name for s in streets}
         assert set(h.at_level("street")) == {s.code for s in streets}
         assert all(len(g) == 14 and g.startswith("420502") for g in h.grids)
+        for g in h.grids:  # every code keeps the 14-digit standard's segment rules
+            assert check_grid_code(g).segments[0] == "420502"
 
     def test_grids_route_points_given_in_gcj02(self) -> None:
         """The tiled map is in metres; a GCJ-02 point inside the outline finds its grid."""

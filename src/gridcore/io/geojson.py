@@ -24,6 +24,7 @@ import shapely
 
 from gridcore.crs import LOCAL, WGS84, CoordinateSystem, parse_crs
 from gridcore.errors import FileFormatError, GridcoreError
+from gridcore.gridcodes import GRID_SCHEMES
 from gridcore.hierarchy import MAX_HOUSEHOLDS, SCHEMES, URBAN, Area, Hierarchy, LevelScheme
 from gridcore.io.atomic import write_text_atomic
 
@@ -152,11 +153,12 @@ def hierarchy_from_geojson(
         raise FileFormatError(source, "top level", "gridcore", "an object of metadata", meta)
     if scheme is None:
         name = meta.get("scheme", URBAN.name)
-        if not isinstance(name, str) or name not in SCHEMES:
+        known = {**SCHEMES, **GRID_SCHEMES}
+        if not isinstance(name, str) or name not in known:
             raise FileFormatError(
-                source, "top level", "gridcore.scheme", f"one of {sorted(SCHEMES)}", name
+                source, "top level", "gridcore.scheme", f"one of {sorted(known)}", name
             )
-        scheme = SCHEMES[name]
+        scheme = known[name]
     system = parse_crs(crs) if crs is not None else _crs_of(data, meta, source)
     version = meta.get("version", 1)
     if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version < 2**31:
