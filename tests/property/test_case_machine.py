@@ -201,6 +201,8 @@ class ModelCase:
     returns: int = 0
     reworks: int = 0
     reopens: int = 0
+    signers: list[str] = attrs.Factory(list)  # everyone who signed for it, in order
+    helpers: set[str] = attrs.Factory(set)  # every co-handler (协办) ever added
 
 
 class CaseMachine(RuleBasedStateMachine):
@@ -290,6 +292,40 @@ class CaseMachine(RuleBasedStateMachine):
             actor = next(a for a in POOL if a.id == who)
         self._do(cid, action, actor, "because", dict(payload))
 
+    @rule(data=st.data())
+    def hand_over(self, data: st.DataObject) -> None:
+        """The handler transfers the case to another handler, who signs for it."""
+        held = sorted(c for c, m in self.model.items() if m.state in _WORK and m.handler)
+        if not held:
+            return
+        cid = data.draw(st.sampled_from(held), label="case")
+        handler = self.model[cid].handler
+        assert handler is not None
+        other = "h2" if handler == "h1" else "h1"
+        self._do(cid, "transfer", _actor(handler, DeskRole.HANDLER), "because", {"to": other})
+        if self.model[cid].state == "dispatched":
+            self._do(cid, "sign_for", _actor(other, DeskRole.HANDLER), "", {})
+
+    @rule(data=st.data())
+    def someone_who_handled_tries_to_check(self, data: st.DataObject) -> None:
+        """核查: anyone who ever signed for a handled case, or assisted, is refused as checker."""
+        ready = sorted(c for c, m in self.model.items() if m.state == "handled" and m.signers)
+        if not ready:
+            return
+        cid = data.draw(st.sampled_from(ready), label="case")
+        m = self.model[cid]
+        who = data.draw(st.sampled_from(sorted({*m.signers, *m.helpers})), label="who")
+        action = data.draw(st.sampled_from(["close", "rework"]), label="action")
+        before = self.log.case(cid)
+        try:
+            self.log.act(cid, action, _actor(who, DeskRole.CHECKER), self.now, "because")
+        except TransitionRefused as exc:
+            assert exc.rule == Rule.CHECKER_NOT_HANDLER, exc
+        else:
+            raise AssertionError(f"{who} handled {cid} (signers {m.signers}) and checked it")
+        assert self.log.case(cid) == before
+        tally(f"refused checker: former handler {who != before.handler}")
+
     def _do(
         self, cid: CaseId, action: str, actor: Actor, reason: str, payload: dict[str, Any]
     ) -> None:
@@ -316,15 +352,19 @@ class CaseMachine(RuleBasedStateMachine):
         tally(f"accepted {action}")
         assert (m.state, action) in MODEL, "the model refuses what the table accepted"
         assert case.state.value == MODEL[(m.state, action)]
-        self._check_iron_rules(before, case, event, actor)
+        self._check_iron_rules(before, case, event, actor, m)
         self._advance_model(m, case, event)
 
-    def _check_iron_rules(self, before: Case, case: Case, event: CaseEvent, actor: Actor) -> None:
+    def _check_iron_rules(
+        self, before: Case, case: Case, event: CaseEvent, actor: Actor, m: ModelCase
+    ) -> None:
         action = event.action.value
         if action in ("transfer", "request_return"):
             assert event.reason.strip(), "转办必须阐明理由"
         if action in ("close", "rework"):
-            assert actor.id != before.handler and actor.id not in before.co_handlers
+            # 核查: never anyone who handled the case at any point, nor any co-handler.
+            assert actor.id not in m.signers, f"{actor.id} handled the case and checked it"
+            assert actor.id not in m.helpers, f"{actor.id} assisted and checked it"
         if before.state in HELD_STATES and case.handler != before.handler:
             assert action in LEAVING, f"签收必须办理: {action} took the case from its handler"
         if before.first_handler is not None:
@@ -334,8 +374,12 @@ class CaseMachine(RuleBasedStateMachine):
     def _advance_model(self, m: ModelCase, case: Case, event: CaseEvent) -> None:
         action = event.action.value
         m.state = case.state.value
+        if action == "assist":
+            m.helpers.update(str(x) for x in event.payload["co_handlers"])  # type: ignore[union-attr]
         if action == "sign_for":
             m.handler = event.actor
+            if event.actor not in m.signers:
+                m.signers.append(event.actor)
             if m.first_handler is None:
                 m.first_handler = event.actor
                 m.first_sign_at = event.at
@@ -362,6 +406,7 @@ class CaseMachine(RuleBasedStateMachine):
             assert case.first_handler == m.first_handler
             assert (case.transfer_count, case.return_count) == (m.transfers, m.returns)
             assert (case.rework_count, case.reopen_count) == (m.reworks, m.reopens)
+            assert list(case.handled_by) == m.signers
             assert Case.replay(self.log.events(case.id)) == case
 
     @invariant()

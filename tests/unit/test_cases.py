@@ -113,6 +113,13 @@ def _handled(policy: FixedDeadlines | None = None) -> CaseLog:
     return log
 
 
+def _finish_by(log: CaseLog, handler: Actor, at: datetime) -> None:
+    """The owner `handler` signs for the case, starts and reports it handled at `at`."""
+    log.act(CID, Action.SIGN_FOR, handler, at)
+    log.act(CID, Action.START, handler, at)
+    log.act(CID, Action.HANDLE, handler, at + H)
+
+
 def _refused(log: CaseLog, rule: Rule, *args: object, **kw: object) -> TransitionRefused:
     """Assert the action is refused by `rule` and leaves the log unchanged."""
     before_case = log.case(CID)
@@ -359,6 +366,62 @@ class TestIronRules:
         _refused(log, Rule.CHECKER_NOT_HANDLER, Action.CLOSE, CHECKER, T0 + 4 * H)
         other = Actor(PersonId("chk-2"), DeskRole.CHECKER)
         assert log.act(CID, Action.CLOSE, other, T0 + 4 * H)[0].state is State.CLOSED
+
+    def test_former_handler_cannot_check_after_a_transfer(self) -> None:
+        """核查: who handled the case and transferred it cannot close it as checker."""
+        log = _signed()
+        log.act(CID, Action.TRANSFER, HANDLER, T0 + 3 * H, "not mine", payload={"to": "h-2"})
+        _finish_by(log, HANDLER2, T0 + 4 * H)
+        former = Actor(PersonId("h-1"), DeskRole.CHECKER)
+        err = _refused(log, Rule.CHECKER_NOT_HANDLER, Action.CLOSE, former, T0 + 6 * H)
+        assert "handled the case before" in str(err)
+        _refused(log, Rule.CHECKER_NOT_HANDLER, Action.REWORK, former, T0 + 6 * H, "redo")
+        assert log.case(CID).handled_by == ("h-1", "h-2")
+        assert log.act(CID, Action.CLOSE, CHECKER, T0 + 6 * H)[0].state is State.CLOSED
+
+    def test_former_handler_cannot_check_after_a_return(self) -> None:
+        """核查: nor after a return (回退) gave the case to someone else."""
+        log = _signed()
+        log.act(CID, Action.REQUEST_RETURN, HANDLER, T0 + 3 * H, "wrong grid")
+        log.act(CID, Action.APPROVE_RETURN, DESK, T0 + 3 * H, payload={"to": "h-2"})
+        _finish_by(log, HANDLER2, T0 + 4 * H)
+        former = Actor(PersonId("h-1"), DeskRole.SUPERVISOR)
+        _refused(log, Rule.CHECKER_NOT_HANDLER, Action.CLOSE, former, T0 + 6 * H)
+
+    def test_former_handler_cannot_check_a_later_rework_round(self) -> None:
+        """核查: after a rework round the case moved on; its first handler still cannot check."""
+        log = _handled()
+        log.act(CID, Action.REWORK, CHECKER, T0 + 4 * H, "not clean")
+        log.act(
+            CID,
+            Action.ESCALATE,
+            SUPERVISOR,
+            T0 + 5 * H,
+            "stuck",
+            payload={"to": "h-2", "level": "community"},
+        )
+        log.act(CID, Action.SIGN_FOR, HANDLER2, T0 + 5 * H)
+        log.act(CID, Action.START, HANDLER2, T0 + 5 * H)
+        log.act(CID, Action.HANDLE, HANDLER2, T0 + 6 * H)
+        former = Actor(PersonId("h-1"), DeskRole.CHECKER)
+        _refused(log, Rule.CHECKER_NOT_HANDLER, Action.CLOSE, former, T0 + 7 * H)
+        assert log.act(CID, Action.CLOSE, CHECKER, T0 + 7 * H)[0].state is State.CLOSED
+
+    def test_past_co_handler_cannot_check_after_a_transfer(self) -> None:
+        """核查: a co-handler (协办) of an earlier handler stays excluded after a transfer."""
+        log = _signed()
+        log.act(CID, Action.ASSIST, HANDLER, T0 + 2 * H, payload={"co_handlers": ["a-9"]})
+        log.act(CID, Action.TRANSFER, HANDLER, T0 + 3 * H, "not mine", payload={"to": "h-2"})
+        _finish_by(log, HANDLER2, T0 + 4 * H)
+        helper = Actor(PersonId("a-9"), DeskRole.CHECKER)
+        _refused(log, Rule.CHECKER_NOT_HANDLER, Action.CLOSE, helper, T0 + 6 * H)
+
+    def test_handlers_are_remembered_through_replay(self) -> None:
+        """Everyone who signed for the case is part of the case, so replay knows them too."""
+        log = _signed()
+        log.act(CID, Action.TRANSFER, HANDLER, T0 + 3 * H, "not mine", payload={"to": "h-2"})
+        log.act(CID, Action.SIGN_FOR, HANDLER2, T0 + 4 * H)
+        assert Case.replay(log.events(CID)).handled_by == ("h-1", "h-2")
 
     def test_first_handler_stays_through_transfers(self) -> None:
         """首办必须负责: the first handler is fixed at the first sign-for."""

@@ -125,7 +125,9 @@ def _with_due(a: CaseAssignment, p: Payload) -> CaseAssignment:
     if p.get("due") is None:
         return a
     due, budget = _due_of(a, p)
-    return assignment_record((a.owner, a.level, a.handler, a.first_handler, due, budget))
+    return assignment_record(
+        (a.owner, a.level, a.handler, a.first_handler, due, budget, a.handled_by)
+    )
 
 
 def _fired(x: CaseExtra, p: Payload) -> frozenset[tuple[str, int]]:
@@ -143,7 +145,15 @@ def _routed(c: Case, e: CaseEvent, extra: CaseExtra) -> Case:
     level = p.get("level")
     to = str(p["to"])
     new = assignment_record(
-        (to, a.level if level is None else str(level), None, a.first_handler, due, budget)
+        (
+            to,
+            a.level if level is None else str(level),
+            None,
+            a.first_handler,
+            due,
+            budget,
+            a.handled_by,
+        )
     )
     return _evolved(c, e, new, c.info, extra)
 
@@ -157,8 +167,11 @@ def _fold_dispatch(c: Case, e: CaseEvent) -> Case:
 def _fold_sign_for(c: Case, e: CaseEvent) -> Case:
     a = c.assignment
     # 首办必须负责: the first sign-for fixes the first handler for good.
-    first = e.actor if a.first_handler is None else a.first_handler
-    new = assignment_record((a.owner, a.level, e.actor, first, a.due, a.due_budget))
+    who = e.actor
+    first = who if a.first_handler is None else a.first_handler
+    # 核查: everyone who ever signed for it is remembered, so none of them checks it.
+    ever = a.handled_by if who in a.handled_by else (*a.handled_by, who)
+    new = assignment_record((a.owner, a.level, who, first, a.due, a.due_budget, ever))
     return _evolved(c, e, new, c.info, c.extra)
 
 

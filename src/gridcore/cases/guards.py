@@ -67,8 +67,14 @@ def _by_holder_or_desk(c: Case, a: Actor, reason: str, p: Payload) -> str:
 
 
 def _checker(c: Case, a: Actor, reason: str, p: Payload) -> str:
+    # 核查: nobody checks work they had a hand in, now or at any earlier point.
     if a.id == c.assignment.handler:
         return f"{a.id!r} is the handler: the check is done by someone else"
+    if a.id in c.assignment.handled_by:
+        return (
+            f"{a.id!r} handled the case before (handlers so far {list(c.handled_by)}): "
+            "the check is done by someone who never handled it"
+        )
     if a.id in c.extra.co_handlers:
         return f"{a.id!r} is a co-handler: the check is done by someone else"
     return ""
@@ -197,7 +203,9 @@ G_BY_HANDLER = Guard(Rule.BY_HANDLER, _by_handler, "only the handler acts (签�
 G_BY_OWNER = Guard(Rule.BY_OWNER, _by_owner, "only the owner dispatched to signs for it")
 G_BY_HOLDER = Guard(Rule.BY_HANDLER, _by_holder, "only who holds the case (handler or owner)")
 G_BY_HOLDER_OR_DESK = Guard(Rule.BY_HANDLER, _by_holder_or_desk, "the holder or the dispatcher")
-G_CHECKER = Guard(Rule.CHECKER_NOT_HANDLER, _checker, "the check is by someone else")
+G_CHECKER = Guard(
+    Rule.CHECKER_NOT_HANDLER, _checker, "the check is by someone who never handled the case"
+)
 G_TO = Guard(Rule.PAYLOAD, _to, "a new owner 'to' (and optional 'level')")
 G_TO_LEVEL = Guard(Rule.PAYLOAD, _to_and_level, "a new owner 'to' and its 'level'")
 G_TO_OTHER = Guard(Rule.PAYLOAD, _to_other, "the new owner differs from the current one")

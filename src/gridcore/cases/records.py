@@ -97,7 +97,8 @@ NO_EXTRA: Final = CaseExtra()
 
 
 class CaseAssignment(NamedTuple):
-    """Who holds a case and by when: owner and level, handler, first handler, deadline."""
+    """Who holds a case and by when: owner and level, handler, first handler, deadline,
+    and everyone who ever signed for it."""
 
     owner: str | None = None
     level: str | None = None
@@ -105,6 +106,7 @@ class CaseAssignment(NamedTuple):
     first_handler: PersonId | None = None
     due: datetime | None = None
     due_budget: timedelta | None = None
+    handled_by: tuple[PersonId, ...] = ()
 
 
 Assignment = CaseAssignment
@@ -152,6 +154,11 @@ class Case(NamedTuple):
     def first_handler(self) -> PersonId | None:
         """Who signed for it first (首办): fixed for good at the first sign-for."""
         return self.assignment.first_handler
+
+    @property
+    def handled_by(self) -> tuple[PersonId, ...]:
+        """Everyone who ever signed for the case, in order (the first handler first)."""
+        return self.assignment.handled_by
 
     @property
     def due(self) -> datetime | None:
@@ -354,7 +361,8 @@ event_record: Final = _builder(CaseEvent)
 payload): the one builder of events."""
 
 assignment_record: Final = _builder(CaseAssignment)
-"""`CaseAssignment` from (owner, level, handler, first_handler, due, due_budget)."""
+"""`CaseAssignment` from (owner, level, handler, first_handler, due, due_budget,
+handled_by)."""
 
 info_record: Final = _builder(CaseInfo)
 """`CaseInfo` from (category, grid, reporter, channel, reported_at, severity)."""
