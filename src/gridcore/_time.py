@@ -10,7 +10,7 @@ datetime paths agree to the microsecond.
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Final
 
 from gridcore.errors import CalendarError
@@ -21,6 +21,7 @@ __all__ = [
     "ONE_US",
     "US_PER_S",
     "aware_epoch_us",
+    "earlier",
     "epoch_us",
     "from_epoch_us",
     "instant_seconds_to_us",
@@ -49,6 +50,20 @@ _Y_MAX: Final = 4e15
 def epoch_us(t: datetime) -> int:
     """Microseconds since the epoch of an aware instant (exact real elapsed time)."""
     return (t - EPOCH) // ONE_US
+
+
+def earlier(a: datetime, b: datetime) -> bool:
+    """Whether the aware instant `a` is before `b`, as absolute instants.
+
+    Python compares two datetimes of one `tzinfo` by their wall clocks, ignoring `fold`:
+    across a daylight-saving fold (Europe/Berlin 2026-10-25 02:15 fold=1 is after 02:45
+    fold=0) or in a gap it answers the other way. This never does: instants of one zone
+    with a fixed offset compare by wall clock (the same answer), any other pair as UTC.
+    """
+    tz = a.tzinfo
+    if tz is not b.tzinfo or type(tz) is timezone:
+        return a < b  # other zones: Python compares the instants; a fixed offset: the same
+    return a - EPOCH < b - EPOCH  # through UTC (EPOCH's zone is another one)
 
 
 def aware_epoch_us(t: datetime, what: str) -> int:

@@ -579,6 +579,65 @@ class TestNotifications:
         assert log.act(CID, Action.VERIFY, WORKER, T0)[2] == ()
 
 
+BERLIN = ZoneInfo("Europe/Berlin")
+# 2026-10-25: clocks go back from 03:00 CEST to 02:00 CET, so 02:00-03:00 happens twice.
+FIRST_0245 = datetime(2026, 10, 25, 2, 45, tzinfo=BERLIN)  # fold=0: CEST, 00:45 UTC
+SECOND_0215 = datetime(2026, 10, 25, 2, 15, fold=1, tzinfo=BERLIN)  # CET, 01:15 UTC
+
+
+class TestTimeOrder:
+    """Actions are ordered by absolute instant, also across a daylight-saving fold."""
+
+    def _reported_at(self, at: datetime) -> CaseLog:
+        log = CaseLog()
+        log.report(CID, REPORTER, at, grid=AreaCode("g1"), category=CategoryCode("road"))
+        return log
+
+    def test_the_fold_example_is_what_it_claims(self) -> None:
+        """02:15 (second pass) is 30 minutes after 02:45 (first pass), as instants."""
+        assert SECOND_0215.astimezone(UTC) - FIRST_0245.astimezone(UTC) == timedelta(minutes=30)
+
+    def test_a_later_instant_in_the_repeated_hour_is_accepted(self) -> None:
+        """Last event 02:45 CEST, action 02:15 CET (later): accepted."""
+        log = self._reported_at(FIRST_0245)
+        assert log.act(CID, Action.VERIFY, WORKER, SECOND_0215)[0].state is State.VERIFIED
+
+    def test_an_earlier_instant_in_the_repeated_hour_is_refused(self) -> None:
+        """Last event 02:15 CET, action 02:45 CEST (earlier, though its wall clock is later)."""
+        log = self._reported_at(SECOND_0215)
+        _refused(log, Rule.TIME_ORDER, Action.VERIFY, WORKER, FIRST_0245)
+
+    def test_an_appended_event_is_ordered_the_same_way(self) -> None:
+        """`append` (and `follow`) refuse an event dated before the last one, as instants."""
+        log = self._reported_at(SECOND_0215)
+        other = self._reported_at(SECOND_0215)
+        event = other.act(CID, Action.VERIFY, WORKER, SECOND_0215)[1]._replace(at=FIRST_0245)
+        with pytest.raises(TransitionRefused) as info:
+            log.append(event)
+        assert info.value.rule == Rule.TIME_ORDER
+
+    def test_accountable_at_reads_events_up_to_the_instant(self) -> None:
+        """Verified at 02:45 CEST: at 02:15 CET (later) the desk person is accountable."""
+        log = self._reported_at(datetime(2026, 10, 25, 2, 0, tzinfo=BERLIN))
+        log.act(CID, Action.VERIFY, DESK, FIRST_0245)
+        assert log.accountable_at(CID, SECOND_0215) == "desk-1"
+        before = datetime(2026, 10, 25, 2, 30, tzinfo=BERLIN)  # fold=0: 00:30 UTC
+        assert log.accountable_at(CID, before) is None
+
+    def test_the_light_counts_time_used_by_instant(self) -> None:
+        """A stage due at 02:45 CEST is past due at 02:15 CET: red, not green."""
+        policy = FixedDeadlines(RoundTheClock(), {Stage.VERIFY: timedelta(minutes=45)})
+        log = CaseLog(policy)
+        log.report(
+            CID,
+            REPORTER,
+            datetime(2026, 10, 25, 2, 0, tzinfo=BERLIN),
+            grid=AreaCode("g1"),
+            category=CategoryCode("road"),
+        )
+        assert case_light(log.case(CID), SECOND_0215, policy) is WarningLight.RED
+
+
 class TestConcurrency:
     def test_stale_expected_seq_is_refused(self) -> None:
         """Two writers who read seq 1: the second one fails."""
@@ -985,7 +1044,7 @@ def _light_by_datetimes(
     cal = RoundTheClock() if policy is None else policy.calendar_for(case.category)
     at = case.parked_since if case.state is State.PARKED else now
     assert at is not None
-    if at < deadline:
+    if at.astimezone(UTC) < deadline.astimezone(UTC):  # absolute instants
         used = max(limit - cal.between(at, deadline), timedelta(0))
     else:
         used = limit + cal.between(deadline, at)
@@ -1085,8 +1144,8 @@ class TestCaseLightFastPath:
         with pytest.raises(TypeError):
             case_light(case, datetime(2024, 3, 4, 12), policy)
 
-    def test_in_a_dst_fold_instants_compare_as_datetimes_do(self) -> None:
-        """Same zone: `at < deadline` on wall times (as datetimes compare), not on UTC."""
+    def test_in_a_dst_fold_instants_compare_as_instants(self) -> None:
+        """Same zone: 40 minutes past the deadline is red, whatever the wall clocks say."""
         berlin = ZoneInfo("Europe/Berlin")
         since = datetime(2024, 10, 27, 1, 30, tzinfo=berlin)  # 23:30 UTC, deadline 00:30 UTC
         policy = FixedDeadlines(RoundTheClock(), LIMITS)
@@ -1094,6 +1153,6 @@ class TestCaseLightFastPath:
         case = Case(CID, State.REPORTED, 1, since, since, 1, Assignment(), info)
         at = datetime(2024, 10, 27, 2, 10, tzinfo=berlin, fold=1)  # 01:10 UTC: 40 min late
         expected = _light_by_datetimes(case, at, policy, 0.8, 1.0)
-        assert expected is WarningLight.YELLOW  # the wall times say 02:10 < 02:30
+        assert expected is WarningLight.RED  # the wall times say 02:10 < 02:30: not used
         assert case_light(case, at, policy) is expected
         assert case_light(case, at.astimezone(UTC), policy) is WarningLight.RED

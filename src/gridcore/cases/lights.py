@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Final
 
-from gridcore._time import EPOCH, ONE_US
+from gridcore._time import EPOCH, ONE_US, earlier
 from gridcore.cases.deadlines import (
     FAST_ZONES,
     WALL,
@@ -83,7 +83,7 @@ def case_light(
                 and type(due.tzinfo) in FAST_ZONES
             ):
                 end_us = (due - EPOCH) // ONE_US
-                return _light_us(cal, at, due, end_us, budget // ONE_US, yellow_at, red_at)
+                return _light_us(cal, at, end_us, budget // ONE_US, yellow_at, red_at)
         elif policy is not None:
             limit = policy.limit_for(cat, stage)
             if limit is None:
@@ -99,11 +99,8 @@ def case_light(
             ):
                 end_us = cal.add_us((since - EPOCH) // ONE_US, limit // ONE_US)
                 if 0 < end_us < _FAST_MAX_US:
-                    # The instant `cal.add(since, limit)` gives, in the same wall time
-                    # (`add` returns the UTC round trip's representation, or one equal to
-                    # it): `at < deadline` below compares exactly as the datetime path.
-                    deadline = datetime.fromtimestamp(end_us / 1e6, tz)
-                    return _light_us(cal, at, deadline, end_us, limit // ONE_US, yellow_at, red_at)
+                    # The instant `cal.add(since, limit)` gives, as epoch microseconds.
+                    return _light_us(cal, at, end_us, limit // ONE_US, yellow_at, red_at)
         else:
             return None
     sd = stage_deadline(case, policy)
@@ -113,7 +110,7 @@ def case_light(
     cal = calendar_of(case, policy)
     at = case.extra.parked_since if case.state is State.PARKED else now
     assert at is not None  # a parked case always has parked_since
-    if at < deadline:
+    if earlier(at, deadline):
         used = max(limit - cal.between(at, deadline), _ZERO)
     else:
         used = limit + cal.between(deadline, at)
@@ -125,18 +122,15 @@ def case_light(
 def _light_us(
     cal: Calendar,
     at: datetime,
-    deadline: datetime,
     end_us: int,
     limit_us: int,
     yellow_at: float,
     red_at: float,
 ) -> WarningLight:
-    """`case_light`'s last steps on microseconds: `deadline` is the instant `end_us`."""
+    """`case_light`'s last steps on microseconds: the deadline is the instant `end_us`."""
     at_us = (at - EPOCH) // ONE_US
-    # Aware datetimes of different zones compare as UTC instants, so the ints answer;
-    # in one zone they compare as wall times (a DST fold can differ): ask them.
-    before = (at < deadline) if at.tzinfo is deadline.tzinfo else (at_us < end_us)
-    if before:
+    # Absolute instants (the ints), as the datetime path compares them (`earlier`).
+    if at_us < end_us:
         used = limit_us - cal.between_us(at_us, end_us)
         if used < 0:
             used = 0

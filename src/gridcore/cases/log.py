@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any, Final
 
+from gridcore._time import earlier
 from gridcore.cases.deadlines import DeadlinePolicy
 from gridcore.cases.machine import apply, follow, refusal, report
 from gridcore.cases.records import Actor, Case, CaseEvent, Outcome
@@ -215,7 +216,7 @@ class CaseLog:
         """
         who: str | None = None
         for e in self.events(case_id):
-            if e.at > t:
+            if earlier(t, e.at):
                 break
             if e.action == Action.SIGN_FOR:
                 return e.actor

@@ -21,6 +21,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Final
 
+from gridcore._time import earlier
 from gridcore.cases.deadlines import DeadlinePolicy
 from gridcore.cases.folds import case_from_report
 from gridcore.cases.records import (
@@ -100,7 +101,7 @@ def broken_rule(
         return Rule.ROLE, f"role {actor.role!r} may not; allowed: {sorted(tr.roles)}"
     if now.tzinfo is None:
         raise ConfigError(f"case {case.id!r}: instant 'now' = {now!r} is naive: expected aware")
-    if now < case.updated_at:
+    if earlier(now, case.updated_at):
         return Rule.TIME_ORDER, (
             f"now {now.isoformat()} is before the last event at {case.updated_at.isoformat()}"
         )
@@ -172,7 +173,7 @@ def apply(
     if (
         actor.role not in roles
         or now.tzinfo is None
-        or now < case.updated_at
+        or earlier(now, case.updated_at)
         or (
             payload
             and "first_handler" in payload
