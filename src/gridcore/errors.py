@@ -22,6 +22,7 @@ __all__ = [
     "RoutingError",
     "ScenarioError",
     "SchemaVersionError",
+    "SequenceGapError",
     "SimulationError",
     "StaffingError",
     "StaleSequenceError",
@@ -131,6 +132,24 @@ class StaleSequenceError(CaseError):
         super().__init__(
             f"case {case_id!r}: event sequence {got} is stale, expected {expected} "
             "(another writer appended first; reload and retry)"
+        )
+
+
+class SequenceGapError(StaleSequenceError):
+    """An event whose sequence number skips ahead: events are missing before it.
+
+    A subclass of `StaleSequenceError`, so callers that catch that one still do; its
+    message says what is wrong (a gap, not another writer).
+    """
+
+    def __init__(self, case_id: str, expected: int, got: int) -> None:
+        self.case_id = case_id
+        self.expected = expected
+        self.got = got
+        CaseError.__init__(
+            self,
+            f"case {case_id!r}: event sequence {got} leaves a gap, expected {expected} "
+            f"(events {expected}..{got - 1} are missing: load them first)",
         )
 
 

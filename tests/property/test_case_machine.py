@@ -7,7 +7,9 @@ Events round-trip through JSON.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -30,13 +32,15 @@ from gridcore.cases import (
     FixedDeadlines,
     Rule,
     State,
+    event_from_dict,
     event_from_json,
+    event_to_dict,
     event_to_json,
 )
 from gridcore.cases.machine import broken_rule
 from gridcore.categories import Stage
 from gridcore.clock import RoundTheClock
-from gridcore.errors import TransitionRefused
+from gridcore.errors import GridcoreError, TransitionRefused
 from gridcore.ids import AreaCode, CaseId, CategoryCode, PersonId
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -484,3 +488,55 @@ def test_events_round_trip_through_json(e: CaseEvent) -> None:
     assert back == e
     assert back.at.utcoffset() == e.at.utcoffset()
     assert event_to_json(back) == event_to_json(e)
+
+
+# -- reading events: only typed errors, whatever the input ---------------------------
+
+_VALID = event_to_dict(
+    CaseEvent(
+        CaseId("c1"),
+        2,
+        T0,
+        PersonId("desk-1"),
+        DeskRole.DISPATCHER,
+        Action.VERIFY,
+        State.REPORTED,
+        State.VERIFIED,
+        "",
+        MappingProxyType({"unit": "desk"}),
+    )
+)
+ODD = st.sampled_from(
+    ["../../etc/passwd", "Mars/Olympus", "", "UTC", "9999-99-99", "\x00", "reported", -1, 0]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.dictionaries(st.sampled_from(sorted(_VALID)), JSON_VALUES | ODD, max_size=4),
+    st.sets(st.sampled_from(sorted(_VALID)), max_size=2),
+)
+def test_reading_any_event_raises_only_typed_errors(
+    changes: dict[str, Any], dropped: set[str]
+) -> None:
+    """An event dict with any fields changed or dropped: an event or a `GridcoreError`."""
+    d = {k: v for k, v in {**_VALID, **changes}.items() if k not in dropped}
+    for read in (lambda: event_from_dict(d), lambda: event_from_json(json.dumps(d))):
+        try:
+            e = read()
+        except GridcoreError as exc:
+            assert str(exc)
+        else:
+            assert event_from_json(event_to_json(e)) == e
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=40) | JSON_VALUES.map(json.dumps))
+def test_reading_any_text_raises_only_typed_errors(text: str) -> None:
+    """Any text at all: an event or a `GridcoreError` that says what was expected."""
+    try:
+        e = event_from_json(text)
+    except GridcoreError as exc:
+        assert "expected" in str(exc)
+    else:
+        assert event_from_json(event_to_json(e)) == e

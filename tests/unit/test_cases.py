@@ -33,7 +33,9 @@ from gridcore.cases import (
     State,
     apply,
     case_light,
+    event_from_dict,
     event_from_json,
+    event_to_dict,
     event_to_json,
     mermaid_diagram,
     report,
@@ -55,6 +57,7 @@ from gridcore.errors import (
     ConfigError,
     FileFormatError,
     GridcoreError,
+    SequenceGapError,
     StaleSequenceError,
     TaxonomyError,
     TransitionRefused,
@@ -853,6 +856,96 @@ class TestJson:
             event_from_json("[1, 2]")
         with pytest.raises(FileFormatError, match="seq"):
             event_from_json(event_to_json(e).replace('"seq":1', '"seq":"1"'))
+
+    def test_a_zone_that_is_a_path_or_not_text_is_a_typed_error(self) -> None:
+        """ "zone" = "../../etc/passwd", 7 or "Mars/Base" is a `FileFormatError` naming it."""
+        d = event_to_dict(_log().events(CID)[0])
+        for zone in ("../../etc/passwd", 7, "Mars/Base", "", ["UTC"]):
+            with pytest.raises(FileFormatError, match="zone"):
+                event_from_dict({**d, "zone": zone})
+
+    def test_any_bad_field_is_named_with_value_and_expectation(self) -> None:
+        """seq 0, an empty case id, a NaN in the payload, a list: each a typed error."""
+        d = event_to_dict(_log().events(CID)[0])
+        cases = {"seq": 0, "case_id": "", "payload": {"x": float("nan")}, "to_state": "gone"}
+        for key, value in cases.items():
+            with pytest.raises(FileFormatError, match=key) as info:
+                event_from_dict({**d, key: value})
+            assert "expected" in str(info.value)
+        with pytest.raises(FileFormatError):
+            event_from_dict([d])  # type: ignore[arg-type]
+        with pytest.raises(FileFormatError):
+            event_from_json(None)  # type: ignore[arg-type]
+        with pytest.raises(FileFormatError):
+            event_from_json("[" * 100_000)
+
+
+class TestAppendedEvents:
+    """`CaseLog.append` takes only the event the table and its guards make (issue 14)."""
+
+    def _report_event(self) -> CaseEvent:
+        return _log().events(CID)[0]
+
+    def test_a_report_that_claims_to_close_the_case_is_refused(self) -> None:
+        """A report event whose to_state is closed: refused, the log holds no such case."""
+        log = CaseLog()
+        bad = self._report_event()._replace(to_state=State.CLOSED)
+        with pytest.raises(EventLogError, match="to_state"):
+            log.append(bad)
+        assert CID not in log
+        assert log.append(self._report_event()).state is State.REPORTED
+
+    @pytest.mark.parametrize(
+        ("key", "value"),
+        [("grid", None), ("grid", 7), ("category", ""), ("channel", 3), ("severity", "2")],
+    )
+    def test_a_report_with_a_missing_or_mistyped_payload_is_a_typed_error(
+        self, key: str, value: object
+    ) -> None:
+        """The report's payload fields are named with the value and what was expected."""
+        e = self._report_event()
+        p = dict(e.payload)
+        if value is None:
+            del p[key]
+        else:
+            p[key] = value
+        with pytest.raises(EventLogError, match=key):
+            CaseLog().append(e._replace(payload=MappingProxyType(p)))
+
+    def test_an_event_missing_a_field_the_action_writes_is_refused(self) -> None:
+        """A transfer without the "level" `apply` writes is not an event of the table."""
+        source = _signed()
+        source.act(CID, Action.TRANSFER, HANDLER, T0 + 3 * H, "not mine", payload={"to": "h-2"})
+        events = source.events(CID)
+        log = CaseLog()
+        for e in events[:-1]:
+            log.append(e)
+        p = {k: v for k, v in events[-1].payload.items() if k != "level"}
+        with pytest.raises(EventLogError, match="level"):
+            log.append(events[-1]._replace(payload=MappingProxyType(p)))
+        assert log.append(events[-1]) == source.case(CID)
+
+    def test_a_gap_has_its_own_error_and_a_stale_write_keeps_its_own(self) -> None:
+        """seq 3 after 1: `SequenceGapError` (still a `StaleSequenceError`); seq 1 again: stale."""
+        source = _signed()
+        events = source.events(CID)
+        log = CaseLog()
+        log.append(events[0])
+        with pytest.raises(SequenceGapError, match="gap") as gap:
+            log.append(events[2])
+        assert isinstance(gap.value, StaleSequenceError)
+        with pytest.raises(StaleSequenceError, match="another writer") as stale:
+            log.append(events[0])
+        assert not isinstance(stale.value, SequenceGapError)
+
+    def test_a_whole_log_appends_to_the_same_cases(self) -> None:
+        """Every event of a real log, appended elsewhere, gives the same cases."""
+        source = _handled(FixedDeadlines(WORKING, LIMITS))
+        source.act(CID, Action.REWORK, CHECKER, T0 + 4 * H, "redo")
+        log = CaseLog()
+        for e in source.all_events():
+            log.append(event_from_json(event_to_json(e)))
+        assert log.case(CID) == source.case(CID)
 
 
 class TestRecords:

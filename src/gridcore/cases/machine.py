@@ -49,7 +49,13 @@ from gridcore.cases.vocabulary import (
     Payload,
     Rule,
 )
-from gridcore.errors import CaseError, ConfigError, StaleSequenceError, TransitionRefused
+from gridcore.errors import (
+    CaseError,
+    ConfigError,
+    SequenceGapError,
+    StaleSequenceError,
+    TransitionRefused,
+)
 from gridcore.ids import AreaCode, CaseId, CategoryCode
 
 __all__ = [
@@ -290,40 +296,106 @@ def report(
 
 
 def follow(case: Case | None, event: CaseEvent) -> Case:
-    """The case after `event`, an event written elsewhere, checked as `apply` checks.
+    """The case after `event`, an event written elsewhere, if it is exactly one the table makes.
 
-    `case` is the case as stored (None before its report). `StaleSequenceError` unless
-    `event.seq` is its next one; `EventLogError` or `TransitionRefused` unless the event is
-    one the transition table and its guards make from `case` (it goes through the gate of
-    `apply`). `CaseLog.append` and the durable journal (`gridcore.store`) both use it.
+    `case` is the case as stored (None before its report). The event must be the one that
+    `report` or `apply` (the gate, the table and its guards) make from `case` for the same
+    actor, role, instant, reason and payload: same action, from and to state, and every
+    payload field the action writes, with its type (deadline texts and parked time, which
+    depend on the policy, by type only). `SequenceGapError` when events are missing
+    before it, `StaleSequenceError` when another writer appended first; else
+    `EventLogError` or `TransitionRefused` naming what differs. `CaseLog.append` and the
+    durable journal (`gridcore.store`) both go through it.
     """
     cid = event.case_id
     expected = 1 if case is None else case.seq + 1
+    if event.seq > expected:
+        raise SequenceGapError(cid, expected, event.seq)
     if event.seq != expected:
         raise StaleSequenceError(cid, expected, event.seq)
-    if case is None:
-        if event.role not in REPORT_ROLES:
-            raise EventLogError(
-                f"case {cid!r} event #1: role {event.role!r} may not report; allowed: "
-                f"{sorted(REPORT_ROLES)}"
-            )
-        return case_from_report(event)
-    if case.id != cid:
+    if case is not None and case.id != cid:
         raise EventLogError(f"event of case {cid!r} given to follow case {case.id!r}")
-    if event.from_state != case.state:
-        raise EventLogError(
-            f"case {cid!r} event #{event.seq}: from_state {event.from_state!r}, "
-            f"expected {case.state.value!r}"
-        )
-    actor = Actor(event.actor, _desk_role(event), str(event.payload.get("unit", "")))
-    # Through the gate (the deadline texts are the event's own: no policy asked).
-    made = apply(case, event.action, actor, event.at, event.reason, event.payload, notify=False)[1]
-    if made.to_state != event.to_state:
-        raise EventLogError(
-            f"case {cid!r} event #{event.seq}: to_state {event.to_state!r}, "
-            f"expected {made.to_state.value!r}"
-        )
+    where = f"case {cid!r} event #{event.seq}"
+    if case is None:
+        made = _report_again(event, where)
+    else:
+        actor = Actor(event.actor, _desk_role(event), str(event.payload.get("unit", "")))
+        if event.from_state != case.state:
+            raise EventLogError(
+                f"{where}: from_state {event.from_state!r}, expected {case.state.value!r}"
+            )
+        # Through the gate (the deadline texts are the event's own: no policy asked).
+        made = apply(
+            case, event.action, actor, event.at, event.reason, event.payload, notify=False
+        )[1]
+    detail = _difference(made, event)
+    if detail:
+        raise EventLogError(f"{where} is not the event the transition table makes: {detail}")
+    if case is None:
+        return case_from_report(event)
     return ENTRIES[(case.state, made.action)][4](case, event)  # Entry.fold
+
+
+# Payload fields whose value depends on the policy (calendars, limits): checked by type.
+_POLICY_FIELDS: Final = frozenset({"due", "budget_s", "parked_s"})
+
+
+def _difference(made: CaseEvent, given: CaseEvent) -> str:
+    """What differs between the event the table makes and the one given ("" if nothing)."""
+    for name in ("action", "from_state", "to_state", "actor", "at", "reason"):
+        want, got = getattr(made, name), getattr(given, name)
+        if want != got or type(want) is not type(got):
+            return f"{name} = {got!r}, expected {want!r}"
+    if str(made.role) != str(given.role):
+        return f"role = {given.role!r}, expected {str(made.role)!r}"
+    for key, want in made.payload.items():
+        if key not in given.payload:
+            return f"payload {key!r} is missing, expected {want!r}"
+        got = given.payload[key]
+        if key in _POLICY_FIELDS:
+            if not _same_kind(got, want):
+                return f"payload {key!r} = {got!r}, expected a {type(want).__name__}"
+        elif got is not want and (got != want or type(got) is not type(want)):
+            return f"payload {key!r} = {got!r}, expected {want!r}"
+    return ""
+
+
+def _same_kind(a: object, b: object) -> bool:
+    """Both text, or both numbers (not booleans)."""
+    if isinstance(b, str):
+        return isinstance(a, str)
+    return isinstance(a, int | float) and not isinstance(a, bool)
+
+
+def _report_again(event: CaseEvent, where: str) -> CaseEvent:
+    """The report event `report` makes from the given one's fields (typed errors first)."""
+    p = event.payload
+    for key in ("grid", "category"):
+        value = p.get(key)
+        if not isinstance(value, str) or not value:
+            raise EventLogError(f"{where}: payload {key!r} = {value!r}, expected a non-empty text")
+    channel = p.get("channel")
+    if not isinstance(channel, str):
+        raise EventLogError(f"{where}: payload 'channel' = {channel!r}, expected a text")
+    severity = p.get("severity")
+    if type(severity) is not int or not 0 <= severity <= 4:
+        raise EventLogError(f"{where}: payload 'severity' = {severity!r}, expected an int 0..4")
+    if event.role not in REPORT_ROLES:
+        raise EventLogError(
+            f"{where}: role {event.role!r} may not report; allowed: {sorted(REPORT_ROLES)}"
+        )
+    actor = Actor(event.actor, DeskRole(event.role), str(p.get("unit", "")))
+    return report(
+        event.case_id,
+        actor,
+        event.at,
+        grid=AreaCode(str(p["grid"])),
+        category=CategoryCode(str(p["category"])),
+        channel=channel,
+        severity=severity,
+        reason=event.reason,
+        payload=p,
+    )[1]
 
 
 def _desk_role(e: CaseEvent) -> DeskRole:
