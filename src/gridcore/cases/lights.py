@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Final
 
-from gridcore._time import EPOCH, ONE_US, earlier
+from gridcore._time import EPOCH, ONE_US
 from gridcore.cases.deadlines import (
     FAST_ZONES,
     WALL,
@@ -110,7 +110,7 @@ def case_light(
     cal = calendar_of(case, policy)
     at = case.extra.parked_since if case.state is State.PARKED else now
     assert at is not None  # a parked case always has parked_since
-    if earlier(at, deadline):
+    if at - EPOCH < deadline - EPOCH:  # absolute instants, as the microsecond path
         used = max(limit - cal.between(at, deadline), _ZERO)
     else:
         used = limit + cal.between(deadline, at)
