@@ -49,6 +49,7 @@ CORE = frozenset(
         "crs",
         "tiling",
         "gridcodes",
+        "levels",
     }
 )
 """Top-level parts of gridcore that make up the core: no I/O, no clock, no engine."""
