@@ -64,6 +64,20 @@ def _wait_for_start(ack: Path, pid: int, err: Path, before: int) -> None:
     raise AssertionError("the writer did not start within 180 s")
 
 
+def _batches(ack: Path) -> int:
+    """How many appends the writers have acknowledged so far."""
+    return sum(1 for line in ack.read_text().splitlines() if not line.startswith("start"))
+
+
+def _wait_for_batches(ack: Path, pid: int, target: int) -> None:
+    """Wait until `target` appends are acknowledged or the writer has exited."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and _batches(ack) < target:
+        if os.waitpid(pid, os.WNOHANG)[0]:
+            raise AssertionError("the writer finished its work before it was killed")
+        time.sleep(0.001)
+
+
 def test_sigkilled_writers_never_leave_a_partial_or_doubled_append(
     durable_url: str, tmp_path: Path
 ) -> None:
@@ -79,7 +93,11 @@ def test_sigkilled_writers_never_leave_a_partial_or_doubled_append(
     for round_ in range(KILLS):
         pid = _spawn(durable_url, ack, err)
         _wait_for_start(ack, pid, err, round_)
-        time.sleep(float(rng.uniform(0.0, 0.3)))
+        # Kill after a random number of acknowledged batches plus a random few ms, so the
+        # moment lands before, inside or between appends whatever the disk's speed (a
+        # sleep in seconds let a fast machine's writer finish its work before the kill).
+        _wait_for_batches(ack, pid, _batches(ack) + int(rng.integers(0, 4)))
+        time.sleep(float(rng.uniform(0.0, 0.005)))
         os.kill(pid, signal.SIGKILL)
         _, status = os.waitpid(pid, 0)
         if os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL:
