@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 import attrs
 import numpy as np
 
+from gridcore._rates import ratio
 from gridcore.metrics import CaseFacts, compute_metrics
 from gridcore.sim.model.state import LEVELS
 from gridcore.sim.results import Check, ReplicationResult, Table, metrics_record
@@ -159,9 +160,9 @@ def _counter_metrics(ctr: Mapping[str, float], m: dict[str, float]) -> None:
         m[f"worker_share_{name}"] = ctr.get(k, 0.0) / work if work else math.nan
     m["worker_share_idle"] = max(0.0, work - busy) / work if work else math.nan
     m["worker_utilisation"] = busy / work if work else math.nan
-    m["patrol_coverage"] = _ratio(ctr.get("patrols_done", 0.0), ctr.get("patrols_due", 0.0))
-    m["visit_rate"] = _ratio(ctr.get("visit_done_min", 0.0), ctr.get("visit_due_min", 0.0))
-    m["inspection_rate"] = _ratio(ctr.get("inspect_done_min", 0.0), ctr.get("inspect_due_min", 0.0))
+    m["patrol_coverage"] = ratio(ctr.get("patrols_done", 0.0), ctr.get("patrols_due", 0.0))
+    m["visit_rate"] = ratio(ctr.get("visit_done_min", 0.0), ctr.get("visit_due_min", 0.0))
+    m["inspection_rate"] = ratio(ctr.get("inspect_done_min", 0.0), ctr.get("inspect_due_min", 0.0))
     m["incidents"] = ctr.get("incidents_measured", 0.0)
     found = ctr.get("latent_found", 0.0)
     m["latent_found"] = found
@@ -385,7 +386,3 @@ def _cell(x: Any) -> Any:
     if isinstance(x, float) and not math.isfinite(x):
         return None
     return x
-
-
-def _ratio(a: float, b: float) -> float:
-    return a / b if b else math.nan
