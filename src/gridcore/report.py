@@ -36,7 +36,7 @@ import numpy as np
 
 from gridcore.errors import ConfigError, FileFormatError
 from gridcore.io.atomic import write_text_atomic
-from gridcore.sweep import read_csv_rows
+from gridcore.sweep.results import read_csv_rows
 
 __all__ = ["Figure", "register", "write_report"]
 

@@ -31,7 +31,7 @@ def no_run(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr("gridcore.sim.run.run_scenario", ran)
     monkeypatch.setattr("gridcore.sim.run.compare", ran)
-    monkeypatch.setattr("gridcore.sweep.run_sweep", ran)
+    monkeypatch.setattr("gridcore.sweep.commands.run_sweep", ran)
     monkeypatch.setattr("gridcore.synth.synthetic_city", ran)
 
 
