@@ -52,4 +52,10 @@ def test_an_ingested_311_export_calibrates_and_reports_what_fails(tmp_path: Path
     assert "times.handle_grid" in doc["not_fitted"]
     # the import writes its synthetic steps at one instant: no time, so not fitted
     assert "every complete value is 0" in doc["not_fitted"]["times.dispatch"]
+    assert "every complete value is 0" in doc["not_fitted"]["times.verify"]
+    assert "routing.return_delay" in doc["not_fitted"]
+    # every report is a 311 call, the public's: the resident share is 1, and says why
+    share = doc["fitted"]["incidents.resident_share"]
+    assert share["estimate"] == 1.0 and share["channels"] == {"311": share["sample_size"]}
+    assert "no report in the log came from a patrol" in share["note"]
     assert isinstance(doc["failing_tests"], list)

@@ -37,6 +37,21 @@ class TestFitDuration:
         assert fit.ci_low < 180.0 < fit.ci_high
         assert fit.sigma == pytest.approx(0.8, abs=0.05)
 
+    def test_a_competing_censoring_is_weighted_in_the_test(self) -> None:
+        """Exponential times (mean 90) cut short by a competing event (exponential, mean
+        60) whose time a complete value does not show: the completes are short, so the
+        plain test rejects the true form; weighted by the censoring's reverse Kaplan-Meier
+        survival it accepts it, and the censored MLE's interval holds 90."""
+        rng = np.random.default_rng(5)
+        x, e = rng.exponential(90.0, 1500), rng.exponential(60.0, 1500)
+        seen, cut = np.minimum(x, e), e < x
+        plain = fit_duration(seen, cut)
+        weighted = fit_duration(seen, cut, competing=True)
+        assert plain is not None and weighted is not None
+        assert plain.kind == "empirical"
+        assert weighted.kind == "exponential"
+        assert weighted.ci_low < 90.0 < weighted.ci_high
+
     def test_censored_values_are_counted_not_dropped(self) -> None:
         """Exponential mean 60 censored at 50 minutes: the censored MLE's interval holds 60;
         the mean of the complete values alone (about 22) is far below it."""

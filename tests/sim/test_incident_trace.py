@@ -32,6 +32,14 @@ def _reports(events: list) -> list[tuple[datetime, str, str]]:
     )
 
 
+def _channels(events: list) -> list[tuple[datetime, str, str, str]]:
+    return sorted(
+        (e.at, e.payload["grid"], e.payload["category"], e.payload["channel"])
+        for e in events
+        if e.action == "report"
+    )
+
+
 def test_a_csv_trace_is_reported_exactly_as_written(tmp_path: Path) -> None:
     """Three incidents (two by grid code, one by position): three reports at those instants,
     in those grids, of those categories; nothing drawn besides."""
@@ -77,6 +85,52 @@ def test_a_simulated_log_replays_its_own_reports(tmp_path: Path) -> None:
     again = _events(replay)
     assert _reports(again) == _reports(events)
     assert {e.case_id for e in again if e.action == "close"}
+
+
+def test_a_replayed_log_keeps_each_report_channel(tmp_path: Path) -> None:
+    """A log with patrol finds (resident share 0.5) replays with the same channel per case:
+    a patrol find is reported by a grid worker and verified at its report's instant; a
+    resident's report waits for a worker to verify it."""
+    s = apply_overrides(
+        preset_scenario("shibanxi"),
+        {"run.days": 3, "run.replications": 1, "incidents.resident_share": 0.5},
+    )
+    events = _events(s)
+    assert {c for *_, c in _channels(events)} == {"resident", "patrol"}
+    log = tmp_path / "events.jsonl"
+    log.write_text("".join(event_to_json(e) + "\n" for e in events))
+    again = _events(apply_overrides(s, {"incidents.trace": str(log)}))
+    assert _channels(again) == _channels(events)
+    by_case: dict[str, list] = {}
+    for e in again:
+        by_case.setdefault(e.case_id, []).append(e)
+    patrol = [evs for evs in by_case.values() if evs[0].payload.get("channel") == "patrol"]
+    assert patrol
+    for evs in patrol:
+        assert evs[0].actor != "resident" and evs[0].role == "grid_worker"
+        assert evs[1].action == "verify" and evs[1].at == evs[0].at
+
+
+def test_a_csv_trace_channel_column_is_honoured(tmp_path: Path) -> None:
+    """A CSV trace's optional channel column: patrol finds verified on the spot, a hotline
+    call reported as such; rows without a channel are residents' reports."""
+    base = apply_overrides(preset_scenario("shibanxi"), {"run.days": 1, "run.replications": 1})
+    g = sorted(city_for(base).grids)[0]
+    t0 = datetime(2025, 3, 3, tzinfo=SH)
+    at = [t0 + timedelta(hours=h) for h in (9, 10, 11)]
+    (tmp_path / "trace.csv").write_text(
+        "instant,grid,category,channel\n"
+        f"{at[0].isoformat()},{g},E0101,patrol\n"
+        f"{at[1].isoformat()},{g},E0101,12345\n"
+        f"{at[2].isoformat()},{g},E0101,\n"
+    )
+    s = apply_overrides(base, {"incidents.trace": str(tmp_path / "trace.csv")})
+    got = _channels(_events(s))
+    assert [(a, c) for a, _, _, c in got] == [
+        (at[0], "patrol"),
+        (at[1], "12345"),
+        (at[2], "resident"),
+    ]
 
 
 def test_no_trace_keeps_the_dumped_scenario_as_it_was() -> None:

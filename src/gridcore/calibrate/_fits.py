@@ -149,17 +149,33 @@ class DurationFit:
 
 
 def fit_duration(
-    values: FloatArray, censored: npt.NDArray[np.bool_], limits: FloatArray | None = None
+    values: FloatArray,
+    censored: npt.NDArray[np.bool_],
+    limits: FloatArray | None = None,
+    *,
+    competing: bool = False,
 ) -> DurationFit | None:
     """Fit durations in minutes (`censored`: still running at the end of the log, the value
     is a lower bound). `limits`: the longest each value could have been seen (the time from
     its start to the end of the log; default unbounded), for the test of the complete
     values: each complete x was seen because x < its limit, so F(x) / F(limit) is uniform
-    under the fitted F. None when fewer than `MIN_SAMPLE` are complete."""
+    under the fitted F. `competing`: values are also censored by another event that can
+    come first (an escalation taking a case before its return), whose time is not known
+    for the complete ones: the test then weights F by the censoring's survival, estimated
+    from the censored values (reverse Kaplan-Meier), instead of using `limits`. None when
+    fewer than `MIN_SAMPLE` are complete."""
     lim_all = np.full(values.size, np.inf) if limits is None else limits
     x = values[~censored]
     lim = lim_all[~censored]
     c = values[censored]
+    if competing:
+        return _fit_duration(x, lim, c, lambda xs, _lim, cdf: _ks_competing(xs, c, cdf))
+    return _fit_duration(x, lim, c, _ks)
+
+
+def _fit_duration(x: FloatArray, lim: FloatArray, c: FloatArray, ks: Any) -> DurationFit | None:
+    """`fit_duration` of the complete values `x` (seen below `lim`) and the censored `c`,
+    tested by `ks(values, limits, cdf)`."""
     n = int(x.size)
     if n < MIN_SAMPLE:
         return None
@@ -187,8 +203,7 @@ def fit_duration(
     lo = 2 * total / float(stats.chi2.ppf(0.975, 2 * n))
     hi = 2 * total / float(stats.chi2.ppf(0.025, 2 * n))
     ll = -n * math.log(mean) - total / mean
-    ks = _ks(stats, x, lim, stats.expon(scale=mean).cdf)
-    cands["exponential"] = _cand(ll, 1, ks)
+    cands["exponential"] = _cand(ll, 1, ks(x, lim, stats.expon(scale=mean).cdf))
     fits["exponential"] = (mean, lo, hi, 0.0)
     # lognormal, on positive values only (a zero has no logarithm)
     zeros = int((x <= 0).sum())
@@ -197,7 +212,7 @@ def fit_duration(
         if ln is not None:
             (m_ln, lo_ln, hi_ln, s_ln, mu, ll_ln) = ln
             pos = x > 0
-            ks_ln = _ks(stats, x[pos], lim[pos], stats.lognorm(s_ln, scale=math.exp(mu)).cdf)
+            ks_ln = ks(x[pos], lim[pos], stats.lognorm(s_ln, scale=math.exp(mu)).cdf)
             cands["lognormal"] = _cand(ll_ln, 2, ks_ln)
             fits["lognormal"] = (m_ln, lo_ln, hi_ln, s_ln)
     passing = [k for k, v in cands.items() if v["p_value"] >= ALPHA]
@@ -244,10 +259,33 @@ def fit_duration(
     )
 
 
-def _ks(stats: Any, x: FloatArray, lim: FloatArray, cdf: Any) -> Any:
+def _ks(x: FloatArray, lim: FloatArray, cdf: Any) -> Any:
     """Kolmogorov-Smirnov of the complete values against `cdf`, each truncated at its limit."""
+    stats = scipy_stats()
     top = np.where(np.isfinite(lim), cdf(np.where(np.isfinite(lim), lim, 0.0)), 1.0)
     u = cdf(x) / np.where(top > 0, top, 1.0)
+    return stats.kstest(np.clip(u, 0.0, 1.0), "uniform")
+
+
+def _ks_competing(x: FloatArray, c: FloatArray, cdf: Any) -> Any:
+    """Kolmogorov-Smirnov of the complete values against `cdf` weighted by the survival of
+    the censoring: a complete x was seen with density f(x) S_C(x), S_C by the reverse
+    Kaplan-Meier of the censored values `c` (the completes are at risk of censoring)."""
+    stats = scipy_stats()
+    tau = np.unique(c[c > 0])
+    if not tau.size:
+        return stats.kstest(np.clip(cdf(x), 0.0, 1.0), "uniform")
+    pooled = np.sort(np.concatenate([x, c]))
+    at_risk = pooled.size - np.searchsorted(pooled, tau, side="left")
+    d = np.bincount(np.searchsorted(tau, c[c > 0]), minlength=tau.size)
+    surv = np.concatenate([[1.0], np.cumprod(1.0 - d / at_risk)])  # on [knot k, knot k+1)
+    knots = np.concatenate([[0.0], tau])
+    f_k = cdf(knots)
+    cum = np.concatenate([[0.0], np.cumsum(surv[:-1] * np.diff(f_k))])
+    total = float(cum[-1] + surv[-1] * (1.0 - f_k[-1]))
+    k = np.searchsorted(knots, x, side="right") - 1
+    g = cum[np.maximum(k, 0)] + surv[np.maximum(k, 0)] * (cdf(x) - f_k[np.maximum(k, 0)])
+    u = g / total if total > 0 else cdf(x)
     return stats.kstest(np.clip(u, 0.0, 1.0), "uniform")
 
 

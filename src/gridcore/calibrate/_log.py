@@ -40,12 +40,13 @@ _ROUTING_LIKE = frozenset({"dispatch", "transfer", "approve_return", "escalate",
 @attrs.frozen(eq=False)
 class EventLog:
     """A case log as columns: `table` (sorted by case, then the log's order), the channel of
-    each case's report (`channel`, codes into `channel_names`, -1 unknown), and `dirt`
-    (what was left out or repaired, by kind)."""
+    each case's report (`channel`, codes into `channel_names`, -1 unknown), its severity
+    (`severity`, -1 unknown), and `dirt` (what was left out or repaired, by kind)."""
 
     table: EventTable
     channel: IntArray
     channel_names: tuple[str, ...]
+    severity: IntArray
     dirt: Mapping[str, int]
     source: str
 
@@ -288,6 +289,7 @@ def _build(rows: list[dict[str, Any]], dirt: Counter[str], source: str) -> Event
     grid = np.full(n_cases, -1, np.int64)
     category = np.full(n_cases, -1, np.int64)
     channel = np.full(n_cases, -1, np.int64)
+    severity = np.full(n_cases, -1, np.int64)
     report_idx = rows_of("report")
     rep_case = case[np.array(report_idx, np.int64)] if report_idx else np.zeros(0, np.int64)
     # the first report of a case (a repeated report is dirt)
@@ -300,7 +302,7 @@ def _build(rows: list[dict[str, Any]], dirt: Counter[str], source: str) -> Event
     grids, cats, chans = _Codes(), _Codes(), _Codes()
     for c, i in firsts.items():
         pay = payloads[i]
-        g, k, ch = pay.get("grid"), pay.get("category"), pay.get("channel")
+        g, k, ch, sv = pay.get("grid"), pay.get("category"), pay.get("channel"), pay.get("severity")
         if g is not None:
             grid[c] = grids[str(g)]
         if k is not None:
@@ -309,6 +311,8 @@ def _build(rows: list[dict[str, Any]], dirt: Counter[str], source: str) -> Event
             dirt["reports_without_category"] += 1
         if ch is not None:
             channel[c] = chans[str(ch)]
+        if type(sv) is int:
+            severity[c] = sv
     dirt["cases_without_report"] += n_cases - len(firsts)
     from_state = np.full(n, -1, np.int64)
     from_state[1:] = to_state[:-1]
@@ -338,7 +342,7 @@ def _build(rows: list[dict[str, Any]], dirt: Counter[str], source: str) -> Event
         area_names=(),
     )
     clean = {k: v for k, v in sorted(dirt.items()) if v}
-    return EventLog(table, channel, tuple(chans.names()), clean, source)
+    return EventLog(table, channel, tuple(chans.names()), severity, clean, source)
 
 
 def _text(v: object) -> str:

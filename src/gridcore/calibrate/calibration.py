@@ -37,6 +37,7 @@ from gridcore.calibrate._fits import (
     scipy_stats,
 )
 from gridcore.calibrate._log import EventLog
+from gridcore.calibrate._verify import verify_steps
 from gridcore.categories import default_taxonomy
 from gridcore.errors import ConfigError
 from gridcore.metrics import EventTable, compute_metrics
@@ -60,9 +61,6 @@ NOT_IN_A_LOG: dict[str, str] = {
     "escalation": "the rules are configuration; the log shows only what they did",
     "routing.forward": "a relay hop's time is mixed with rule escalations in the log",
     "routing.direct": "not separable from the dispatch in the log",
-    "routing.return_delay": "not fitted (left at the base value)",
-    "times.verify": "the log shows a report and its verification, not when the work began: "
-    "the wait for a worker is not separable (observed.report_to_verify shows the sum)",
 }
 """Keys a case log cannot show, and why (left at the base scenario's values)."""
 
@@ -170,6 +168,8 @@ class _Fitter:
         ended: npt.NDArray[np.bool_],
         scale: str,
         note: str = "",
+        *,
+        competing: bool = False,
     ) -> DurationFit | None:
         """Fit one duration key; negative lengths (a dirty log) are counted and left out."""
         minutes, limits = lengths
@@ -177,7 +177,7 @@ class _Fitter:
         if bad.any():
             self.dirt[f"negative_durations:{key}"] = int(bad.sum())
         x, done = minutes[~bad], ended[~bad]
-        fit = fit_duration(x, ~done, limits[~bad])
+        fit = fit_duration(x, ~done, limits[~bad], competing=competing)
         if fit is None:
             self.not_fitted[key] = (
                 f"too few complete observations ({int(done.sum())} < {MIN_SAMPLE})"
@@ -218,11 +218,12 @@ def calibrate(
     reports = first_per_case(t, action_mask(t, "report"))
     arrivals = _arrivals(f, t, reports, households, ZoneInfo(base.run.timezone), as_of_us)
     _categories(f, t, reports)
-    resident = _channels(f, log, reports)
+    public = _channels(f, log, reports)
     cal, work_cat = _calendar_flags(base, t.category_names)
     _handling(f, t, cal, work_cat, as_of_us)
-    _steps(f, t, cal, work_cat, reports[resident], as_of_us)
-    _shares(f, t)
+    _steps(f, t, cal, work_cat, reports[public], as_of_us)
+    _verify(f, log, reports[public], base, cal, as_of_us)
+    _shares(f, t, cal, work_cat, as_of_us)
     facts = t.facts()
     observed = _observed(facts, arrivals)
     closed = facts.closed
@@ -264,23 +265,33 @@ def _arrivals(
 
 
 def _channels(f: _Fitter, log: EventLog, reports: IntArray) -> npt.NDArray[np.bool_]:
-    """`incidents.resident_share`; returns which reports came from residents."""
+    """`incidents.resident_share` by channel: a report on any channel but `patrol` (a
+    resident, the hotline, an app, a 311 call) comes from the public, the model's resident
+    report; a patrol's is a latent incident found. Returns which reports came from the
+    public (a report without a channel is neither)."""
     ch = log.channel[log.table.case[reports]]
     names = log.channel_names
-    resident = np.isin(ch, [i for i, c in enumerate(names) if c == "resident"])
-    res = int(resident.sum())
-    pat = int(np.isin(ch, [i for i, c in enumerate(names) if c == "patrol"]).sum())
-    if not res + pat:
-        f.not_fitted["incidents.resident_share"] = "no report names its channel (resident/patrol)"
-        return resident
-    share = fit_share(res, res + pat)
+    patrol = np.isin(ch, [i for i, c in enumerate(names) if c == "patrol"])
+    public = (ch >= 0) & ~patrol
+    pub, pat = int(public.sum()), int(patrol.sum())
+    if not pub + pat:
+        f.not_fitted["incidents.resident_share"] = "no report names its channel"
+        return public
+    share = fit_share(pub, pub + pat)
     e = share.to_json()
-    e["other_channels"] = int((ch >= 0).sum()) - res - pat
+    counts = np.bincount(ch[ch >= 0], minlength=len(names))
+    e["channels"] = {str(c): int(counts[i]) for i, c in enumerate(names) if counts[i]}
     e["no_channel"] = int((ch < 0).sum())
-    e["note"] = "share of reports by residents among resident and patrol reports"
+    e["note"] = (
+        "share of the reports made by the public (every channel but patrol: residents, "
+        "hotline, app...) among reports with a channel; patrol reports are latent incidents "
+        "found"
+    )
+    if not pat:
+        e["note"] += "; no report in the log came from a patrol"
     f.entries["incidents.resident_share"] = e
     f.overrides["incidents.resident_share"] = share.estimate
-    return resident
+    return public
 
 
 def _steps(
@@ -291,8 +302,9 @@ def _steps(
     resident_reports: IntArray,
     as_of_us: int,
 ) -> None:
-    """`times.check` (every handle to its close or rework), `times.verify` (a resident's
-    report to its verification) and `times.dispatch` (verification to registration)."""
+    """`times.check` (every handle to its close or rework), `observed.report_to_verify` (a
+    public report to its verification: the wait and the work) and `times.dispatch`
+    (verification to registration)."""
     cat_of_row = t.category[t.case]  # -1 (no category) indexes work_cat's trailing flag
     check = step_durations(
         t, np.flatnonzero(action_mask(t, "handle")), action_mask(t, "close", "rework"), as_of_us
@@ -310,8 +322,8 @@ def _steps(
         _minutes(verify, np.zeros(len(verify), np.bool_), cal, as_of_us),
         verify.ended,
         "wall time",
-        "a resident's report to its verification: the verification work plus the wait for "
-        "an on-call grid worker (overnight too); not times.verify, which is the work alone",
+        "a public report to its verification: the verification work plus the wait for "
+        "an on-call grid worker (overnight too); times.verify is the work alone",
     )
     disp = step_durations(
         t, first_per_case(t, action_mask(t, "verify")), action_mask(t, "register"), as_of_us
@@ -324,8 +336,48 @@ def _steps(
     )
 
 
-def _shares(f: _Fitter, t: EventTable) -> None:
-    """`times.rework_probability` and `routing.misroute_probability`, counted."""
+def _verify(
+    f: _Fitter, log: EventLog, public_reports: IntArray, base: Scenario, cal: Any, as_of_us: int
+) -> None:
+    """`times.verify`: a public report's verification from the instant its work began, where
+    that instant is known (`gridcore.calibrate._verify`); wall time, as grid workers work."""
+    t = log.table
+    v = verify_steps(
+        t,
+        public_reports,
+        log.severity,
+        base.duties,
+        cal.is_working_day,
+        ZoneInfo(base.run.timezone),
+        as_of_us,
+    )
+    minutes = (v.end_us - v.begin_us) / 60e6
+    limits = (as_of_us - v.begin_us) / 60e6
+    fit = f.duration(
+        "times.verify",
+        (minutes, limits),
+        v.ended,
+        "wall time (grid workers)",
+        "from the instant the work began: the report, the verifier's previous event or the "
+        "start of on-call time, whichever is latest; public reports only (a patrol verifies "
+        "its find on the spot)",
+    )
+    left_out = {k: n for k, n in v.left_out.items() if n}
+    if fit is not None:
+        f.entries["times.verify"]["left_out"] = left_out
+    elif left_out and "times.verify" in f.not_fitted:
+        f.not_fitted["times.verify"] += (
+            " (left out: "
+            + ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in left_out.items())
+            + ")"
+        )
+
+
+def _shares(
+    f: _Fitter, t: EventTable, cal: Any, work_cat: npt.NDArray[np.bool_], as_of_us: int
+) -> None:
+    """`times.rework_probability`, `routing.misroute_probability` (counted) and
+    `routing.return_delay` (a misrouted dispatch to its return request)."""
     n_rework = int(action_mask(t, "rework").sum())
     n_close = int(action_mask(t, "close").sum())
     _share(
@@ -336,17 +388,53 @@ def _shares(f: _Fitter, t: EventTable) -> None:
         "checks that failed (rework) among checks (close + rework)",
         0.9,
     )
-    misrouted, n_disp = _misroutes(t)
+    rows, misrouted = _misroutes(t)
     _share(
         f,
         "routing.misroute_probability",
-        misrouted,
-        n_disp,
+        int(misrouted.sum()),
+        int(rows.size),
         "dispatches to a wrong owner among dispatches: followed by a return request before "
         "the next routing, or (grid and community levels) to a unit that is not the report's "
         "grid or its community (an escalation can take a misrouted case before it is returned)",
         1.0,
     )
+    _return_delay(f, t, rows[misrouted], cal, work_cat, as_of_us)
+
+
+def _return_delay(
+    f: _Fitter,
+    t: EventTable,
+    misrouted: IntArray,
+    cal: Any,
+    work_cat: npt.NDArray[np.bool_],
+    as_of_us: int,
+) -> None:
+    """`routing.return_delay`: each misrouted dispatch to its wrong owner's return request,
+    in working time for working-hours categories (as the model draws it). One not returned
+    is censored at the case's next routing (an escalation took it first) or the log's end."""
+    if not misrouted.size:
+        f.not_fitted["routing.return_delay"] = "no misrouted dispatch in the log"
+        return
+    routing = action_mask(t, "dispatch", "transfer", "approve_return", "escalate")
+    ret = step_durations(t, misrouted, action_mask(t, "request_return"), as_of_us)
+    nxt = step_durations(t, misrouted, routing, as_of_us)
+    returned = ret.ended & (~nxt.ended | (ret.end_us <= nxt.end_us))
+    end_us = np.where(returned, ret.end_us, np.where(nxt.ended, nxt.end_us, as_of_us))
+    step = Step(misrouted, t.at_us[misrouted], end_us, returned, t.case[misrouted])
+    work = work_cat[t.category[t.case[misrouted]]]
+    fit = f.duration(
+        "routing.return_delay",
+        _minutes(step, work, cal, as_of_us),
+        returned,
+        "working time for working-hours categories",
+        "a misrouted dispatch to its return request; one taken by an escalation first is "
+        "censored there (the test weights the fit by the censoring's reverse Kaplan-Meier "
+        "survival, as escalations are a competing event)",
+        competing=True,
+    )
+    if fit is not None:
+        f.overrides["routing.return_delay"] = fit.dist().to_value()
 
 
 def _share(f: _Fitter, key: str, k: int, n: int, what: str, cap: float) -> None:
@@ -458,12 +546,13 @@ def _handling(
                 table.setdefault(code, {})["handle"] = cfit.dist().to_value()
 
 
-def _misroutes(t: EventTable) -> tuple[int, int]:
-    """(misrouted dispatches, dispatches): see `routing.misroute_probability`'s note."""
-    disp = action_mask(t, "dispatch")
-    rows = np.flatnonzero(disp)
+def _misroutes(t: EventTable) -> tuple[IntArray, npt.NDArray[np.bool_]]:
+    """The dispatch rows, and which went to a wrong owner (see
+    `routing.misroute_probability`'s note). Vectorised: the right owner of each grid at
+    grid and community level is looked up once per grid."""
+    rows = np.flatnonzero(action_mask(t, "dispatch"))
     if not rows.size:
-        return 0, 0
+        return rows, np.zeros(0, np.bool_)
     routing = action_mask(t, "dispatch", "transfer", "approve_return", "escalate")
     ret = step_durations(t, rows, action_mask(t, "request_return"), 0)
     nxt = step_durations(t, rows, routing, 0)
@@ -471,19 +560,22 @@ def _misroutes(t: EventTable) -> tuple[int, int]:
     ret_at = np.where(ret.ended, ret.end_us, np.iinfo(np.int64).max)
     route_at = np.where(nxt.ended, nxt.end_us, np.iinfo(np.int64).max)
     returned = ret.ended & (ret_at <= route_at)
-    grids = np.array([*t.grid_names, ""], object)[t.grid[t.case[rows]]]
-    levels = np.array([*t.level_names, ""], object)[t.level[rows]]
-    owners = np.array([*t.owner_names, ""], object)[t.to_owner[rows]]
-    wrong = np.zeros(rows.size, np.bool_)
-    for i, (g, lv, o) in enumerate(
-        zip(grids.tolist(), levels.tolist(), owners.tolist(), strict=True)
-    ):
-        if g and o:
-            if lv == "grid":
-                wrong[i] = o != f"team:{g}"
-            elif lv == "community":
-                wrong[i] = o != f"community:{g[:12]}"
-    return int((returned | wrong).sum()), int(rows.size)
+    owner_code = {o: i for i, o in enumerate(t.owner_names)}
+    team = np.array([owner_code.get(f"team:{g}", -2) for g in t.grid_names] + [-1], np.int64)
+    comm = np.array(
+        [owner_code.get(f"community:{g[:12]}", -2) for g in t.grid_names] + [-1], np.int64
+    )
+    grid = t.grid[t.case[rows]]  # -1 (no grid) indexes the trailing -1: never wrong
+    owner = t.to_owner[rows]
+    lv = t.level[rows]
+    lv_names = list(t.level_names)
+    lv_grid = lv_names.index("grid") if "grid" in lv_names else -3
+    lv_comm = lv_names.index("community") if "community" in lv_names else -3
+    known = (grid >= 0) & (owner >= 0)
+    wrong = known & (
+        ((lv == lv_grid) & (owner != team[grid])) | ((lv == lv_comm) & (owner != comm[grid]))
+    )
+    return rows, returned | wrong
 
 
 def _observed(facts: Any, arrivals: ArrivalFit | None) -> dict[str, float]:

@@ -4,7 +4,10 @@
 `arrival_minutes,service_minutes` (minutes since the run's start, arrivals in
 non-decreasing order). `incident_trace(path)` reads the grid model's: the `report` events
 of a case log (event JSON lines, `.jsonl`), or a CSV with the columns `instant` (ISO 8601
-with an offset), `category`, and `grid` or `x`,`y` (a position the routing index locates).
+with an offset), `category`, and `grid` or `x`,`y` (a position the routing index locates),
+and optionally `channel`. Each incident keeps its report channel (the log's
+`payload.channel`; "resident" when none is given): `patrol` is a latent incident a patrol
+found, any other channel a report by the public.
 A bad file gets a `FileFormatError` naming the file, the line, the column and the value.
 """
 
@@ -92,19 +95,24 @@ def read_queue_trace(path: str | Path) -> QueueTrace:
 @attrs.frozen(eq=False)
 class IncidentTrace:
     """Incidents of a trace: report instants (µs UTC), grid codes ("" when given by
-    position), positions (NaN when given by grid) and category codes, in file order."""
+    position), positions (NaN when given by grid), category codes and report channels, in
+    file order."""
 
     at_us: npt.NDArray[np.int64]
     grid: tuple[str, ...]
     x: npt.NDArray[np.float64]
     y: npt.NDArray[np.float64]
     category: tuple[str, ...]
+    channel: tuple[str, ...]
 
     def __len__(self) -> int:
         return int(self.at_us.size)
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+RESIDENT = "resident"
+"""The channel of a traced incident whose file gives none."""
+_Row = tuple[int, str, float, float, str, str]
 
 
 def _instant_us(path: str, where: str, field: str, raw: object) -> int:
@@ -120,7 +128,7 @@ def _instant_us(path: str, where: str, field: str, raw: object) -> int:
 @lru_cache(maxsize=4)
 def incident_trace(path: str) -> IncidentTrace:
     """The incidents of a trace file (cached per process: every street reads it)."""
-    rows: list[tuple[int, str, float, float, str]] = []
+    rows: list[_Row] = []
     try:
         with open(path, encoding="utf-8", newline="") as f:
             if path.lower().endswith((".jsonl", ".json")):
@@ -137,10 +145,11 @@ def incident_trace(path: str) -> IncidentTrace:
         np.array([r[2] for r in rows], np.float64),
         np.array([r[3] for r in rows], np.float64),
         tuple(r[4] for r in rows),
+        tuple(r[5] for r in rows),
     )
 
 
-def _report_of(path: str, n: int, line: str) -> list[tuple[int, str, float, float, str]]:
+def _report_of(path: str, n: int, line: str) -> list[_Row]:
     """The incident of one event line if it is a report (others are not incidents)."""
     where = f"line {n}"
     try:
@@ -157,12 +166,14 @@ def _report_of(path: str, n: int, line: str) -> list[tuple[int, str, float, floa
         raise FileFormatError(path, where, "payload.grid", "a grid code", grid)
     if not isinstance(cat, str) or not cat:
         raise FileFormatError(path, where, "payload.category", "a category code", cat)
-    return [(_instant_us(path, where, "at", d.get("at")), grid, math.nan, math.nan, cat)]
+    channel = pay.get("channel", RESIDENT)
+    if not isinstance(channel, str) or not channel:
+        raise FileFormatError(path, where, "payload.channel", "a channel name", channel)
+    at = _instant_us(path, where, "at", d.get("at"))
+    return [(at, grid, math.nan, math.nan, cat, channel)]
 
 
-def _csv_incidents(
-    path: str, rows: list[dict[str, str]]
-) -> list[tuple[int, str, float, float, str]]:
+def _csv_incidents(path: str, rows: list[dict[str, str]]) -> list[_Row]:
     out = []
     for n, row in enumerate(rows, start=2):
         where = f"line {n}"
@@ -179,5 +190,6 @@ def _csv_incidents(
                 x = math.nan
             if not (math.isfinite(x) and math.isfinite(y)):
                 raise FileFormatError(path, where, "grid", "a grid code, or numbers x and y", row)
-        out.append((at, grid, x, y, cat))
+        channel = (row.get("channel") or "").strip() or RESIDENT
+        out.append((at, grid, x, y, cat, channel))
     return out

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from gridcore.sim.model._engine import Resume
+from gridcore.sim.model.bridge import A
 from gridcore.sim.model.state import EMERGENCY, SEVERITY_RANK, VERIFY, Incident
 from gridcore.sim.model.workers import Workers
 
@@ -119,7 +120,11 @@ class Arrivals(Workers):
     def traced_arrivals(self, resume: Resume) -> Generator[None, Any, None]:
         """The street's incidents from `incidents.trace`: each reported exactly at its
         instant, in its grid (or where the routing index locates its position), as its
-        category; then verified, dispatched and handled as configured. Incidents of other
+        category, on its channel; then verified, dispatched and handled as configured. A
+        `patrol` one is a latent incident a patrol found: reported by the grid's responsible
+        worker and verified on the spot (`patrol_found`'s path; the model's own patrols run
+        as configured); any other channel's is a report by the public, verified by the
+        grid's workers (`resident_report`'s). Incidents of other
         streets' grids are left to them (and ones on grids the city does not have, to
         none); this street's outside the horizon or of a category the taxonomy does not
         know are counted (`trace_skipped`)."""
@@ -136,16 +141,20 @@ class Arrivals(Workers):
             pos = self.index.locate_many(trace.x[by_pos], trace.y[by_pos])
             grid[by_pos] = np.where(pos >= 0, self.grid_lut[np.where(pos >= 0, pos, 0)], -1)
         mine = [
-            (t, gi, k)
-            for t, gi, k in zip(at.tolist(), grid.tolist(), trace.category, strict=True)
+            (t, gi, k, ch)
+            for t, gi, k, ch in zip(
+                at.tolist(), grid.tolist(), trace.category, trace.channel, strict=True
+            )
             if gi >= 0
         ]
-        rows = [(t, gi, cat_of[k]) for t, gi, k in mine if 0.0 <= t < self.end and k in cat_of]
+        rows = [
+            (t, gi, cat_of[k], ch) for t, gi, k, ch in mine if 0.0 <= t < self.end and k in cat_of
+        ]
         if len(rows) < len(mine):
             ctr["trace_skipped"] = ctr.get("trace_skipped", 0.0) + len(mine) - len(rows)
         rows.sort()
         severity = [k.severity for k in self.cats]
-        for t, gi, k in rows:
+        for t, gi, k, channel in rows:
             if t > env.now:
                 env.timeout(t - env.now).callbacks.append(resume)
                 yield
@@ -154,8 +163,17 @@ class Arrivals(Workers):
             ctr["incidents"] += 1
             if measured:
                 ctr["incidents_measured"] += 1
-            ctr["pending_report"] += 1
-            self.resident_report(inc)
+            if channel == "patrol":
+                ctr["latent_found"] += 1
+                self.g_found[gi] += 1
+                ctr["severity_found_sum"] += inc.severity
+                who = self.actor(self.responsible(inc), A.GRID_WORKER)
+                self.open_case(inc, who, "patrol")
+                self.act(inc, A.VERIFY, who)
+                self.to_desk(inc)
+            else:
+                ctr["pending_report"] += 1
+                self.resident_report(inc, channel)
         while True:
             yield  # parked for good (a driven process never returns)
 
@@ -163,14 +181,15 @@ class Arrivals(Workers):
         """A report delay ended (the event's value is the incident)."""
         self.resident_report(ev.value)
 
-    def resident_report(self, inc: Incident) -> None:
-        """A resident reports the incident: a case, verified by its grid's workers."""
+    def resident_report(self, inc: Incident, channel: str = "resident") -> None:
+        """A resident reports the incident (on `channel`: a traced log's own): a case,
+        verified by its grid's workers."""
         self.ctr["pending_report"] -= 1
         if self.env.now >= self.end:
             self.ctr["pending_report"] += 1  # reported after the horizon: still pending
             return
         self.ctr["reported"] += 1
-        self.open_case(inc, self.resident, "resident")
+        self.open_case(inc, self.resident, channel)
         g = self.grids[inc.grid]
         g.queue.push(self.env.now, -SEVERITY_RANK * inc.severity - VERIFY, (VERIFY, inc))
         inc.q = g.queue
