@@ -8,8 +8,8 @@ import pkgutil
 
 import pytest
 
-_PACKAGES = ("metrics", "staffing", "duties", "synth")
-_MODULES = ("gridcore._rates", "gridcore.io.tables")
+_PACKAGES = ("metrics", "staffing", "duties", "synth", "sweep", "sim.scenario")
+_MODULES = ("gridcore._rates", "gridcore.io.tables", "gridcore.sim.executors")
 
 
 def _modules() -> list[str]:
