@@ -28,7 +28,7 @@ from gridcore.clock import (
 from gridcore.errors import SimulationError
 from gridcore.hierarchy import Hierarchy
 from gridcore.ids import AreaCode, PersonId
-from gridcore.sim.scenario import Scenario
+from gridcore.sim.scenario import Scenario, clock_period
 
 if TYPE_CHECKING:
     from gridcore.routing import RoutingIndex
@@ -88,8 +88,7 @@ def _calendars(
     """The working calendar and the calendar set (cached: loading holidays is slow)."""
     hol = CountryHolidays() if holidays else NoHolidays()
     spans = tuple(
-        (time.fromisoformat(a.strip().zfill(5)), time.fromisoformat(b.strip().zfill(5)))
-        for a, b in (p.split("-") for p in periods)
+        (time(*divmod(a, 60)), time(*divmod(b, 60))) for a, b in (clock_period(p) for p in periods)
     )
     working = WorkingHoursCalendar(periods=spans, holidays=hol, tz=ZoneInfo(tz))
     return working, CalendarSet.of(working, RoundTheClock())

@@ -20,6 +20,7 @@ from typing import Any
 from gridcore.sim.model._engine import Resume
 from gridcore.sim.model.state import Grid
 from gridcore.sim.model.workers import Workers
+from gridcore.sim.scenario import clock_minutes, clock_period
 
 __all__ = ["Day"]
 
@@ -38,12 +39,6 @@ def _union_minutes(intervals: Sequence[tuple[float, ...]]) -> float:
     return total
 
 
-def _clock_minutes(text: str) -> int:
-    """Minutes since midnight of an "HH:MM" time."""
-    h, m = text.split(":")
-    return int(h) * 60 + int(m)
-
-
 class Day(Workers):
     """A street's working day."""
 
@@ -54,14 +49,14 @@ class Day(Workers):
         resume: Resume = yield
         env, s = self.env, self.s
         duties = s.duties
-        periods = [tuple(_clock_minutes(x) for x in p.split("-")) for p in duties.working_periods]
-        starts = [_clock_minutes(x) for x in duties.patrol_starts]
+        periods = [clock_period(p) for p in duties.working_periods]
+        starts = [clock_minutes(x) for x in duties.patrol_starts]
         n_p = duties.patrols_per_day
         if n_p > len(starts):
             first, last = periods[0][0], periods[-1][1] - duties.patrol_minutes
             starts = [int(first + (last - first) * k / max(1, n_p - 1)) for k in range(n_p)]
         starts = sorted(starts[:n_p])
-        calls = [tuple(_clock_minutes(x) for x in p.split("-")) for p in duties.on_call_periods]
+        calls = [clock_period(p) for p in duties.on_call_periods]
         day_work_avail = _union_minutes([*periods, *calls])
         day_call_avail = _union_minutes(calls)
         visit_day = [hh / duties.visit_cycle_days * duties.visit_minutes for hh in self.hh]
