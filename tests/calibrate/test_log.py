@@ -93,3 +93,28 @@ def test_an_unreadable_file_is_a_file_error(tmp_path: Path) -> None:
     p.write_text("{}\n")
     with pytest.raises(FileFormatError, match=r"empty\.jsonl"):
         read_event_log(p)
+
+
+def test_payload_fields_of_any_type_are_read_or_counted(tmp_path: Path) -> None:
+    """A grid given as a number is read as its text; a due that is not a text, or does not
+    parse, is counted; a severity that is not an integer is unknown (-1); a second report
+    of a case is counted."""
+    at = "2025-03-03T08:00:00+08:00"
+    lines = [
+        _event("c1", 1, at, "report", grid=7, category="E0101", channel="resident", severity=2),
+        _event("c1", 2, at, "dispatch", to="team:7", level="grid", due=[2025, 3, 3]),
+        _event("c1", 3, at, "dispatch", to="team:7", level="grid", due="soon"),
+        _event("c1", 4, at, "dispatch", to="team:7", level="grid", due=at),
+        _event("c1", 5, at, "report", grid="8", category="E0101"),
+        _event("c2", 1, at, "report", grid="7", category="E0102", severity="high"),
+    ]
+    p = tmp_path / "typed.jsonl"
+    p.write_text("\n".join(lines) + "\n")
+    log = read_event_log(p)
+    t = log.table
+    assert log.dirt == {"events_with_a_bad_due": 2, "repeated_reports": 1}
+    assert t.grid_names == ("7",) and t.grid.tolist() == [0, 0]
+    assert t.due_raw.tolist() == [None, None, None, at, None, None]
+    assert log.severity.tolist() == [2, -1]
+    assert t.level_names[t.level[1]] == "grid" and t.owner_names == ("team:7",)
+    assert log.channel_names == ("resident",) and log.channel.tolist() == [0, -1]

@@ -260,60 +260,38 @@ def _build(rows: list[dict[str, Any]], dirt: Counter[str], source: str) -> Event
     to_owner = np.full(n, -1, np.int64)
     level = np.full(n, -1, np.int64)
     due_raw = np.full(n, None, object)
-    owners, levels = _Codes(), _Codes()
-    for name in LEVELS:
-        levels[name]  # fixes the order of the known levels
-    dues: list[tuple[int, str]] = []
-    for i in rows_of(*_ROUTING_LIKE):
-        pay = payloads[i]
-        to = pay.get("to")
-        if to is not None:
-            to_owner[i] = owners[str(to)]
-        lv = pay.get("level")
-        if lv is not None:
-            level[i] = levels[str(lv)]
-        due = pay.get("due")
-        if isinstance(due, str):
-            dues.append((i, due))
-        elif due is not None:
-            dirt["events_with_a_bad_due"] += 1
-    if dues:
-        _, due_ok = parse_instants_us([d for _, d in dues])
-        for (i, d), good in zip(dues, due_ok.tolist(), strict=True):
-            if good:
-                due_raw[i] = d
-            else:
-                dirt["events_with_a_bad_due"] += 1
+    routed = np.array(rows_of(*_ROUTING_LIKE), np.int64)
+    pays = [payloads[i] for i in routed.tolist()]
+    to_owner[routed], owner_names = _codes_of(list(map(dict.get, pays, repeat("to"))))
+    # the known levels first, in their order
+    level[routed], level_names = _codes_of(list(map(dict.get, pays, repeat("level"))), LEVELS)
+    dues = np.fromiter(map(dict.get, pays, repeat("due")), object, len(pays))
+    is_text = np.fromiter(map(_is_text, dues), np.bool_, dues.size)
+    dirt["events_with_a_bad_due"] += int((~is_text & (dues != None)).sum())  # noqa: E711
+    if is_text.any():
+        _, due_ok = parse_instants_us(dues[is_text].tolist())
+        dirt["events_with_a_bad_due"] += int((~due_ok).sum())
+        good = np.flatnonzero(is_text)[due_ok]
+        due_raw[routed[good]] = dues[good]
 
     n_cases = len(case_names)
     grid = np.full(n_cases, -1, np.int64)
     category = np.full(n_cases, -1, np.int64)
     channel = np.full(n_cases, -1, np.int64)
     severity = np.full(n_cases, -1, np.int64)
-    report_idx = rows_of("report")
-    rep_case = case[np.array(report_idx, np.int64)] if report_idx else np.zeros(0, np.int64)
-    # the first report of a case (a repeated report is dirt)
-    firsts: dict[int, int] = {}
-    for i, c in zip(report_idx, rep_case.tolist(), strict=True):
-        if c in firsts:
-            dirt["repeated_reports"] += 1
-        else:
-            firsts[c] = i
-    grids, cats, chans = _Codes(), _Codes(), _Codes()
-    for c, i in firsts.items():
-        pay = payloads[i]
-        g, k, ch, sv = pay.get("grid"), pay.get("category"), pay.get("channel"), pay.get("severity")
-        if g is not None:
-            grid[c] = grids[str(g)]
-        if k is not None:
-            category[c] = cats[str(k)]
-        else:
-            dirt["reports_without_category"] += 1
-        if ch is not None:
-            channel[c] = chans[str(ch)]
-        if type(sv) is int:
-            severity[c] = sv
-    dirt["cases_without_report"] += n_cases - len(firsts)
+    report_idx = np.array(rows_of("report"), np.int64)
+    # the first report of a case (rows are in the case's log order; a repeated one is dirt)
+    rep_case, first = np.unique(case[report_idx], return_index=True)
+    dirt["repeated_reports"] += int(report_idx.size - rep_case.size)
+    pays = [payloads[i] for i in report_idx[first].tolist()]
+    grid[rep_case], grid_names = _codes_of(list(map(dict.get, pays, repeat("grid"))))
+    category[rep_case], category_names = _codes_of(list(map(dict.get, pays, repeat("category"))))
+    dirt["reports_without_category"] += int((category[rep_case] < 0).sum())
+    channel[rep_case], channel_names = _codes_of(list(map(dict.get, pays, repeat("channel"))))
+    severity[rep_case] = [
+        v if type(v) is int else -1 for v in map(dict.get, pays, repeat("severity"))
+    ]
+    dirt["cases_without_report"] += n_cases - int(rep_case.size)
     from_state = np.full(n, -1, np.int64)
     from_state[1:] = to_state[:-1]
     from_state[start] = -1
@@ -335,18 +313,45 @@ def _build(rows: list[dict[str, Any]], dirt: Counter[str], source: str) -> Event
         action_names=tuple(map(str, action_names)),
         state_names=tuple(map(str, state_names)),
         person_names=tuple(map(str, person_names)),
-        owner_names=tuple(owners.names()),
-        level_names=tuple(levels.names()),
-        grid_names=tuple(grids.names()),
-        category_names=tuple(cats.names()),
+        owner_names=owner_names,
+        level_names=level_names,
+        grid_names=grid_names,
+        category_names=category_names,
         area_names=(),
     )
     clean = {k: v for k, v in sorted(dirt.items()) if v}
-    return EventLog(table, channel, tuple(chans.names()), severity, clean, source)
+    return EventLog(table, channel, channel_names, severity, clean, source)
+
+
+class _NoneCodes(dict[Any, int]):
+    """Value -> dense code, in order of first sight; None -> -1."""
+
+    def __init__(self) -> None:
+        super().__init__({None: -1})
+
+    def __missing__(self, key: Any) -> int:
+        v = self[key] = len(self) - 1
+        return v
+
+
+def _codes_of(values: list[Any], first: Iterable[str] = ()) -> tuple[IntArray, tuple[str, ...]]:
+    """Dense codes of the values as text, in order of first sight (after `first`); None is
+    -1."""
+    if not set(map(type, values)) <= {str, type(None)}:  # a dirty log: codes of the text
+        values = [v if v is None else str(v) for v in values]
+    codes = _NoneCodes()
+    for name in first:
+        codes[name]
+    arr = np.fromiter(map(codes.__getitem__, values), np.int64, len(values))
+    return arr, tuple(k for k in codes if k is not None)
 
 
 def _text(v: object) -> str:
     return "" if v is None else str(v)
+
+
+def _is_text(v: object) -> bool:
+    return type(v) is str
 
 
 def _is_name(v: object) -> bool:

@@ -488,16 +488,17 @@ def _handling(
     stats = scipy_stats()
     starts = first_per_case(t, action_mask(t, "start"))
     step = step_durations(t, starts, action_mask(t, "handle"), as_of_us)
-    lv = level_before(t, starts)
-    level_name = np.array([*t.level_names, ""], object)[lv]
+    lv = level_before(t, starts)  # -1 (none) indexes the trailing ""
+    handled_at = np.array([_HANDLE_KEY.get(x, "") for x in (*t.level_names, "")], object)[lv]
     cats = t.category[t.case[starts]]
     tax = default_taxonomy()
-    resolve = np.array(
-        [str(tax.get(c).resolve_level) if c in tax else "" for c in (*t.category_names, "")],
+    owning = np.array(
+        [
+            _HANDLE_KEY.get(str(tax.get(c).resolve_level), "") if c in tax else ""
+            for c in (*t.category_names, "")
+        ],
         object,
     )[cats]
-    handled_at = np.array([_HANDLE_KEY.get(x, "") for x in level_name.tolist()], object)
-    owning = np.array([_HANDLE_KEY.get(x, "") for x in resolve.tolist()], object)
     owning = np.where(owning == "", handled_at, owning)
     away = (owning != handled_at) & (handled_at != "")
     if away.any():
