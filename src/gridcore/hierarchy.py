@@ -162,6 +162,102 @@ class Area:
 IntArray = NDArray[np.int64]
 
 
+def _retired_codes(retired: Iterable[str]) -> tuple[str, ...]:
+    """The retired codes as a tuple; HierarchyError unless a list of strings."""
+    given: object = retired
+    if isinstance(given, str | bytes) or not isinstance(given, Iterable):
+        raise HierarchyError(f"retired = {given!r}: expected a list of area codes")
+    codes = tuple(given)
+    if not all(isinstance(c, str) for c in codes):
+        raise HierarchyError(f"retired = {codes!r}: expected a list of area codes")
+    return codes
+
+
+def _areas_by_code(area_list: list[Area]) -> dict[str, Area]:
+    """The areas by code; HierarchyError on a non-area, a duplicate code or no area."""
+    by_code: dict[str, Area] = {}
+    for a in area_list:
+        if not isinstance(a, Area):
+            raise HierarchyError(f"{a!r}: expected an Area")
+        if a.code in by_code:
+            raise HierarchyError(f"duplicate area code {a.code!r} ({a.name!r})")
+        by_code[a.code] = a
+    if not by_code:
+        raise HierarchyError("a hierarchy needs at least one area")
+    return by_code
+
+
+def _children_checked(
+    area_list: list[Area], by_code: Mapping[str, Area], scheme: LevelScheme, check_codes: bool
+) -> dict[str | None, list[str]]:
+    """The codes of each area's children (None: the top areas), in the given order.
+
+    HierarchyError naming the area for a level not in `scheme`, a code that does not fit
+    its level or parent (when `check_codes`), a missing parent, a level that is not one
+    below its parent's, or a non-leaf area without children.
+    """
+    depth_of = {lv.name: i for i, lv in enumerate(scheme.levels)}
+    leaf_depth = len(scheme.levels) - 1
+    fast_widths: list[int] | None = None
+    if scheme.kind == "digits":
+        fast_widths = list(np.cumsum([lv.width or 0 for lv in scheme.levels]))
+    kids: dict[str | None, list[str]] = {}
+    for a in area_list:
+        if a.level not in depth_of:
+            raise HierarchyError(
+                f"area {a.code!r}: level {a.level!r} is not in scheme "
+                f"{scheme.name!r} {scheme.level_names}"
+            )
+        if check_codes and fast_widths is not None:
+            d = depth_of[a.level]
+            if scheme.check is not None:
+                scheme.parse(a.code)  # raises naming the rule a segment breaks
+            if len(a.code) != fast_widths[d] or not a.code.isdigit():
+                scheme.parse(a.code)  # raises with the layout expected
+                raise HierarchyError(
+                    f"area {a.code!r}: a {a.level!r} code has {fast_widths[d]} digits"
+                )
+        elif check_codes:
+            parsed = scheme.parse(a.code)
+            if parsed.level != a.level:
+                raise HierarchyError(
+                    f"area {a.code!r}: its code is a {parsed.level!r} code, "
+                    f"but the area says level {a.level!r}"
+                )
+        if a.parent is not None:
+            parent = by_code.get(a.parent)
+            if parent is None:
+                raise HierarchyError(f"area {a.code!r}: parent {a.parent!r} does not exist")
+            if depth_of[parent.level] + 1 != depth_of[a.level]:
+                raise HierarchyError(
+                    f"area {a.code!r} ({a.level}) under {parent.code!r} ({parent.level}): "
+                    f"expected a {scheme.levels[depth_of[parent.level] + 1].name!r} "
+                    "under it"
+                    if depth_of[parent.level] < leaf_depth
+                    else f"area {a.code!r} under {parent.code!r}: a leaf has no children"
+                )
+            if check_codes and (
+                not a.code.startswith(parent.code)
+                if fast_widths is not None
+                else scheme.parent_code(a.code) != parent.code
+            ):
+                raise HierarchyError(
+                    f"area {a.code!r}: parent code {parent.code!r} is not its prefix"
+                    if scheme.kind == "digits"
+                    else f"area {a.code!r}: parent {parent.code!r} is not its path prefix"
+                )
+        elif check_codes and scheme.parse(a.code).depth != depth_of[a.level]:
+            raise HierarchyError(f"area {a.code!r}: code depth does not match its level")
+        kids.setdefault(a.parent, []).append(a.code)
+    for a in area_list:
+        if depth_of[a.level] < leaf_depth and a.code not in kids:
+            raise HierarchyError(
+                f"area {a.code!r} ({a.level}) has no children: a leaf must be at level "
+                f"{scheme.leaf_level!r}"
+            )
+    return kids
+
+
 class Hierarchy:
     """An immutable, validated tree of areas with fast structural queries.
 
@@ -232,80 +328,11 @@ class Hierarchy:
         area_list = list(areas)
         if isinstance(version, bool) or not isinstance(version, int) or version < 1:
             raise HierarchyError(f"version = {version!r}: expected a whole number >= 1")
-        given: object = retired
-        if isinstance(given, str | bytes) or not isinstance(given, Iterable):
-            raise HierarchyError(f"retired = {given!r}: expected a list of area codes")
-        retired = tuple(given)
-        if not all(isinstance(c, str) for c in retired):
-            raise HierarchyError(f"retired = {retired!r}: expected a list of area codes")
-        by_code: dict[str, Area] = {}
-        for a in area_list:
-            if not isinstance(a, Area):
-                raise HierarchyError(f"{a!r}: expected an Area")
-            if a.code in by_code:
-                raise HierarchyError(f"duplicate area code {a.code!r} ({a.name!r})")
-            by_code[a.code] = a
-        if not by_code:
-            raise HierarchyError("a hierarchy needs at least one area")
+        retired = _retired_codes(retired)
+        by_code = _areas_by_code(area_list)
         depth_of = {lv.name: i for i, lv in enumerate(scheme.levels)}
         leaf_depth = len(scheme.levels) - 1
-        fast_widths: list[int] | None = None
-        if scheme.kind == "digits":
-            fast_widths = list(np.cumsum([lv.width or 0 for lv in scheme.levels]))
-        kids: dict[str | None, list[str]] = {}
-        for a in area_list:
-            if a.level not in depth_of:
-                raise HierarchyError(
-                    f"area {a.code!r}: level {a.level!r} is not in scheme "
-                    f"{scheme.name!r} {scheme.level_names}"
-                )
-            if check_codes and fast_widths is not None:
-                d = depth_of[a.level]
-                if scheme.check is not None:
-                    scheme.parse(a.code)  # raises naming the rule a segment breaks
-                if len(a.code) != fast_widths[d] or not a.code.isdigit():
-                    scheme.parse(a.code)  # raises with the layout expected
-                    raise HierarchyError(
-                        f"area {a.code!r}: a {a.level!r} code has {fast_widths[d]} digits"
-                    )
-            elif check_codes:
-                parsed = scheme.parse(a.code)
-                if parsed.level != a.level:
-                    raise HierarchyError(
-                        f"area {a.code!r}: its code is a {parsed.level!r} code, "
-                        f"but the area says level {a.level!r}"
-                    )
-            if a.parent is not None:
-                parent = by_code.get(a.parent)
-                if parent is None:
-                    raise HierarchyError(f"area {a.code!r}: parent {a.parent!r} does not exist")
-                if depth_of[parent.level] + 1 != depth_of[a.level]:
-                    raise HierarchyError(
-                        f"area {a.code!r} ({a.level}) under {parent.code!r} ({parent.level}): "
-                        f"expected a {scheme.levels[depth_of[parent.level] + 1].name!r} "
-                        "under it"
-                        if depth_of[parent.level] < leaf_depth
-                        else f"area {a.code!r} under {parent.code!r}: a leaf has no children"
-                    )
-                if check_codes and (
-                    not a.code.startswith(parent.code)
-                    if fast_widths is not None
-                    else scheme.parent_code(a.code) != parent.code
-                ):
-                    raise HierarchyError(
-                        f"area {a.code!r}: parent code {parent.code!r} is not its prefix"
-                        if scheme.kind == "digits"
-                        else f"area {a.code!r}: parent {parent.code!r} is not its path prefix"
-                    )
-            elif check_codes and scheme.parse(a.code).depth != depth_of[a.level]:
-                raise HierarchyError(f"area {a.code!r}: code depth does not match its level")
-            kids.setdefault(a.parent, []).append(a.code)
-        for a in area_list:
-            if depth_of[a.level] < leaf_depth and a.code not in kids:
-                raise HierarchyError(
-                    f"area {a.code!r} ({a.level}) has no children: a leaf must be at level "
-                    f"{scheme.leaf_level!r}"
-                )
+        kids = _children_checked(area_list, by_code, scheme, check_codes)
         # Depth-first order so descendants are contiguous; children sorted by code.
         order: list[str] = []
         stack = sorted(kids.get(None, []), reverse=True)

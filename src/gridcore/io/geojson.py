@@ -152,13 +152,7 @@ def hierarchy_from_geojson(
     if not isinstance(meta, dict):
         raise FileFormatError(source, "top level", "gridcore", "an object of metadata", meta)
     if scheme is None:
-        name = meta.get("scheme", URBAN.name)
-        known = {**SCHEMES, **GRID_SCHEMES}
-        if not isinstance(name, str) or name not in known:
-            raise FileFormatError(
-                source, "top level", "gridcore.scheme", f"one of {sorted(known)}", name
-            )
-        scheme = known[name]
+        scheme = _scheme_of(meta, source)
     system = parse_crs(crs) if crs is not None else _crs_of(data, meta, source)
     version = meta.get("version", 1)
     if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version < 2**31:
@@ -170,118 +164,140 @@ def hierarchy_from_geojson(
         raise FileFormatError(
             source, "top level", "gridcore.retired", "a list of retired area codes", retired
         )
-    top = scheme.level_names[0]
     features = data.get("features")
     if not isinstance(features, list):
         raise FileFormatError(source, "top level", "features", "a list of features", features)
-    leaf = scheme.leaf_level
-    areas: list[Area] = []
-    for i, feat in enumerate(features):
-        where = f"feature {i}"
-        if not isinstance(feat, dict) or feat.get("type") != "Feature":
-            raise FileFormatError(source, where, "type", "'Feature'", feat)
-        props = feat.get("properties")
-        if not isinstance(props, dict):
-            raise FileFormatError(source, where, "properties", "an object", props)
-        code = _need(props, "code", str, source, where, "a code string")
-        where = f"feature {i} (code {code!r})"
-        name = _need(props, "name", str, source, where, "a name string")
-        level = _need(
-            props,
-            "level",
-            str,
-            source,
-            where,
-            f"a level name of scheme {scheme.name!r}: {list(scheme.level_names)}",
-        )
-        if level not in scheme.level_names:
-            raise FileFormatError(
-                source, where, "level", f"one of {list(scheme.level_names)}", level
-            )
-        parent = _need(
-            props,
-            "parent",
-            str,
-            source,
-            where,
-            f"the parent's code (null only at the top level, {top!r})",
-            optional=level == top,
-        )
-        households = _need(
-            props,
-            "households",
-            int,
-            source,
-            where,
-            f"a whole number in [0, {MAX_HOUSEHOLDS:,}]",
-            optional=level != leaf,
-        )
-        if households is not None and not 0 <= households <= MAX_HOUSEHOLDS:
-            raise FileFormatError(
-                source,
-                where,
-                "households",
-                f"a whole number in [0, {MAX_HOUSEHOLDS:,}]",
-                households,
-            )
-        components = _need(
-            props, "components", dict, source, where, "an object of component counts", optional=True
-        )
-        if components is not None:
-            for k, v in components.items():
-                if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= MAX_HOUSEHOLDS:
-                    raise FileFormatError(
-                        source, where, f"components.{k}", f"a count in [0, {MAX_HOUSEHOLDS:,}]", v
-                    )
-        compounds = _need(
-            props, "compounds", list, source, where, "a list of compound ids", optional=True
-        )
-        if compounds is not None and not all(isinstance(c, str) for c in compounds):
-            raise FileFormatError(
-                source, where, "compounds", "a list of compound ids (strings)", compounds
-            )
-        neighbours = _need(
-            props, "neighbours", list, source, where, "a list of codes", optional=True
-        )
-        if neighbours is not None and not all(isinstance(c, str) for c in neighbours):
-            raise FileFormatError(source, where, "neighbours", "a list of codes", neighbours)
-        polygon = None
-        geom = feat.get("geometry")
-        if geom is not None:
-            try:
-                polygon = shapely.from_geojson(json.dumps(geom))
-            except Exception as exc:  # shapely raises GEOSException or ValueError
-                raise FileFormatError(
-                    source,
-                    where,
-                    "geometry",
-                    f"a GeoJSON Polygon or MultiPolygon ({exc})",
-                    geom.get("type") if isinstance(geom, dict) else geom,
-                ) from None
-            if not isinstance(polygon, shapely.Polygon | shapely.MultiPolygon):
-                raise FileFormatError(
-                    source, where, "geometry", "a Polygon or MultiPolygon", polygon.geom_type
-                )
-        try:
-            areas.append(
-                Area(
-                    code,
-                    name,
-                    level,
-                    parent,
-                    households=households if level == leaf and households is not None else 0,
-                    polygon=polygon,
-                    components=components,
-                    compounds=compounds,
-                    neighbours=neighbours,
-                )
-            )
-        except GridcoreError as exc:
-            raise FileFormatError(source, where, "", str(exc)) from None
+    areas = [_area_of(feat, i, scheme, source) for i, feat in enumerate(features)]
     try:
         return Hierarchy.build(areas, scheme, version=int(version), retired=retired, crs=system)
     except GridcoreError as exc:
         raise FileFormatError(source, "", "", f"a valid hierarchy ({exc})") from exc
+
+
+def _scheme_of(meta: Mapping[str, Any], source: str) -> LevelScheme:
+    """The level scheme the file's metadata names (URBAN when it names none)."""
+    name = meta.get("scheme", URBAN.name)
+    known = {**SCHEMES, **GRID_SCHEMES}
+    if not isinstance(name, str) or name not in known:
+        raise FileFormatError(
+            source, "top level", "gridcore.scheme", f"one of {sorted(known)}", name
+        )
+    return known[name]
+
+
+def _area_of(feat: Any, i: int, scheme: LevelScheme, source: str) -> Area:
+    """The area of feature `i`; FileFormatError naming the feature and the field."""
+    where = f"feature {i}"
+    if not isinstance(feat, dict) or feat.get("type") != "Feature":
+        raise FileFormatError(source, where, "type", "'Feature'", feat)
+    props = feat.get("properties")
+    if not isinstance(props, dict):
+        raise FileFormatError(source, where, "properties", "an object", props)
+    code = _need(props, "code", str, source, where, "a code string")
+    where = f"feature {i} (code {code!r})"
+    name = _need(props, "name", str, source, where, "a name string")
+    level = _need(
+        props,
+        "level",
+        str,
+        source,
+        where,
+        f"a level name of scheme {scheme.name!r}: {list(scheme.level_names)}",
+    )
+    if level not in scheme.level_names:
+        raise FileFormatError(source, where, "level", f"one of {list(scheme.level_names)}", level)
+    top, leaf = scheme.level_names[0], scheme.leaf_level
+    parent = _need(
+        props,
+        "parent",
+        str,
+        source,
+        where,
+        f"the parent's code (null only at the top level, {top!r})",
+        optional=level == top,
+    )
+    households = _need(
+        props,
+        "households",
+        int,
+        source,
+        where,
+        f"a whole number in [0, {MAX_HOUSEHOLDS:,}]",
+        optional=level != leaf,
+    )
+    if households is not None and not 0 <= households <= MAX_HOUSEHOLDS:
+        raise FileFormatError(
+            source,
+            where,
+            "households",
+            f"a whole number in [0, {MAX_HOUSEHOLDS:,}]",
+            households,
+        )
+    components, compounds, neighbours = _extras_of(props, source, where)
+    polygon = _polygon_of(feat.get("geometry"), source, where)
+    try:
+        return Area(
+            code,
+            name,
+            level,
+            parent,
+            households=households if level == leaf and households is not None else 0,
+            polygon=polygon,
+            components=components,
+            compounds=compounds,
+            neighbours=neighbours,
+        )
+    except GridcoreError as exc:
+        raise FileFormatError(source, where, "", str(exc)) from None
+
+
+def _extras_of(
+    props: Mapping[str, Any], source: str, where: str
+) -> tuple[dict[str, Any] | None, list[str] | None, list[str] | None]:
+    """A feature's optional component counts, compound ids and neighbour codes."""
+    components = _need(
+        props, "components", dict, source, where, "an object of component counts", optional=True
+    )
+    if components is not None:
+        for k, v in components.items():
+            if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= MAX_HOUSEHOLDS:
+                raise FileFormatError(
+                    source, where, f"components.{k}", f"a count in [0, {MAX_HOUSEHOLDS:,}]", v
+                )
+    compounds = _need(
+        props, "compounds", list, source, where, "a list of compound ids", optional=True
+    )
+    if compounds is not None and not all(isinstance(c, str) for c in compounds):
+        raise FileFormatError(
+            source, where, "compounds", "a list of compound ids (strings)", compounds
+        )
+    neighbours = _need(props, "neighbours", list, source, where, "a list of codes", optional=True)
+    if neighbours is not None and not all(isinstance(c, str) for c in neighbours):
+        raise FileFormatError(source, where, "neighbours", "a list of codes", neighbours)
+    return components, compounds, neighbours
+
+
+def _polygon_of(
+    geom: Any, source: str, where: str
+) -> shapely.Polygon | shapely.MultiPolygon | None:
+    """A feature's geometry as a shapely Polygon or MultiPolygon (None without one)."""
+    if geom is None:
+        return None
+    try:
+        polygon = shapely.from_geojson(json.dumps(geom))
+    except Exception as exc:  # shapely raises GEOSException or ValueError
+        raise FileFormatError(
+            source,
+            where,
+            "geometry",
+            f"a GeoJSON Polygon or MultiPolygon ({exc})",
+            geom.get("type") if isinstance(geom, dict) else geom,
+        ) from None
+    if not isinstance(polygon, shapely.Polygon | shapely.MultiPolygon):
+        raise FileFormatError(
+            source, where, "geometry", "a Polygon or MultiPolygon", polygon.geom_type
+        )
+    return polygon
 
 
 def read_geojson(

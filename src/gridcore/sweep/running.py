@@ -163,19 +163,7 @@ def _run_locked(
     seal(out, "sweep", key)  # the folder is this sweep's from now on (a resume finds it)
 
     t0 = time.monotonic()
-    todo: list[RunSpec] = []
-    reused = 0
-    failures: dict[str, RunFailure] = {}
-    for s in specs:
-        if (runs_dir / f"{s.key}.json").exists() and read_record(runs_dir / f"{s.key}.json"):
-            reused += 1
-            continue
-        old = read_record(failed_dir / f"{s.key}.json") if not retry_failed else None
-        if old is not None:
-            failures[s.key] = _failure(s, str(old.get("error", "")))
-            continue
-        todo.append(s)
-
+    todo, reused, failures = _stored(specs, runs_dir, failed_dir, retry_failed)
     state = {"done": reused, "failed": len(failures), "new": 0}
 
     def report() -> None:
@@ -230,6 +218,26 @@ def _run_locked(
         run_seconds,
         tuple(rows),
     )
+
+
+def _stored(
+    specs: Sequence[RunSpec], runs_dir: Path, failed_dir: Path, retry_failed: bool
+) -> tuple[list[RunSpec], int, dict[str, RunFailure]]:
+    """The runs still to do, how many are stored already, and the stored failures kept
+    (those not to be retried)."""
+    todo: list[RunSpec] = []
+    reused = 0
+    failures: dict[str, RunFailure] = {}
+    for s in specs:
+        if (runs_dir / f"{s.key}.json").exists() and read_record(runs_dir / f"{s.key}.json"):
+            reused += 1
+            continue
+        old = read_record(failed_dir / f"{s.key}.json") if not retry_failed else None
+        if old is not None:
+            failures[s.key] = _failure(s, str(old.get("error", "")))
+            continue
+        todo.append(s)
+    return todo, reused, failures
 
 
 def _failure(spec: RunSpec, error: str) -> RunFailure:
