@@ -34,6 +34,7 @@ import numpy.typing as npt
 from gridcore.calibrate._arrivals import local_us
 from gridcore.calibrate._durations import _next_after, action_mask
 from gridcore.metrics import EventTable
+from gridcore.sim.scenario import clock_period
 
 __all__ = ["EMERGENCY", "VerifySteps", "verify_steps"]
 
@@ -57,18 +58,9 @@ class VerifySteps:
     left_out: dict[str, int]
 
 
-def _minutes_of(text: str) -> int:
-    h, m = text.strip().split(":")
-    return int(h) * 60 + int(m)
-
-
 def _periods(texts: tuple[str, ...]) -> list[tuple[int, int]]:
-    """ "08:30-12:00" -> (510, 720), minutes of the day."""
-    out = []
-    for p in texts:
-        a, b = p.split("-")
-        out.append((_minutes_of(a), _minutes_of(b)))
-    return out
+    """ "08:30-12:00" -> (510, 720), minutes of the day (the scenario's own parser)."""
+    return [clock_period(p) for p in texts]
 
 
 def _previous_by_actor(t: EventTable) -> IntArray:
