@@ -34,10 +34,12 @@ def test_calibrate_writes_a_scenario_that_loads_and_a_fitted_json(
     assert doc["format"] == "gridcore.calibration/1"
     for key in (
         "incidents.per_1000_households_per_day",
+        "times.verify",
         "times.handle_grid",
         "times.check",
         "times.rework_probability",
         "routing.misroute_probability",
+        "routing.return_delay",
         "incidents.resident_share",
     ):
         e = doc["fitted"][key]
@@ -46,9 +48,10 @@ def test_calibrate_writes_a_scenario_that_loads_and_a_fitted_json(
     assert fitted.incidents.per_1000_households_per_day == pytest.approx(
         doc["fitted"]["incidents.per_1000_households_per_day"]["estimate"]
     )
-    assert fitted.times.handle_grid.mean_minutes == pytest.approx(
-        doc["fitted"]["times.handle_grid"]["estimate"]
-    )
+    for key in ("times.handle_grid", "times.verify", "routing.return_delay"):
+        section, name = key.split(".")
+        dist = getattr(getattr(fitted, section), name)
+        assert dist.mean_minutes == pytest.approx(doc["fitted"][key]["estimate"]), key
     assert fitted.city.geojson == str(city.resolve())
     assert fitted.run.days == 7.0
     assert set(NOT_IN_A_LOG) <= set(doc["not_fitted"])
