@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from itertools import repeat
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import attrs
 import numpy as np
@@ -210,8 +210,20 @@ def _column(rows: list[dict[str, Any]], key: str) -> list[Any]:
     return list(map(dict.get, rows, repeat(key)))
 
 
-def _build(rows: list[dict[str, Any]], dirt: Counter[str], source: str) -> EventLog:
-    """Columns from event dicts: drop unusable events (counted), sort, renumber, tabulate."""
+class _Ordered(NamedTuple):
+    """The usable events of a log in the table's order (by case, then the log's order)."""
+
+    rows: list[dict[str, Any]]
+    case: IntArray
+    case_names: tuple[Any, ...]
+    at_us: IntArray
+    seq: IntArray  # renumbered 1, 2, 3... per case
+    start: npt.NDArray[np.bool_]  # the first event of its case
+
+
+def _ordered(rows: list[dict[str, Any]], dirt: Counter[str], source: str) -> _Ordered:
+    """Drop the events without a case id, an action or an instant (counted), sort them by
+    case and the log's own order, count repeated sequence numbers and renumber."""
     cid = _column(rows, "case_id")
     act = _column(rows, "action")
     at_us, at_ok = _instants(_column(rows, "at"))
@@ -235,32 +247,34 @@ def _build(rows: list[dict[str, Any]], dirt: Counter[str], source: str) -> Event
     # a close written before its report gives a negative duration (counted where measured)
     order = np.lexsort((np.arange(keep.size), at_us, seq, case))
     case, at_us, seq, seq_ok = case[order], at_us[order], seq[order], seq_ok[order]
-    rows = [rows[i] for i in keep[order].tolist()]
-    n = len(rows)
+    n = keep.size
     start = np.ones(n, np.bool_)
     start[1:] = case[1:] != case[:-1]
     repeated = ~start & (seq == np.roll(seq, 1)) & seq_ok
     dirt["events_with_a_repeated_seq"] += int(repeated.sum())
     first_of_case = np.maximum.accumulate(np.where(start, np.arange(n), 0))
     new_seq = np.arange(n) - first_of_case + 1
-    action, action_names = _codes(_column(rows, "action"))
-    to_state, state_names = _codes(list(map(_text, _column(rows, "to_state"))))
-    actor, person_names = _codes(list(map(_text, _column(rows, "actor"))))
-    payloads = _column(rows, "payload")
-    no_payload = [i for i, p in enumerate(payloads) if type(p) is not dict]
-    dirt["events_without_payload"] += len(no_payload)
-    for i in no_payload:
-        payloads[i] = {}
+    kept = [rows[i] for i in keep[order].tolist()]
+    return _Ordered(kept, case, case_names, at_us, new_seq, start)
 
-    def rows_of(*names: str) -> list[int]:
-        codes = [k for k, a in enumerate(action_names) if a in names]
-        out: list[int] = np.flatnonzero(np.isin(action, codes)).tolist()
-        return out
 
+class _Routing(NamedTuple):
+    """Per event, the routing payload fields: owner and level codes (-1: none), due texts."""
+
+    to_owner: IntArray
+    owner_names: tuple[str, ...]
+    level: IntArray
+    level_names: tuple[str, ...]
+    due_raw: npt.NDArray[np.object_]
+
+
+def _routing(payloads: list[dict[str, Any]], routed: IntArray, dirt: Counter[str]) -> _Routing:
+    """The "to", "level" and "due" of the routing events' payloads (rows `routed`); a due
+    that is not an ISO instant is counted."""
+    n = len(payloads)
     to_owner = np.full(n, -1, np.int64)
     level = np.full(n, -1, np.int64)
     due_raw = np.full(n, None, object)
-    routed = np.array(rows_of(*_ROUTING_LIKE), np.int64)
     pays = [payloads[i] for i in routed.tolist()]
     to_owner[routed], owner_names = _codes_of(list(map(dict.get, pays, repeat("to"))))
     # the known levels first, in their order
@@ -273,17 +287,39 @@ def _build(rows: list[dict[str, Any]], dirt: Counter[str], source: str) -> Event
         dirt["events_with_a_bad_due"] += int((~due_ok).sum())
         good = np.flatnonzero(is_text)[due_ok]
         due_raw[routed[good]] = dues[good]
+    return _Routing(to_owner, owner_names, level, level_names, due_raw)
 
-    n_cases = len(case_names)
+
+class _Reports(NamedTuple):
+    """Per case, the fields of its first report (codes, -1: none or no report)."""
+
+    grid: IntArray
+    grid_names: tuple[str, ...]
+    category: IntArray
+    category_names: tuple[str, ...]
+    channel: IntArray
+    channel_names: tuple[str, ...]
+    severity: IntArray
+
+
+def _reports(
+    payloads: list[dict[str, Any]],
+    case: IntArray,
+    reports: IntArray,
+    n_cases: int,
+    dirt: Counter[str],
+) -> _Reports:
+    """Grid, category, channel and severity of each case's first report (rows `reports`,
+    in the case's log order); repeated reports, reports without a category and cases
+    without a report are counted."""
     grid = np.full(n_cases, -1, np.int64)
     category = np.full(n_cases, -1, np.int64)
     channel = np.full(n_cases, -1, np.int64)
     severity = np.full(n_cases, -1, np.int64)
-    report_idx = np.array(rows_of("report"), np.int64)
-    # the first report of a case (rows are in the case's log order; a repeated one is dirt)
-    rep_case, first = np.unique(case[report_idx], return_index=True)
-    dirt["repeated_reports"] += int(report_idx.size - rep_case.size)
-    pays = [payloads[i] for i in report_idx[first].tolist()]
+    rep_case, first = np.unique(case[reports], return_index=True)
+    dirt["repeated_reports"] += int(reports.size - rep_case.size)
+    dirt["cases_without_report"] += n_cases - int(rep_case.size)
+    pays = [payloads[i] for i in reports[first].tolist()]
     grid[rep_case], grid_names = _codes_of(list(map(dict.get, pays, repeat("grid"))))
     category[rep_case], category_names = _codes_of(list(map(dict.get, pays, repeat("category"))))
     dirt["reports_without_category"] += int((category[rep_case] < 0).sum())
@@ -291,36 +327,58 @@ def _build(rows: list[dict[str, Any]], dirt: Counter[str], source: str) -> Event
     severity[rep_case] = [
         v if type(v) is int else -1 for v in map(dict.get, pays, repeat("severity"))
     ]
-    dirt["cases_without_report"] += n_cases - int(rep_case.size)
+    return _Reports(grid, grid_names, category, category_names, channel, channel_names, severity)
+
+
+def _build(rows: list[dict[str, Any]], dirt: Counter[str], source: str) -> EventLog:
+    """Columns from event dicts: drop unusable events (counted), sort, renumber, tabulate."""
+    o = _ordered(rows, dirt, source)
+    n = len(o.rows)
+    action, action_names = _codes(_column(o.rows, "action"))
+    to_state, state_names = _codes(list(map(_text, _column(o.rows, "to_state"))))
+    actor, person_names = _codes(list(map(_text, _column(o.rows, "actor"))))
+    payloads = _column(o.rows, "payload")
+    no_payload = [i for i, p in enumerate(payloads) if type(p) is not dict]
+    dirt["events_without_payload"] += len(no_payload)
+    for i in no_payload:
+        payloads[i] = {}
+
+    def rows_of(*names: str) -> IntArray:
+        codes = [k for k, a in enumerate(action_names) if a in names]
+        out: IntArray = np.flatnonzero(np.isin(action, codes))
+        return out
+
+    r = _routing(payloads, rows_of(*_ROUTING_LIKE), dirt)
+    c = _reports(payloads, o.case, rows_of("report"), len(o.case_names), dirt)
     from_state = np.full(n, -1, np.int64)
     from_state[1:] = to_state[:-1]
-    from_state[start] = -1
+    from_state[o.start] = -1
     table = EventTable(
-        case_ids=tuple(map(str, case_names)),
-        case=case,
-        seq=new_seq,
-        at_us=at_us,
+        case_ids=tuple(map(str, o.case_names)),
+        case=o.case,
+        seq=o.seq,
+        at_us=o.at_us,
         action=action,
         from_state=from_state,
         to_state=to_state,
         actor=actor,
-        to_owner=to_owner,
-        level=level,
-        due_raw=due_raw,
-        grid=grid,
-        category=category,
+        to_owner=r.to_owner,
+        level=r.level,
+        due_raw=r.due_raw,
+        grid=c.grid,
+        category=c.category,
         area=None,
         action_names=tuple(map(str, action_names)),
         state_names=tuple(map(str, state_names)),
         person_names=tuple(map(str, person_names)),
-        owner_names=owner_names,
-        level_names=level_names,
-        grid_names=grid_names,
-        category_names=category_names,
+        owner_names=r.owner_names,
+        level_names=r.level_names,
+        grid_names=c.grid_names,
+        category_names=c.category_names,
         area_names=(),
     )
     clean = {k: v for k, v in sorted(dirt.items()) if v}
-    return EventLog(table, channel, channel_names, severity, clean, source)
+    return EventLog(table, c.channel, c.channel_names, c.severity, clean, source)
 
 
 class _NoneCodes(dict[Any, int]):
