@@ -284,29 +284,60 @@ def _grouping(
 
 def _add_counts(facts: CaseFacts, gr: _Groups, cols: dict[str, npt.NDArray[Any]]) -> None:
     """Case counts by state and outcome, and the rates over them."""
+    cols.update(count_block(case_counts(facts, gr)))
+
+
+def case_counts(facts: CaseFacts, gr: _Groups) -> dict[str, IntArray]:
+    """The raw counts per group (every `n_*` column of the counts block), by name."""
     count, total = gr.count, gr.total
     closed, due, on_time = facts.closed, facts.due, facts.on_time
     ended = _isin_names(facts.final_state, facts.state_names, NOT_DUE_STATES) & ~closed
-    cols["n_cases"] = count(np.ones(len(facts), np.bool_))
+    out = {"n_cases": count(np.ones(len(facts), np.bool_))}
     for code, state in enumerate(facts.state_names):
         if state:
-            cols[f"n_state_{state}"] = count(facts.final_state == code)
-    cols["n_open"] = count(~closed & ~ended)
-    cols["n_ended"] = count(ended)
-    cols["n_due"] = count(due)
-    cols["n_closed"] = count(closed)
-    cols["n_on_time"] = count(on_time)
-    cols["closure_rate"] = ratios(cols["n_closed"], cols["n_due"])
-    cols["on_time_rate"] = ratios(cols["n_on_time"], cols["n_due"])
-    cols["n_reworked"] = count(closed & (facts.rework > 0))
-    cols["n_rework_events"] = total(facts.rework)
-    cols["rework_rate"] = ratios(cols["n_reworked"], cols["n_closed"])
-    cols["n_dispatched"] = count(facts.dispatched)
-    cols["n_accurate_dispatch"] = count(facts.accurate)
-    cols["accurate_dispatch_rate"] = ratios(cols["n_accurate_dispatch"], cols["n_dispatched"])
-    cols["n_passes"] = total(facts.passes)
-    cols["n_passed_cases"] = count(facts.passes > 0)
-    cols["passing_rate"] = ratios(cols["n_passed_cases"], cols["n_dispatched"])
+            out[f"n_state_{state}"] = count(facts.final_state == code)
+    out["n_open"] = count(~closed & ~ended)
+    out["n_ended"] = count(ended)
+    out["n_due"] = count(due)
+    out["n_closed"] = count(closed)
+    out["n_on_time"] = count(on_time)
+    out["n_reworked"] = count(closed & (facts.rework > 0))
+    out["n_rework_events"] = total(facts.rework)
+    out["n_dispatched"] = count(facts.dispatched)
+    out["n_accurate_dispatch"] = count(facts.accurate)
+    out["n_passes"] = total(facts.passes)
+    out["n_passed_cases"] = count(facts.passes > 0)
+    return out
+
+
+def count_block(n: Mapping[str, npt.NDArray[Any]]) -> dict[str, npt.NDArray[Any]]:
+    """The counts block of a `MetricTable` from its raw counts (`case_counts`): the counts
+    and the rates over them, in the table's column order."""
+    cols: dict[str, npt.NDArray[Any]] = {"n_cases": n["n_cases"]}
+    cols.update((k, v) for k, v in n.items() if k.startswith("n_state_"))
+    for k in ("n_open", "n_ended", "n_due", "n_closed", "n_on_time"):
+        cols[k] = n[k]
+    cols["closure_rate"] = ratios(n["n_closed"], n["n_due"])
+    cols["on_time_rate"] = ratios(n["n_on_time"], n["n_due"])
+    cols["n_reworked"] = n["n_reworked"]
+    cols["n_rework_events"] = n["n_rework_events"]
+    cols["rework_rate"] = ratios(n["n_reworked"], n["n_closed"])
+    cols["n_dispatched"] = n["n_dispatched"]
+    cols["n_accurate_dispatch"] = n["n_accurate_dispatch"]
+    cols["accurate_dispatch_rate"] = ratios(n["n_accurate_dispatch"], n["n_dispatched"])
+    cols["n_passes"] = n["n_passes"]
+    cols["n_passed_cases"] = n["n_passed_cases"]
+    cols["passing_rate"] = ratios(n["n_passed_cases"], n["n_dispatched"])
+    return cols
+
+
+def spans_of(facts: CaseFacts) -> dict[str, tuple[BoolArray, IntArray]]:
+    """Per span (response: report to first sign-for; resolution: report to close), which
+    cases have it and the instant it ends."""
+    return {
+        "response": (facts.first_sign_us != NO_TIME, facts.first_sign_us),
+        "resolution": (facts.closed, facts.closed_us),
+    }
 
 
 def _add_spans(
@@ -318,11 +349,7 @@ def _add_spans(
 ) -> None:
     """Response and resolution times: wall-clock seconds, and working seconds with a calendar."""
     g, n_groups = gr.g, gr.n_groups
-    signed = facts.first_sign_us != NO_TIME
-    spans = {
-        "response": (signed, facts.first_sign_us),
-        "resolution": (facts.closed, facts.closed_us),
-    }
+    spans = spans_of(facts)
     for name, (valid, end_us) in spans.items():
         seconds = np.where(valid, end_us - facts.reported_us, 0).astype(np.float64) / 1e6
         for stat, values in _group_stats(g, n_groups, seconds, valid, percentiles).items():
@@ -338,19 +365,33 @@ def _add_spans(
 
 def _add_levels(facts: CaseFacts, gr: _Groups, cols: dict[str, npt.NDArray[Any]]) -> None:
     """Closed cases by the level that resolved them, and their shares."""
+    cols.update(level_block(level_counts(facts, gr), cols["n_closed"]))
+
+
+def level_counts(facts: CaseFacts, gr: _Groups) -> dict[str, IntArray]:
+    """Closed cases per group by resolving level (`n_resolved_<level>`, `..._unknown`)."""
     closed = facts.closed
-    n_closed = cols["n_closed"]
-    level_counts = {}
+    out = {}
     for code, level in enumerate(facts.level_names):
-        level_counts[level] = gr.count(closed & (facts.resolved_level == code))
-        cols[f"n_resolved_{level}"] = level_counts[level]
-    cols["n_resolved_unknown"] = gr.count(closed & (facts.resolved_level < 0))
-    for level in facts.level_names:
-        cols[f"share_{level}"] = ratios(level_counts[level], n_closed)
-    cols["share_unknown"] = ratios(cols["n_resolved_unknown"], n_closed)
-    cols["share_within_community"] = ratios(
-        level_counts["grid"] + level_counts["community"], n_closed
+        out[f"n_resolved_{level}"] = gr.count(closed & (facts.resolved_level == code))
+    out["n_resolved_unknown"] = gr.count(closed & (facts.resolved_level < 0))
+    return out
+
+
+def level_block(
+    n: Mapping[str, npt.NDArray[Any]], n_closed: npt.NDArray[Any]
+) -> dict[str, npt.NDArray[Any]]:
+    """The levels block of a `MetricTable` from its counts (`level_counts`): the counts
+    and each level's share of the closed cases, in the table's column order."""
+    levels = [k.removeprefix("n_resolved_") for k in n if k != "n_resolved_unknown"]
+    cols: dict[str, npt.NDArray[Any]] = dict(n)
+    for level in levels:
+        cols[f"share_{level}"] = ratios(n[f"n_resolved_{level}"], n_closed)
+    cols["share_unknown"] = ratios(n["n_resolved_unknown"], n_closed)
+    zero = np.zeros_like(n_closed)
+    grid, community, street = (
+        n.get(f"n_resolved_{x}", zero) for x in ("grid", "community", "street")
     )
-    cols["share_within_street"] = ratios(
-        level_counts["grid"] + level_counts["community"] + level_counts["street"], n_closed
-    )
+    cols["share_within_community"] = ratios(grid + community, n_closed)
+    cols["share_within_street"] = ratios(grid + community + street, n_closed)
+    return cols

@@ -11,6 +11,9 @@ worker two guards, set up by the pool's initializer before any task runs:
   parent is still the same process (`os.getppid()`) and ends the worker when it is not.
 
 So a worker outlives its parent by at most `WATCHDOG_SECONDS` (plus scheduling).
+
+A run that is interrupted (Ctrl-C, an error in the parent) does not wait for the tasks
+under way: `stop_pool` cancels what has not started and kills the workers at once.
 """
 
 from __future__ import annotations
@@ -21,16 +24,18 @@ import os
 import signal
 import sys
 import threading
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor
 
 from gridcore.errors import ConfigError
 
 __all__ = [
     "MAX_WORKERS",
     "WATCHDOG_SECONDS",
+    "WorkerPool",
     "check_workers",
     "die_with_parent",
     "process_pool",
+    "stop_pool",
 ]
 
 WATCHDOG_SECONDS = 1.0
@@ -83,11 +88,41 @@ def die_with_parent(
     ).start()
 
 
-def process_pool(workers: int, *, death_signal: bool = True) -> ProcessPoolExecutor:
+class WorkerPool(ProcessPoolExecutor):
+    """A `ProcessPoolExecutor` that tells how many workers it has and can be stopped at
+    once (`terminate`)."""
+
+    def __init__(self, workers: int, death_signal: bool = True) -> None:
+        super().__init__(workers, initializer=die_with_parent, initargs=(os.getpid(), death_signal))
+        self.workers = workers
+
+    def terminate(self) -> None:
+        """Cancel the tasks not started and kill the workers now (their tasks are lost).
+
+        The standard library has no way to stop a task under way; this reads the pool's
+        process table (`_processes`, a CPython detail stable since 3.2) to send SIGKILL."""
+        processes = list((getattr(self, "_processes", None) or {}).values())
+        self.shutdown(wait=False, cancel_futures=True)
+        for proc in processes:
+            if proc.is_alive():
+                proc.kill()
+        for proc in processes:
+            proc.join(timeout=5)
+
+
+def stop_pool(ex: Executor) -> None:
+    """Stop an executor after an interrupted run: a `WorkerPool` kills its workers, any
+    other executor is shut down without waiting, its pending tasks cancelled."""
+    if isinstance(ex, WorkerPool):
+        ex.terminate()
+    else:
+        ex.shutdown(wait=False, cancel_futures=True)
+
+
+def process_pool(workers: int, *, death_signal: bool = True) -> WorkerPool:
     """A process pool of `workers` processes that end when this process ends.
 
     `death_signal=False` leaves out the Linux `prctl` guard (the watchdog stays): for
     tests of the portable path.
     """
-    n = check_workers(workers)
-    return ProcessPoolExecutor(n, initializer=die_with_parent, initargs=(os.getpid(), death_signal))
+    return WorkerPool(check_workers(workers), death_signal)

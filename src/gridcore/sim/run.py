@@ -11,14 +11,17 @@ over the machine's cores by default; a Dask client's `get_executor()` works too)
 from __future__ import annotations
 
 import os
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Executor
+from concurrent.futures import Executor, Future
+from typing import Any
 
 import attrs
 import numpy as np
 
 from gridcore.errors import SimulationError
-from gridcore.sim.pool import MAX_WORKERS, process_pool
+from gridcore.sim.model.merge import CaseRowSink
+from gridcore.sim.pool import MAX_WORKERS, process_pool, stop_pool
 from gridcore.sim.results import (
     Check,
     Comparison,
@@ -49,13 +52,18 @@ def replication_seed(scenario: Scenario, replication: int) -> np.random.SeedSequ
 
 
 def run_replication(
-    scenario: Scenario, replication: int, *, pause_gc: bool = False
+    scenario: Scenario,
+    replication: int,
+    *,
+    pause_gc: bool = False,
+    case_rows: CaseRowSink | None = None,
 ) -> ReplicationResult:
     """Run replication number `replication` of the scenario (pure: same input, same result).
 
     `pause_gc=True` pauses Python's cyclic garbage collector while each street runs
     (about 13-15% less CPU time; process-wide, restored after: see
-    `gridcore.sim.model._engine.gc_paused`). The command line asks for it."""
+    `gridcore.sim.model._engine.gc_paused`). The command line asks for it.
+    `case_rows`: where the per-case rows go as each street ends (see `run_scenario`)."""
     seed = replication_seed(scenario, replication)
     if scenario.queue_only is not None:
         from gridcore.sim.queue import run_mmc
@@ -76,37 +84,62 @@ def run_replication(
         )
     from gridcore.sim.model import run_grid_replication
 
-    return run_grid_replication(scenario, replication, seed, pause_gc=pause_gc)
+    return run_grid_replication(scenario, replication, seed, pause_gc=pause_gc, sink=case_rows)
 
 
 def _grid_parallel(
-    scenario: Scenario, ex: Executor, progress: Progress | None, pause_gc: bool
+    scenario: Scenario,
+    ex: Executor,
+    progress: Progress | None,
+    pause_gc: bool,
+    case_rows: CaseRowSink | None,
 ) -> list[ReplicationResult]:
-    """Every (replication, street) as its own task, merged per replication in order.
+    """Every (replication, street) as its own task, folded per replication in order.
 
     The same numbers as `run_replication` (each street's streams depend only on the
-    seed and the indexes), but one replication can use every core.
+    seed and the indexes), but one replication can use every core. At most
+    `in_flight(ex)` tasks are submitted and not yet folded, so the results waiting for
+    their turn stay few however long the run. On any exception (Ctrl-C included) the
+    tasks not started are cancelled before it propagates.
     """
-    from gridcore.sim.model import merge_partitions, partitions, run_partition
+    from gridcore.sim.model import ReplicationFold, partitions, run_partition
 
     n = scenario.run.replications
     m = len(partitions(scenario))
-    futures = [
-        [ex.submit(run_partition, scenario, i, j, pause_gc=pause_gc) for j in range(m)]
-        for i in range(n)
-    ]
-    total = n * m
-    done = 0
+    tasks = iter([(i, j) for i in range(n) for j in range(m)])
+    window: deque[Future[Any]] = deque()
+
+    def top_up() -> None:
+        while len(window) < in_flight(ex):
+            task = next(tasks, None)
+            if task is None:
+                return
+            window.append(ex.submit(run_partition, scenario, *task, pause_gc=pause_gc))
+
     out = []
-    for i, row in enumerate(futures):
-        parts = []
-        for fut in row:
-            parts.append(fut.result())
-            done += 1
-            if progress is not None:
-                progress(done, total)
-        out.append(merge_partitions(scenario, i, parts))
+    done = 0
+    try:
+        for i in range(n):
+            fold = ReplicationFold(scenario, i, case_rows)
+            for _ in range(m):
+                top_up()
+                fold.add(window.popleft().result())
+                done += 1
+                if progress is not None:
+                    progress(done, n * m)
+            out.append(fold.result())
+    except BaseException:
+        for fut in window:
+            fut.cancel()
+        raise
     return out
+
+
+def in_flight(ex: Executor) -> int:
+    """How many street tasks to keep submitted: four per worker (`ex.workers` when the
+    executor says, else the machine's cores), at least eight."""
+    workers = getattr(ex, "workers", None)
+    return max(8, 4 * (workers if isinstance(workers, int) else default_workers()))
 
 
 def _theory(scenario: Scenario) -> tuple[tuple[str, float], ...]:
@@ -128,12 +161,17 @@ def run_scenario(
     progress: Progress | None = None,
     *,
     pause_gc: bool = False,
+    case_rows: CaseRowSink | None = None,
 ) -> ScenarioResult:
     """Run every replication (in parallel by default) and gather them in order.
 
-    With `executor=None` and more than one replication, a `ProcessPoolExecutor` over
-    the machine's cores is used; a given executor is used and left open. `pause_gc`:
-    as for `run_replication`.
+    With `executor=None` and more than one replication, a process pool over the
+    machine's cores is used (and stopped, its workers killed, if the run is interrupted);
+    a given executor is used and left open. `pause_gc`: as for `run_replication`.
+    `case_rows`: a sink that takes each street's per-case rows as it is folded in, in
+    (replication, street) order (`gridcore.sim.case_rows` writes the results folder's
+    per-case table); the result then holds no per-case table. Without one the rows are
+    kept in memory (a histogram past `MAX_CASE_ROWS` a replication).
     """
     n = scenario.run.replications
     results: list[ReplicationResult] = []
@@ -143,12 +181,13 @@ def run_scenario(
         and (scenario.queue_only is not None or default_workers() == 1)
     ):
         for i in range(n):
-            results.append(run_replication(scenario, i, pause_gc=pause_gc))
+            results.append(run_replication(scenario, i, pause_gc=pause_gc, case_rows=case_rows))
             if progress is not None:
                 progress(i + 1, n)
     else:
         own = executor is None
         ex = executor or process_pool(default_workers())
+        stopped = True
         try:
             if scenario.queue_only is not None:
                 futures = [ex.submit(run_replication, scenario, i) for i in range(n)]
@@ -157,9 +196,12 @@ def run_scenario(
                     if progress is not None:
                         progress(done, n)
             else:
-                results = _grid_parallel(scenario, ex, progress, pause_gc)
+                results = _grid_parallel(scenario, ex, progress, pause_gc, case_rows)
+            stopped = False
         finally:
-            if own:
+            if own and stopped:
+                stop_pool(ex)
+            elif own:
                 ex.shutdown()
     results.sort(key=lambda r: r.replication)
     return ScenarioResult(scenario, tuple(results), _theory(scenario))

@@ -33,8 +33,11 @@ from gridcore.sim.inputs import (
     staff_for,
 )
 from gridcore.sim.model.merge import (
+    CASE_COLUMNS,
     MAX_CASE_ROWS,
+    CaseRowSink,
     PartitionResult,
+    ReplicationFold,
     _round,  # noqa: F401  (tests hold the bulk rounding to it)
     _rounded,  # noqa: F401
     concat_facts,
@@ -51,8 +54,11 @@ _Street = Street
 """The street simulation under its former name (tests and benchmarks use it)."""
 
 __all__ = [
+    "CASE_COLUMNS",
     "MAX_CASE_ROWS",
+    "CaseRowSink",
     "PartitionResult",
+    "ReplicationFold",
     "Staff",
     "Street",
     "city_for",

@@ -1,9 +1,12 @@
 """Merging streets: a replication's metrics, tables and self-checks from its streets' results.
 
 Each street returns a `PartitionResult` (its cases' columnar facts, counters, per-grid
-rows, backlog and queue accounting); `merge_partitions` concatenates the facts, computes
-the metrics with `gridcore.metrics.compute_metrics`, and checks conservation of
-incidents and Little's law on every kind of queue.
+rows, backlog and queue accounting). `ReplicationFold` takes them one by one, in street
+order, and lets each street's facts go once folded: the case metrics through
+`gridcore.metrics.fold.MetricsFold` (bit for bit those of the concatenated facts), the
+per-case rows to a `CaseRowSink` (the results folder) as they come, so that a long run's
+memory does not grow with its cases. It computes the metrics and checks conservation of
+incidents and Little's law on every kind of queue. `merge_partitions` folds a list.
 
 Not a hot path except `_rounded` (the per-case table's bulk rounding, up to
 `MAX_CASE_ROWS` rows a replication): it is held equal to Python's `round` by a property
@@ -15,20 +18,29 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from datetime import datetime, time, timedelta
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 import attrs
 import numpy as np
 
 from gridcore._rates import ratio
-from gridcore.metrics import CaseFacts, compute_metrics
+from gridcore.metrics import NO_TIME, CaseFacts, compute_metrics
+from gridcore.metrics.fold import MetricsFold
 from gridcore.sim.model.state import LEVELS
 from gridcore.sim.results import Check, ReplicationResult, Table, metrics_record
 from gridcore.sim.scenario import Scenario
 from gridcore.sim.stats import little_check
 
-__all__ = ["MAX_CASE_ROWS", "PartitionResult", "concat_facts", "merge_partitions"]
+__all__ = [
+    "CASE_COLUMNS",
+    "MAX_CASE_ROWS",
+    "CaseRowSink",
+    "PartitionResult",
+    "ReplicationFold",
+    "concat_facts",
+    "merge_partitions",
+]
 
 
 @attrs.frozen
@@ -75,75 +87,151 @@ _METRIC_COLUMNS = (
 )
 
 
+class CaseRowSink(Protocol):
+    """Where a replication's per-case rows go as its streets are folded in
+    (`gridcore.sim.case_rows` writes them to the results folder)."""
+
+    def write(self, replication: int, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Append one street's rows (`CASE_COLUMNS`, without the replication)."""
+
+
+CASE_COLUMNS = (
+    "grid",
+    "category",
+    "level",
+    "response_minutes",
+    "resolution_minutes",
+    "on_time",
+)
+"""The columns of the per-case table (`cases.csv` or `cases.parquet`), after `replication`."""
+
+
+class ReplicationFold:
+    """A replication's result folded street by street, in street order.
+
+    Each street's case facts are folded and let go: the case metrics through
+    `gridcore.metrics.fold.MetricsFold`, the per-grid metrics per street (a grid is in one
+    street), the per-case rows to `sink` when one is given (else kept, up to
+    `MAX_CASE_ROWS`, then a histogram). What stays is about 26 bytes a case (level,
+    response and resolution minutes, closed, on time) for the levels table, and the
+    street's small tables. The result is the same as `merge_partitions` on the list.
+    """
+
+    def __init__(
+        self, scenario: Scenario, replication: int, sink: CaseRowSink | None = None
+    ) -> None:
+        self.scenario = scenario
+        self.replication = replication
+        self.sink = sink
+        self.totals = MetricsFold()
+        self.ctr: dict[str, float] = {}
+        self.slim: list[_SlimCases] = []
+        self.rows: list[tuple[Any, ...]] | None = []
+        self.grid_case_rows: list[tuple[Any, ...]] = []
+        self.grid_case_cols: tuple[str, ...] = ()
+        self.parts: list[PartitionResult] = []
+
+    def add(self, part: PartitionResult) -> None:
+        """Fold one street's result in (streets in order); its case facts are let go."""
+        for k, v in part.counters:
+            self.ctr[k] = self.ctr.get(k, 0.0) + v
+        facts = part.facts
+        if facts is not None and len(facts):
+            self.totals.add(facts)
+            self.slim.append(_SlimCases.of(facts))
+            rows = _case_rows(facts)
+            if self.sink is not None:
+                self.sink.write(self.replication, rows)
+            elif self.rows is not None:
+                self.rows.extend(rows)
+                if len(self.rows) > MAX_CASE_ROWS:
+                    self.rows = None  # too many: a histogram instead
+            cols, grid_rows = _grid_case_rows(facts)
+            self.grid_case_cols = cols
+            self.grid_case_rows.extend(grid_rows)
+        self.parts.append(attrs.evolve(part, facts=None))
+
+    def result(self) -> ReplicationResult:
+        """The replication's result from the streets folded so far."""
+        scenario, ctr = self.scenario, self.ctr
+        tz = ZoneInfo(scenario.run.timezone)
+        t0 = datetime.combine(scenario.run.start, time(0), tz)
+        end_dt = t0 + timedelta(days=scenario.run.warmup_days + scenario.run.days)
+        m: dict[str, float] = {}
+        tables: list[Table] = []
+        n_open = self._case_metrics(m, tables) if self.slim else 0
+        _counter_metrics(ctr, m)
+        tables.append(_escalation_table(scenario, ctr, m.get("cases", 0.0)))
+        m["workers"] = ctr.get("workers", 0.0)
+        span = (end_dt - t0).total_seconds() / 60.0 - scenario.run.warmup_days * 1440.0
+        parts = self.parts
+        checks = _checks(ctr, n_open, parts, span)
+        grid_rows = tuple(r for p in parts for r in p.grid_rows)
+        tables.append(Table("grid_workers", _GRID_COLUMNS, grid_rows))
+        backlog: dict[int, int] = {}
+        for p in parts:
+            for day, n_b in p.backlog:
+                backlog[day] = backlog.get(day, 0) + n_b
+        tables.append(Table("backlog", ("day", "open_cases"), tuple(sorted(backlog.items()))))
+        events = sum(p.events for p in parts)
+        m["sim_events"] = float(events)
+        return ReplicationResult(
+            scenario.name, self.replication, metrics_record(m), tuple(tables), tuple(checks), events
+        )
+
+    def _case_metrics(self, m: dict[str, float], tables: list[Table]) -> int:
+        """The case metrics into `m`, the levels, cases and per-grid tables into `tables`;
+        returns the number of cases still open."""
+        total = self.totals.table().to_rows()[0]
+        for src, dst in _METRIC_COLUMNS:
+            if src in total:
+                m[dst] = _f(total[src])
+        for key in ("response_s", "resolution_s"):
+            for stat in ("mean", "p90"):
+                col = f"{key}_{stat}"
+                if col in total:
+                    unit = 60.0 if key == "response_s" else 3600.0
+                    name = "response_minutes" if key == "response_s" else "resolution_hours"
+                    m[f"{name}_{stat}"] = _f(total[col]) / unit
+        slim = _SlimCases.concat(self.slim)
+        level_rows, level_metrics = _levels(slim)
+        m.update(level_metrics)
+        tables.append(Table("levels", _LEVEL_COLUMNS, level_rows))
+        if self.sink is None:
+            if self.rows is not None:
+                tables.append(Table("cases", ("grid", *CASE_COLUMNS[1:]), tuple(self.rows)))
+            else:
+                tables.append(_case_hist(slim))
+        tables.append(Table("grid_cases", self.grid_case_cols, tuple(self.grid_case_rows)))
+        return int(total.get("n_open", 0))
+
+
 def merge_partitions(
     scenario: Scenario, replication: int, parts: Sequence[PartitionResult]
 ) -> ReplicationResult:
-    """A replication's result from its streets' results."""
-    tz = ZoneInfo(scenario.run.timezone)
-    t0 = datetime.combine(scenario.run.start, time(0), tz)
-    end_dt = t0 + timedelta(days=scenario.run.warmup_days + scenario.run.days)
-    chunks = [p.facts for p in parts if p.facts is not None and len(p.facts)]
-    ctr: dict[str, float] = {}
+    """A replication's result from its streets' results (`ReplicationFold` over them)."""
+    fold = ReplicationFold(scenario, replication)
     for p in parts:
-        for k, v in p.counters:
-            ctr[k] = ctr.get(k, 0.0) + v
-    m: dict[str, float] = {}
-    tables: list[Table] = []
-    n_open = _case_metrics(concat_facts(chunks, end_dt), m, tables) if chunks else 0
-    _counter_metrics(ctr, m)
-    tables.append(_escalation_table(scenario, ctr, m.get("cases", 0.0)))
-    m["workers"] = ctr.get("workers", 0.0)
-    span = (end_dt - t0).total_seconds() / 60.0 - scenario.run.warmup_days * 1440.0
-    checks = _checks(ctr, n_open, parts, span)
-    grid_rows = tuple(r for p in parts for r in p.grid_rows)
-    tables.append(Table("grid_workers", _GRID_COLUMNS, grid_rows))
-    backlog: dict[int, int] = {}
-    for p in parts:
-        for day, n_b in p.backlog:
-            backlog[day] = backlog.get(day, 0) + n_b
-    tables.append(Table("backlog", ("day", "open_cases"), tuple(sorted(backlog.items()))))
-    events = sum(p.events for p in parts)
-    m["sim_events"] = float(events)
-    return ReplicationResult(
-        scenario.name, replication, metrics_record(m), tuple(tables), tuple(checks), events
-    )
+        fold.add(p)
+    return fold.result()
 
 
-def _case_metrics(facts: CaseFacts, m: dict[str, float], tables: list[Table]) -> int:
-    """The case metrics into `m`, the levels, cases and per-grid tables into `tables`;
-    returns the number of cases still open."""
-    total = compute_metrics(facts).to_rows()[0]
-    for src, dst in _METRIC_COLUMNS:
-        if src in total:
-            m[dst] = _f(total[src])
-    for key in ("response_s", "resolution_s"):
-        for stat in ("mean", "p90"):
-            col = f"{key}_{stat}"
-            if col in total:
-                unit = 60.0 if key == "response_s" else 3600.0
-                name = "response_minutes" if key == "response_s" else "resolution_hours"
-                m[f"{name}_{stat}"] = _f(total[col]) / unit
-    level_rows, level_metrics = _levels(facts)
-    m.update(level_metrics)
-    tables.append(Table("levels", _LEVEL_COLUMNS, level_rows))
-    tables.append(_case_table(facts))
+def _grid_case_rows(facts: CaseFacts) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
+    """The `grid_cases` table's columns and rows for the grids of one street."""
     by_grid = compute_metrics(facts, by="grid")
-    cols = [
-        c
-        for c in (
-            "grid",
-            "n_cases",
-            "n_closed",
-            "on_time_rate",
-            "response_s_mean",
-            "resolution_s_mean",
-            "share_grid",
-        )
-        if c in by_grid.names
-    ]
-    rows = [tuple(_cell(r[c]) for c in cols) for r in by_grid.to_rows()]
-    tables.append(Table("grid_cases", tuple(cols), tuple(rows)))
-    return int(total.get("n_open", 0))
+    cols = tuple(c for c in _GRID_CASE_COLUMNS if c in by_grid.names)
+    return cols, [tuple(_cell(r[c]) for c in cols) for r in by_grid.to_rows()]
+
+
+_GRID_CASE_COLUMNS = (
+    "grid",
+    "n_cases",
+    "n_closed",
+    "on_time_rate",
+    "response_s_mean",
+    "resolution_s_mean",
+    "share_grid",
+)
 
 
 def _counter_metrics(ctr: Mapping[str, float], m: dict[str, float]) -> None:
@@ -258,33 +346,49 @@ _LEVEL_COLUMNS = (
 _HIST_EDGES_MIN = (0, 15, 30, 60, 120, 240, 480, 1440, 2880, 7 * 1440, 14 * 1440, 30 * 1440)
 
 
-def _case_columns(
-    facts: CaseFacts,
-) -> tuple[list[str], np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-    """Per case: resolved level name, response and resolution minutes (NaN: not yet)."""
-    from gridcore.metrics import NO_TIME
+@attrs.frozen(eq=False)
+class _SlimCases:
+    """What the levels table needs of each case: the resolving level (index in `LEVELS`,
+    -1: none), response and resolution minutes (NaN: not yet), closed, on time."""
 
-    lv = facts.resolved_level
-    names = facts.level_names
-    levels = [names[k] if k >= 0 else "" for k in lv.tolist()]
-    rep = facts.reported_us
-    sign = facts.first_sign_us
-    closed = facts.closed_us
-    resp = np.where(sign != NO_TIME, (sign - rep) / 60e6, np.nan)
-    resol = np.where(closed != NO_TIME, (closed - rep) / 60e6, np.nan)
-    return levels, resp, resol, facts.on_time
+    level: np.ndarray[Any, np.dtype[np.int8]]
+    response: np.ndarray[Any, np.dtype[np.float64]]
+    resolution: np.ndarray[Any, np.dtype[np.float64]]
+    closed: np.ndarray[Any, np.dtype[np.bool_]]
+    on_time: np.ndarray[Any, np.dtype[np.bool_]]
+
+    @classmethod
+    def of(cls, facts: CaseFacts) -> _SlimCases:
+        index = {name: k for k, name in enumerate(LEVELS)}
+        lut = np.array([index.get(n, -1) for n in facts.level_names] + [-1], np.int8)
+        return cls(
+            level=lut[facts.resolved_level],
+            response=_minutes(facts.first_sign_us, facts.reported_us),
+            resolution=_minutes(facts.closed_us, facts.reported_us),
+            closed=facts.closed,
+            on_time=facts.on_time,
+        )
+
+    @classmethod
+    def concat(cls, parts: Sequence[_SlimCases]) -> _SlimCases:
+        return cls(
+            *(np.concatenate([getattr(p, f.name) for p in parts]) for f in attrs.fields(cls))
+        )
 
 
-def _levels(facts: CaseFacts) -> tuple[tuple[tuple[Any, ...], ...], dict[str, float]]:
+def _minutes(end_us: np.ndarray[Any, Any], start_us: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """Minutes from `start_us` to `end_us`, NaN where the end never came."""
+    return np.where(end_us != NO_TIME, (end_us - start_us) / 60e6, np.nan)
+
+
+def _levels(cases: _SlimCases) -> tuple[tuple[tuple[Any, ...], ...], dict[str, float]]:
     """Per resolving level: cases, closed, share of closed, mean response / resolution."""
-    levels, resp, resol, on_time = _case_columns(facts)
-    lv = np.array(levels, dtype=object)
-    closed = facts.closed
+    resp, resol, closed, on_time = cases.response, cases.resolution, cases.closed, cases.on_time
     n_closed = int(closed.sum())
     rows = []
     out: dict[str, float] = {}
-    for name in LEVELS:
-        sel = lv == name
+    for k, name in enumerate(LEVELS):
+        sel = cases.level == k
         n = int(sel.sum())
         c = int((sel & closed).sum())
         r = resp[sel]
@@ -333,38 +437,36 @@ def _rounded(x: np.ndarray[Any, Any], nd: int) -> list[float | None]:
     return out
 
 
-def _case_table(facts: CaseFacts) -> Table:
-    """`cases`: one row per case, or `case_hist` when a replication has too many cases."""
-    levels, resp, resol, on_time = _case_columns(facts)
-    if len(facts) <= MAX_CASE_ROWS:
-        grids = [facts.grid_names[k] if k >= 0 else "" for k in facts.grid.tolist()]
-        cats = [facts.category_names[k] if k >= 0 else "" for k in facts.category.tolist()]
-        rows = tuple(
-            zip(
-                grids,
-                cats,
-                levels,
-                _rounded(resp, 3),
-                _rounded(resol, 3),
-                on_time.astype(bool).tolist(),
-                strict=True,
-            )
+def _case_rows(facts: CaseFacts) -> list[tuple[Any, ...]]:
+    """One row per case (`CASE_COLUMNS`): grid, category, resolving level, response and
+    resolution minutes (rounded to 3 decimals, None: not yet), on time."""
+    names = facts.level_names
+    levels = [names[k] if k >= 0 else "" for k in facts.resolved_level.tolist()]
+    grids = [facts.grid_names[k] if k >= 0 else "" for k in facts.grid.tolist()]
+    cats = [facts.category_names[k] if k >= 0 else "" for k in facts.category.tolist()]
+    resp = _minutes(facts.first_sign_us, facts.reported_us)
+    resol = _minutes(facts.closed_us, facts.reported_us)
+    return list(
+        zip(
+            grids,
+            cats,
+            levels,
+            _rounded(resp, 3),
+            _rounded(resol, 3),
+            facts.on_time.astype(bool).tolist(),
+            strict=True,
         )
-        cols: tuple[str, ...] = (
-            "grid",
-            "category",
-            "level",
-            "response_minutes",
-            "resolution_minutes",
-            "on_time",
-        )
-        return Table("cases", cols, rows)
+    )
+
+
+def _case_hist(cases: _SlimCases) -> Table:
+    """`case_hist`: cases per level and span length, for a replication with too many
+    cases to keep their rows in memory."""
     edges = np.array([*_HIST_EDGES_MIN, np.inf])
-    lv = np.array(levels, dtype=object)
     hist: list[tuple[Any, ...]] = []
-    for name in LEVELS:
-        sel = lv == name
-        for measure, col in (("response", resp), ("resolution", resol)):
+    for k, name in enumerate(LEVELS):
+        sel = cases.level == k
+        for measure, col in (("response", cases.response), ("resolution", cases.resolution)):
             x = col[sel]
             counts, _ = np.histogram(x[np.isfinite(x)], bins=edges)
             for lo, hi, n in zip(edges[:-1], edges[1:], counts.tolist(), strict=True):

@@ -30,7 +30,12 @@ from gridcore.sim.inputs import partitions
 from gridcore.sim.model._engine import Resume, event_count, gc_paused, start
 from gridcore.sim.model.arrivals import Arrivals
 from gridcore.sim.model.day import Day
-from gridcore.sim.model.merge import PartitionResult, concat_facts, merge_partitions
+from gridcore.sim.model.merge import (
+    CaseRowSink,
+    PartitionResult,
+    ReplicationFold,
+    concat_facts,
+)
 from gridcore.sim.model.state import StreetState
 from gridcore.sim.model.watch import Watch
 from gridcore.sim.results import ReplicationResult
@@ -189,9 +194,12 @@ def run_grid_replication(
     seed: np.random.SeedSequence,
     *,
     pause_gc: bool = False,
+    sink: CaseRowSink | None = None,
 ) -> ReplicationResult:
-    """Run one replication of the full grid model (streets one after another)."""
+    """Run one replication of the full grid model (streets one after another, each folded
+    in and let go as it ends; per-case rows to `sink` when given)."""
     del seed  # the streets derive their streams from the scenario seed and indexes
-    n = len(partitions(scenario))
-    parts = [run_partition(scenario, replication, i, pause_gc=pause_gc) for i in range(n)]
-    return merge_partitions(scenario, replication, parts)
+    fold = ReplicationFold(scenario, replication, sink)
+    for i in range(len(partitions(scenario))):
+        fold.add(run_partition(scenario, replication, i, pause_gc=pause_gc))
+    return fold.result()
