@@ -167,6 +167,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+EXIT_INTERRUPTED = 130
+"""The exit code after Ctrl-C (128 + SIGINT, as a shell reports it)."""
+
 EXIT_BROKEN_PIPE = 128 + 13
 """The exit code when the reader of stdout went away (as a process killed by SIGPIPE)."""
 
@@ -185,8 +188,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code.
 
     0 done, 1 done with findings or failed self-checks, 2 a gridcore error (one line on
-    stderr, also when it was raised in a worker process), 141 when stdout was closed
-    early (`gridcore cases diagram | head`): the command ends quietly, as `cat` would.
+    stderr, also when it was raised in a worker process), 130 stopped with Ctrl-C (the
+    command's workers stopped, no output folder left half written), 141 when stdout was
+    closed early (`gridcore cases diagram | head`): the command ends quietly, as `cat`
+    would.
     """
     from concurrent.futures.process import BrokenProcessPool
 
@@ -204,6 +209,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         _quiet_stdout()
         return EXIT_BROKEN_PIPE
+    except KeyboardInterrupt:
+        print("\ngridcore: stopped (Ctrl-C)", file=sys.stderr)
+        return EXIT_INTERRUPTED
     return code
 
 

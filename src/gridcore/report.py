@@ -129,7 +129,30 @@ def _table(folder: Path, names: Sequence[str], text_columns: Sequence[str] = ())
         p = folder / f"{n}.csv"
         if p.exists():
             return read_csv_rows(p, text_columns)
+        if (folder / f"{n}.parquet").exists():
+            return _parquet_rows(folder / f"{n}.parquet", text_columns)
     return None
+
+
+def _parquet_rows(path: Path, text_columns: Sequence[str] = ()) -> Rows:
+    """A Parquet table (a run's `cases.parquet`) as `read_csv_rows` gives a CSV one: a
+    list of dicts, a missing number as NaN."""
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise ConfigError(
+            f"{path}: reading a Parquet table needs pyarrow (pip install 'gridcore[report]')"
+        ) from None
+    try:
+        rows: Rows = pq.read_table(path).to_pylist()
+    except (OSError, ValueError) as exc:
+        raise FileFormatError(str(path), "", "", "a readable Parquet table", str(exc)) from None
+    keep = set(text_columns)
+    for row in rows:
+        for k, v in row.items():
+            if v is None and k not in keep:
+                row[k] = math.nan
+    return rows
 
 
 def _column(rows: Rows, names: Sequence[str]) -> str | None:

@@ -1,7 +1,8 @@
 """Golden outputs: checksums of runs that a behaviour-neutral change must leave byte-identical.
 
 - four simulation runs through the command line (yichang 30 days and yubei 7 days, seeds 1
-  and 2, one replication, two workers): every file of each results folder;
+  and 2, one replication, two workers, the per-case table as CSV: a Parquet file's bytes
+  name the pyarrow version that wrote it): every file of each results folder;
 - a case log driven by a seeded random desk (300 cases, random actors and actions, refusals
   included), its events as JSON lines, the refused rules, the replay of every case and the
   metrics over the log.
@@ -53,6 +54,7 @@ def sim_checksums(name: str) -> dict[str, str]:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / name
         args = ["simulate", *SIM_RUNS[name], "--replications", "1", "--workers", "2"]
+        args += ["--tables", "csv"]
         with contextlib.redirect_stdout(io.StringIO()):
             code = cli_main([*args, "--out", str(out), "--quiet"])
         if code != 0:

@@ -11,11 +11,13 @@ import contextlib
 import math
 import sys
 import time
-from collections.abc import Callable
-from pathlib import Path
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor
 from typing import Any, TextIO
 
 from gridcore.errors import ScenarioError
+from gridcore.sim.case_rows import TABLE_FORMATS, case_table_format
+from gridcore.sim.folders import write_events
 from gridcore.sim.results import Comparison, ScenarioResult
 from gridcore.sim.scenario import (
     OVERLAYS,
@@ -70,19 +72,39 @@ _SHOWN: tuple[tuple[str, str, float, str], ...] = (
 )
 
 
-def progress_bar(stream: TextIO = sys.stderr, width: int = 30) -> Callable[[int, int], None]:
-    """A plain-text progress callback `(done, total)` drawing on `stream`."""
+def progress_bar(
+    stream: TextIO = sys.stderr,
+    width: int = 30,
+    workers: int | None = None,
+    unit: str = "tasks",
+) -> Callable[[int, int], None]:
+    """A plain-text progress callback `(done, total)` drawing on `stream`: the tasks
+    (streets) done, how many are running (with `workers`: every worker while tasks are
+    queued, then those left), the time so far and the time left at the pace so far."""
     start = time.monotonic()
 
     def show(done: int, total: int) -> None:
         filled = int(width * done / total) if total else width
         bar = "#" * filled + "." * (width - filled)
         secs = time.monotonic() - start
+        left = total - done
+        running = f", {min(workers, left)} running" if workers else ""
+        eta = f", ETA {_duration(secs / done * left)}" if 0 < done < total else ""
         end = "\n" if done >= total else ""
-        stream.write(f"\r[{bar}] {done}/{total} tasks, {secs:.1f} s{end}")
+        stream.write(f"\r[{bar}] {done}/{total} {unit}{running}, {secs:.1f} s{eta}{end}")
         stream.flush()
 
     return show
+
+
+def _duration(seconds: float) -> str:
+    """`42 s`, `3 min 05 s` or `1 h 02 min`."""
+    s = round(seconds)
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60:02d} s"
+    return f"{s // 3600} h {s % 3600 // 60:02d} min"
 
 
 def _num(x: float, scale: float) -> str:
@@ -194,7 +216,20 @@ def _common(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="replace an --out folder that holds something else than this run's results",
     )
-    p.add_argument("--workers", type=int, help="worker processes (default: all cores)")
+    p.add_argument("--workers", type=int, help="local worker processes (default: all cores)")
+    p.add_argument(
+        "--executor",
+        metavar="SPEC",
+        help="where the streets run: local (process pool, default) or dask://HOST:PORT "
+        "(a Dask scheduler); the results are the same, byte for byte",
+    )
+    p.add_argument(
+        "--tables",
+        choices=TABLE_FORMATS,
+        default="auto",
+        help="the per-case table of --out: parquet (needs pyarrow), csv, or auto "
+        "(parquet when pyarrow is installed; default)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument(
         "--allow-invalid-city",
@@ -230,89 +265,113 @@ def check_city(scenario: Scenario, allow_invalid: bool = False) -> None:
 
 
 def _preflight(args: argparse.Namespace, scenarios: tuple[Scenario, ...]) -> None:
-    """Every check that can fail before the run: workers, cities, the output folder."""
+    """Every check that can fail before the run: workers, executor, table format, cities
+    (the output folder is checked by `gridcore.sim.folders` before it runs)."""
     if args.workers is not None:
         from gridcore.sim.pool import check_workers
 
         check_workers(args.workers)
+    if args.executor is not None:
+        from gridcore.sim.executors import parse_executor_spec
+
+        parse_executor_spec(args.executor)
+    case_table_format(args.tables)
     for s in scenarios:
         check_city(s, args.allow_invalid_city)
 
 
-def _executor(args: argparse.Namespace) -> Any:
-    """A process pool of `--workers` processes, shut down on leaving the `with`; or, when
-    the option is absent, nothing (the runner's default pool)."""
-    if args.workers is None:
-        return contextlib.nullcontext()
-    from gridcore.sim.pool import process_pool
+@contextlib.contextmanager
+def _executor(args: argparse.Namespace) -> Iterator[Executor | None]:
+    """The executor of `--executor` (with `--workers` local processes) or of `--workers`
+    alone; none when both are absent (the runner's default pool). Shut down on leaving
+    the `with`; stopped at once (workers killed, queued tasks cancelled) if the run
+    fails or is interrupted."""
+    if args.executor is None and args.workers is None:
+        yield None
+        return
+    from gridcore.sim.executors import executor_from_spec
+    from gridcore.sim.pool import stop_pool
 
-    return process_pool(args.workers)
+    ex = executor_from_spec(args.executor or "local", args.workers)
+    try:
+        yield ex
+    except BaseException:
+        stop_pool(ex)
+        raise
+    ex.shutdown()
+
+
+def _bar(args: argparse.Namespace, scenario: Scenario) -> Callable[[int, int], None] | None:
+    """The progress bar (none with `--quiet`): streets of a grid run, replications of a
+    queue-only one."""
+    if args.quiet:
+        return None
+    unit = "replications" if scenario.queue_only is not None else "streets"
+    return progress_bar(workers=_workers_shown(args), unit=unit)
+
+
+def _workers_shown(args: argparse.Namespace) -> int | None:
+    """The local workers the bar counts as running (unknown for a Dask cluster)."""
+    if args.executor not in (None, "local"):
+        return None
+    from gridcore.sim.run import default_workers
+
+    return args.workers or default_workers()
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
-    from gridcore.io.folder import check_destination
-    from gridcore.sim.results import scenario_key
-    from gridcore.sim.run import run_scenario
-
     s = _scenario(args, args.scenario)
     _preflight(args, (s,))
     if args.events and (not args.out or s.queue_only is not None):
         raise ScenarioError("--events", True, "--out and a grid scenario (not queue_only)")
-    if args.out:
-        check_destination(args.out, "run", scenario_key(s), overwrite=args.overwrite)
     with _executor(args) as ex:
-        result = run_scenario(s, ex, None if args.quiet else progress_bar(), pause_gc=True)
-    if args.out and args.events:
-        from gridcore.io.folder import write_whole
+        if args.out:
+            from gridcore.sim.folders import simulate_into
 
-        def fill(folder: str | Path) -> None:
-            result.fill(folder)
-            write_events(s, Path(folder) / "events.jsonl")
+            result = simulate_into(
+                args.out,
+                s,
+                ex,
+                _bar(args, s),
+                pause_gc=True,
+                tables=args.tables,
+                overwrite=args.overwrite,
+                events=args.events,
+            )
+        else:
+            from gridcore.sim.run import run_scenario
 
-        write_whole(args.out, "run", result.key(), fill)
-    elif args.out:
-        result.write(args.out, overwrite=args.overwrite)
+            result = run_scenario(s, ex, _bar(args, s), pause_gc=True)
     print(format_summary(result))
     if args.out:
         print(f"results written to {args.out}")
     return 0 if result.checks_ok() else 1
 
 
-def write_events(scenario: Scenario, path: Path, replication: int = 0) -> int:
-    """Write replication `replication`'s case events as JSON lines (the format
-    `gridcore.cases.event_to_json` writes and the journal and `gridcore calibrate` read):
-    every measured case, street by street, each case's events in order. The streets are
-    simulated again with their events kept (a replication is a pure function of the
-    scenario and its index, so these are the run's own events). Returns the count."""
-    from gridcore.cases import event_to_json
-    from gridcore.sim.model import partition_events, partitions
-
-    n = 0
-    with open(path, "w", encoding="utf-8") as f:
-        for j in range(len(partitions(scenario))):
-            _, events = partition_events(scenario, replication, j)
-            f.write("".join(event_to_json(e) + "\n" for e in events))
-            n += len(events)
-    return n
-
-
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from gridcore.io.folder import check_destination
-    from gridcore.sim.results import comparison_key
-    from gridcore.sim.run import compare, paired
+    from gridcore.sim.run import compare
 
     base = _scenario(args, args.base)
     whatif = _scenario(args, args.whatif) if args.whatif else base
     for name in args.whatif_overlay or ():
         whatif = apply_overlay(whatif, name)
     _preflight(args, (base, whatif))
-    if args.out:
-        key = comparison_key(base, paired(base, whatif))
-        check_destination(args.out, "comparison", key, overwrite=args.overwrite)
     with _executor(args) as ex:
-        cmp = compare(base, whatif, ex, None if args.quiet else progress_bar(), pause_gc=True)
-    if args.out:
-        cmp.write(args.out, overwrite=args.overwrite)
+        if args.out:
+            from gridcore.sim.folders import compare_into
+
+            cmp = compare_into(
+                args.out,
+                base,
+                whatif,
+                ex,
+                _bar(args, base),
+                pause_gc=True,
+                tables=args.tables,
+                overwrite=args.overwrite,
+            )
+        else:
+            cmp = compare(base, whatif, ex, _bar(args, base), pause_gc=True)
     print(format_comparison(cmp))
     if args.out:
         print(f"results written to {args.out} (base/, whatif/, comparison.csv)")

@@ -86,6 +86,13 @@ class DaskExecutor(cf.Executor):
         self._client = client
         self._inner = client.get_executor()
 
+    @property
+    def workers(self) -> int:
+        """How many tasks the cluster runs at once now (its workers' threads)."""
+        info: dict[str, Any] = self._client.scheduler_info()
+        threads = [int(w.get("nthreads", 1)) for w in info.get("workers", {}).values()]
+        return max(1, sum(threads))
+
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> cf.Future[Any]:
         """Submit to the cluster (pure=False: a call is never merged with an identical one)."""
         fut: cf.Future[Any] = self._inner.submit(fn, *args, pure=False, **kwargs)

@@ -277,6 +277,10 @@ class Comparison:
             (d / part).mkdir()
             result.fill(d / part)
             seal(d / part, "run", result.key())
+        self.fill_comparison(d)
+
+    def fill_comparison(self, d: Path) -> None:
+        """Write comparison.csv and comparison.json into an existing folder."""
         rows = self.rows()
         cols = ["metric", "base", "whatif", "difference", "ci_low", "ci_high"]
         write_csv(d / "comparison.csv", cols, [[r[c] for c in cols] for r in rows])

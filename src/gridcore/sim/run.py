@@ -38,6 +38,7 @@ __all__ = [
     "replication_seed",
     "run_replication",
     "run_scenario",
+    "side_progress",
 ]
 
 Progress = Callable[[int, int], None]
@@ -221,6 +222,14 @@ def paired(base: Scenario, whatif: Scenario) -> Scenario:
     return attrs.evolve(whatif, run=run)
 
 
+def side_progress(progress: Progress | None, side: int) -> Progress | None:
+    """The progress of one side of a comparison (0: base, 1: what-if) as a share of both."""
+    if progress is None:
+        return None
+    p = progress
+    return lambda done, total: p(side * total + done, 2 * total)
+
+
 def compare(
     base: Scenario,
     whatif: Scenario,
@@ -235,14 +244,6 @@ def compare(
     replication i of both sees the same random streams.
     """
     whatif = paired(base, whatif)
-    n = base.run.replications
-
-    def step(offset: int) -> Progress | None:
-        if progress is None:
-            return None
-        p = progress
-        return lambda done, _total: p(offset + done, 2 * n)
-
-    b = run_scenario(base, executor, step(0), pause_gc=pause_gc)
-    w = run_scenario(whatif, executor, step(n), pause_gc=pause_gc)
+    b = run_scenario(base, executor, side_progress(progress, 0), pause_gc=pause_gc)
+    w = run_scenario(whatif, executor, side_progress(progress, 1), pause_gc=pause_gc)
     return Comparison(b, w)

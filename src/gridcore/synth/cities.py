@@ -101,6 +101,9 @@ class CitySpec:
             raise ConfigError(f"city spec {self.name!r}: city_code {self.city_code!r}: 4 digits")
 
 
+_CHONGQING_DISTRICTS = 38
+"""Districts of the `chongqing-scale` preset (Chongqing has 38 district-level areas)."""
+
 PRESETS: dict[str, CitySpec] = {
     "yichang": CitySpec(
         "yichang", grids=1_110, districts=5, streets=20, communities=112, staffing="full_duty"
@@ -141,8 +144,21 @@ PRESETS: dict[str, CitySpec] = {
     "shibanxi": CitySpec(
         "shibanxi", grids=15, districts=1, streets=1, communities=1, staffing="full_duty"
     ),
+    # A scale test, not a place: 38 districts, each of yubei's size and staffing.
+    "chongqing-scale": CitySpec(
+        "chongqing-scale",
+        grids=_CHONGQING_DISTRICTS * 3_311,
+        districts=_CHONGQING_DISTRICTS,
+        streets=_CHONGQING_DISTRICTS * 19,
+        communities=_CHONGQING_DISTRICTS * 240,
+        city_code="5001",
+        staffing="yubei",
+        staff_total=_CHONGQING_DISTRICTS * 18_900,
+    ),
 }
-"""Built-in presets for the places of DOMAIN.md section 5."""
+"""Built-in presets: the places of DOMAIN.md section 5, and `chongqing-scale`, a synthetic
+municipality of 38 districts at Yubei's density (125,818 grids, 722 streets, 718,200
+staff) for testing scale. It is not Chongqing: no published figure describes it."""
 
 
 def preset_spec(name: str) -> CitySpec:

@@ -29,8 +29,9 @@ from gridcore.sim.model.state import Incident, StreetState
 
 __all__ = ["A", "Bridge"]
 
-FLUSH_EVENTS = 20_000
-"""Finished cases' events are folded into facts every this many events."""
+FLUSH_EVENTS = 4_000
+"""Finished cases' events are folded into facts every this many events (about 1.6 MB of
+event objects at most: the bound of a street's memory that does not depend on the horizon)."""
 
 
 class A:

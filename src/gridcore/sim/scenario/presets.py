@@ -78,7 +78,10 @@ def apply_overlay(scenario: Scenario, name: str) -> Scenario:
 
 
 def _presets() -> dict[str, Scenario]:
-    names = ("yichang", "yubei", "shuanghu", "tianjin-pilot", "xiling", "shibanxi")
+    names = (
+        "yichang", "yubei", "shuanghu", "tianjin-pilot", "xiling", "shibanxi",
+        "chongqing-scale",
+    )  # fmt: skip
     return {n: Scenario(name=n, city=CityConfig(preset=n)) for n in names}
 
 
