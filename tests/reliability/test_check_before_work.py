@@ -127,7 +127,7 @@ def test_days_1e9_is_refused_in_a_file_on_the_command_line_and_in_a_sweep(
     ("key", "value", "bound"),
     [
         ("run.replications", 10**6, "10000"),
-        ("city.grids", 10**7, "100000"),
+        ("city.grids", 10**7, "300000"),
         ("queue_only.arrivals_per_hour", 1e7, "10,000,000"),
         ("incidents.per_1000_households_per_day", 999.0, "100"),
         ("surges", [{"categories": ["E01"], "factor": 1e6}], "100000"),

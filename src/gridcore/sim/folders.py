@@ -5,7 +5,8 @@ hidden temporary sibling, sealed with its manifest and renamed into place at the
 so the per-case rows can stream into it street by street (`gridcore.sim.case_rows`)
 and memory stays flat however long the horizon. A run that fails or is interrupted
 (Ctrl-C) leaves no folder that looks complete: the temporary is removed and a folder
-that was there before stays as it was.
+that was there before stays as it was. The runner is looked up in `gridcore.sim.run` at
+each call (tests replace it to prove that the checks come before any work).
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from __future__ import annotations
 from concurrent.futures import Executor
 from pathlib import Path
 
+import gridcore.sim.run as runner
 from gridcore.io.folder import check_destination, seal, write_whole
 from gridcore.sim.case_rows import case_table_format, open_case_rows
 from gridcore.sim.results import Comparison, ScenarioResult, comparison_key, scenario_key
-from gridcore.sim.run import Progress, paired, run_scenario, side_progress
+from gridcore.sim.run import Progress, paired, side_progress
 from gridcore.sim.scenario import Scenario
 
 __all__ = ["compare_into", "simulate_into", "write_events"]
@@ -96,10 +98,12 @@ def _run_into(
 ) -> ScenarioResult:
     """Run `scenario` with its per-case rows streamed into `d`, then write the rest."""
     if scenario.queue_only is not None:
-        result = run_scenario(scenario, executor, progress, pause_gc=pause_gc)
+        result = runner.run_scenario(scenario, executor, progress, pause_gc=pause_gc)
     else:
         with open_case_rows(d, fmt) as rows:
-            result = run_scenario(scenario, executor, progress, pause_gc=pause_gc, case_rows=rows)
+            result = runner.run_scenario(
+                scenario, executor, progress, pause_gc=pause_gc, case_rows=rows
+            )
     result.fill(d)
     return result
 

@@ -65,7 +65,7 @@ MAX_DAYS = 3660.0
 """The longest grid-model horizon (run.days + run.warmup_days): ten years."""
 MAX_QUEUE_DAYS = 1_000_000.0
 """The longest horizon of any run (a queue-only run is bounded by its arrivals)."""
-MAX_GRIDS = 100_000
+MAX_GRIDS = 300_000
 """The most grids a city may be cut into (city.grids)."""
 MAX_RATE = 1000.0
 """The highest incident rate per 1,000 households a day."""
