@@ -10,7 +10,7 @@ from conftest import POLICY
 from store_traffic import desk_events, desk_steps
 
 import gridcore.store.journal as journal
-from gridcore.cases import Case, case_light
+from gridcore.cases import Case, State, case_light
 from gridcore.clock import WarningLight
 from gridcore.errors import SchemaVersionError, StoreError
 from gridcore.store import SCHEMA_VERSION, open_store
@@ -94,6 +94,33 @@ class TestVersions:
         with open_store(durable_url, policy=POLICY) as s:  # and opens plainly now
             assert s.last_position() == len(EVENTS)
 
+    def test_a_version_2_journal_migrates_to_kept_counts(
+        self, durable_url: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Schema 2 (counts through an index on state) -> 3 (a counts table): the counts
+        are filled in the step, kept by later appends, and the journal verifies."""
+        write_v1_journal(durable_url)
+        real = journal.steps
+        monkeypatch.setattr(journal, "steps", lambda pk: real(pk)[:2])
+        monkeypatch.setattr(journal, "SCHEMA_VERSION", 2)
+        open_store(durable_url, policy=POLICY, create=False, migrate=True).close()
+        monkeypatch.undo()
+        assert meta_version(durable_url) == "2"
+        with pytest.raises(SchemaVersionError, match="at schema 2"):
+            open_store(durable_url, policy=POLICY)
+        with open_store(durable_url, policy=POLICY, create=False, migrate=True) as s:
+            assert (s.opened_at_version, s.schema_version()) == (2, SCHEMA_VERSION)
+            cases = {cid: s.case(cid) for cid in s.case_ids()}
+            counts: dict[State, int] = {}
+            for c in cases.values():
+                counts[c.state] = counts.get(c.state, 0) + 1
+            assert s.state_counts() == counts
+            assert verify(s).ok
+            more = tuple(desk_events(desk_steps(5, 12, prefix="m"), POLICY))
+            s.append(more)
+            assert sum(s.state_counts().values()) == len(cases) + 5
+            assert verify(s).ok
+
     def test_a_newer_journal_is_refused_untouched(self, durable_url: str) -> None:
         """A journal from a newer gridcore: refused, naming the versions; not changed."""
         open_store(durable_url).close()
@@ -114,7 +141,7 @@ class TestVersions:
         real = journal.steps
 
         def broken(pk: str) -> tuple[tuple[int, tuple[str, ...]], ...]:
-            one, two = real(pk)
+            one, two, *_ = real(pk)
             return one, (2, (*two[1][:2], "ALTER TABLE no_such_table ADD COLUMN x INTEGER"))
 
         monkeypatch.setattr(journal, "steps", broken)

@@ -12,6 +12,7 @@ import itertools
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
+from operator import itemgetter
 from types import TracebackType
 from typing import Any, Final, NamedTuple
 
@@ -32,12 +33,12 @@ from gridcore.errors import ConfigError, SchemaVersionError, UnknownItemError
 from gridcore.ids import CaseId
 
 from .backends import Backend
-from .lights import from_us, light_instants, to_us
+from .lights import LightMemo, from_us, light_instants, to_us
 from .rows import (
     EVENT_COLUMNS,
     StoredEvent,
     event_from_row,
-    event_to_row,
+    events_to_rows,
     instant_columns,
     instant_from_columns,
 )
@@ -72,10 +73,25 @@ CASE_COLUMNS: Final = (  # the projection's columns, in its rows' order
     "yellow_at_us",
     "red_at_us",
 )
-_UPSERT_CASE: Final = (
-    f"INSERT INTO cases ({', '.join(CASE_COLUMNS)}) "
-    f"VALUES ({', '.join('?' for _ in CASE_COLUMNS)}) ON CONFLICT (case_id) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in CASE_COLUMNS[1:])
+_INSERT_CASE: Final = (
+    f"INSERT INTO cases ({', '.join(CASE_COLUMNS)}) VALUES ({', '.join('?' for _ in CASE_COLUMNS)})"
+)
+# A stored case's row is updated in every column but its id (`_UPDATE_WIDE`), or, when
+# the columns the open-case indexes read are unchanged, in the others (`_UPDATE_STEP`).
+_INDEXED_OPEN: Final = ("is_open", "grid", "category", "owner", "level")
+_WIDE_COLUMNS: Final = CASE_COLUMNS[1:]
+_STEP_COLUMNS: Final = tuple(c for c in _WIDE_COLUMNS if c not in _INDEXED_OPEN)
+_UPDATE_WIDE: Final = (
+    f"UPDATE cases SET {', '.join(f'{c} = ?' for c in _WIDE_COLUMNS)} WHERE case_id = ?"
+)
+_UPDATE_STEP: Final = (
+    f"UPDATE cases SET {', '.join(f'{c} = ?' for c in _STEP_COLUMNS)} WHERE case_id = ?"
+)
+_indexed_open: Final = itemgetter(*(CASE_COLUMNS.index(c) for c in _INDEXED_OPEN))
+_step_values: Final = itemgetter(*(CASE_COLUMNS.index(c) for c in _STEP_COLUMNS))
+_ADD_COUNT: Final = (
+    "INSERT INTO case_counts (state, n) VALUES (?, ?) "
+    "ON CONFLICT (state) DO UPDATE SET n = case_counts.n + excluded.n"
 )
 _CASE_SELECT: Final = f"SELECT {', '.join(CASE_COLUMNS)} FROM cases"
 _OUTBOX_COLUMNS: Final = (
@@ -126,12 +142,20 @@ class OutboxItem(NamedTuple):
 
 
 def projection_row(
-    case: Case, last_position: int, policy: DeadlinePolicy | None
+    case: Case,
+    last_position: int,
+    policy: DeadlinePolicy | None,
+    memo: LightMemo | None = None,
+    *,
+    updated_us: int | None = None,
 ) -> tuple[Any, ...]:
-    """The `cases` row of a case (in the table's column order)."""
+    """The `cases` row of a case (in the table's column order); `memo`: see `LightMemo`;
+    `updated_us`: `to_us(case.updated_at)` when the caller has it."""
     a = case.assignment
     info = case.info
-    yellow, red = light_instants(case, policy)
+    if updated_us is None:
+        updated_us = to_us(case.updated_at)
+    yellow, red = light_instants(case, policy, memo, updated_us=updated_us)
     return (
         case.id,
         case.seq,
@@ -144,7 +168,7 @@ def projection_row(
         a.handler,
         a.first_handler,
         to_us(info.reported_at),
-        to_us(case.updated_at),
+        updated_us,
         None if a.due is None else to_us(a.due),
         last_position,
         yellow,
@@ -191,6 +215,7 @@ class SqlCaseStore:
         self._b = backend
         self.policy = policy
         self._cache: OrderedDict[CaseId, Case] = OrderedDict()
+        self._lights = LightMemo(policy, _CACHE_SIZE)
         try:
             version = self._version()
             self.opened_at_version = version
@@ -415,36 +440,90 @@ class SqlCaseStore:
             current = self._load_for_write([i for i in ids if i not in known])
             current.update((i, known[i]) for i in ids if i in known)
         last = int(b.query("SELECT COALESCE(MAX(position), 0) FROM events")[0][0])
-        rows = []
+        stored = dict(current)  # the cases as their projection rows hold them now
         notes: list[tuple[int, Notification]] = []
         last_pos: dict[CaseId, int] = {}
         pos = last
+        transitions = TRANSITIONS
         for e in batch:
-            before = current.get(e.case_id)
-            after = follow(before, e)
+            cid = e.case_id
+            before = current.get(cid)
+            after = follow(before, e)  # the check `CaseLog.append` makes: the one gate
             pos += 1
-            rows.append(event_to_row(pos, e))
             if before is not None:
-                tr = TRANSITIONS.get((before.state, e.action))
+                tr = transitions.get((before.state, e.action))
                 if tr is not None and tr.notify is not None:
                     notes.extend((pos, n) for n in tr.notify(after, e))
-            current[e.case_id] = after
-            last_pos[e.case_id] = pos
+            current[cid] = after
+            last_pos[cid] = pos
+        rows = events_to_rows(last + 1, batch)
         b.executemany(_INSERT_EVENT, rows)
-        changed: dict[CaseId, Case] = {}
-        for cid in last_pos:
-            case = current[cid]
-            assert case is not None  # it has just had an event
-            changed[cid] = case
+        changed: dict[CaseId, Case] = {cid: current[cid] for cid in last_pos}  # type: ignore[misc]
         if known is not None:
             known.update(changed)
-        b.executemany(
-            _UPSERT_CASE,
-            [projection_row(c, last_pos[cid], self.policy) for cid, c in changed.items()],
-        )
+        self._write_projection(changed, stored, last_pos, rows, last + 1)
         if notes:
             self._write_outbox(notes)
         return tuple(range(last + 1, pos + 1)), changed
+
+    def _write_projection(
+        self,
+        changed: Mapping[CaseId, Case],
+        stored: Mapping[CaseId, Case | None],
+        last_pos: Mapping[CaseId, int],
+        event_rows: Sequence[Sequence[Any]],
+        first: int,
+    ) -> None:
+        """The projection rows of the changed cases and the counts by state.
+
+        A new case's row is inserted; a stored one is updated, leaving out the columns
+        the open-case indexes read when they are unchanged (`_UPDATE_STEP`): SQLite
+        maintains an index only when a column it reads (or its WHERE clause reads) is
+        set, so a plain step leaves those indexes alone (PostgreSQL looks at the values).
+        The counts change by the states left and entered.
+        """
+        policy = self.policy
+        memo = self._lights
+        if memo.policy is not policy:  # `policy` was replaced
+            memo = self._lights = LightMemo(policy, _CACHE_SIZE)
+        new_rows = []
+        step_rows = []
+        wide_rows = []
+        counts: dict[str, int] = {}
+        for cid, case in changed.items():
+            pos = last_pos[cid]
+            at_us = event_rows[pos - first][4]  # its last event's `at_us`
+            row = projection_row(case, pos, policy, memo, updated_us=at_us)
+            state = row[2]
+            counts[state] = counts.get(state, 0) + 1
+            old = stored.get(cid)
+            if old is None:
+                new_rows.append(row)
+                continue
+            was = old.state.value
+            counts[was] = counts.get(was, 0) - 1
+            a = old.assignment
+            open_before = 1 if old.state in OPEN_STATES else 0
+            if _indexed_open(row) == (
+                open_before,
+                old.info.grid,
+                old.info.category,
+                a.owner,
+                a.level,
+            ):
+                step_rows.append((*_step_values(row), cid))
+            else:
+                wide_rows.append((*row[1:], cid))
+        b = self._b
+        if new_rows:
+            b.executemany(_INSERT_CASE, new_rows)
+        if step_rows:
+            b.executemany(_UPDATE_STEP, step_rows)
+        if wide_rows:
+            b.executemany(_UPDATE_WIDE, wide_rows)
+        deltas = [(state, n) for state, n in counts.items() if n]
+        if deltas:
+            b.executemany(_ADD_COUNT, deltas)
 
     def _write_outbox(self, notes: list[tuple[int, Notification]]) -> None:
         last = int(self._b.query("SELECT COALESCE(MAX(position), 0) FROM outbox")[0][0])
@@ -666,8 +745,9 @@ class SqlCaseStore:
         return tuple(map(_case_row, self._b.query(sql, params)))
 
     def state_counts(self) -> dict[State, int]:
-        """How many cases are in each state (states with none are left out)."""
-        rows = self._b.query("SELECT state, COUNT(*) FROM cases GROUP BY state")
+        """How many cases are in each state (states with none are left out); from the
+        counts kept with the projection (`verify` checks them against it)."""
+        rows = self._b.query("SELECT state, n FROM case_counts WHERE n <> 0")
         return {State(s): int(n) for s, n in sorted(rows)}
 
     def projection(self, case_id: CaseId) -> CaseRow:

@@ -8,8 +8,8 @@ queries); `event_from_row(event_to_row(e)) == e`, as `gridcore.cases.event_from_
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from datetime import datetime
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Any, Final, NamedTuple
 from zoneinfo import ZoneInfo
@@ -18,14 +18,13 @@ from gridcore.cases import Action, CaseEvent, DeskRole, JSONValue, State
 from gridcore.errors import StoreError
 from gridcore.ids import CaseId, PersonId
 
-from .lights import to_us
-
 __all__ = [
     "EVENT_COLUMNS",
     "EventRow",
     "StoredEvent",
     "event_from_row",
     "event_to_row",
+    "events_to_rows",
     "instant_columns",
     "instant_from_columns",
 ]
@@ -62,36 +61,65 @@ _ACTIONS: Final = {a.value: a for a in Action}
 _STATES: Final = {s.value: s for s in State}
 _ROLES: Final[dict[str, str]] = {r.value: r for r in DeskRole}
 _zones: dict[str, ZoneInfo] = {}
+# The texts of the vocabulary's members (plain str keys: a StrEnum member hashes and
+# compares as its text, so a role given as a plain str finds its text too).
+_TEXTS: Final[dict[str, str]] = {
+    m.value: m.value for kind in (Action, State, DeskRole) for m in kind
+}
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_US: Final = timedelta(microseconds=1)
 # One encoder (json.dumps with options builds a new one per call); as event_to_json's.
 _encode: Final = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
 
 
 def event_to_row(position: int, e: CaseEvent) -> EventRow:
     """The row of `e` at `position` (`EVENT_COLUMNS` order)."""
-    at = e.at
-    tz = at.tzinfo
-    payload = e.payload
-    try:
-        text = _encode(dict(payload)) if payload else "{}"
-    except (TypeError, ValueError) as exc:
-        raise StoreError(
-            f"case {e.case_id!r} event #{e.seq}: payload is not JSON-safe: {exc}"
-        ) from None
-    return (
-        position,
-        e.case_id,
-        e.seq,
-        at.isoformat(),
-        to_us(at),
-        tz.key if isinstance(tz, ZoneInfo) else None,
-        e.actor,
-        str(e.role),
-        e.action.value,
-        None if e.from_state is None else e.from_state.value,
-        e.to_state.value,
-        e.reason,
-        text,
-    )
+    return events_to_rows(position, (e,))[0]
+
+
+def events_to_rows(first_position: int, events: Iterable[CaseEvent]) -> list[EventRow]:
+    """The rows of `events` at positions `first_position`, +1, ... (`EVENT_COLUMNS` order).
+
+    One pass over the batch: the vocabulary's texts are looked up in a dict (an enum's
+    `.value` property costs more than the rest of a row), a payload-free event's payload
+    is the constant "{}".
+    """
+    rows: list[EventRow] = []
+    append = rows.append
+    texts = _TEXTS
+    position = first_position
+    for e in events:
+        case_id, seq, at, actor, role, action, frm, to, reason, payload = e
+        if payload:
+            try:
+                p = _encode(dict(payload))
+            except (TypeError, ValueError) as exc:
+                raise StoreError(
+                    f"case {case_id!r} event #{seq}: payload is not JSON-safe: {exc}"
+                ) from None
+        else:
+            p = "{}"
+        tz = at.tzinfo
+        zone = tz.key if isinstance(tz, ZoneInfo) else None
+        append(
+            (
+                position,
+                case_id,
+                seq,
+                at.isoformat(),
+                (at - _EPOCH) // _US,  # `to_us`
+                zone,
+                actor,
+                texts.get(role) or str(role),
+                texts.get(action) or action.value,
+                None if frm is None else texts.get(frm) or frm.value,
+                texts.get(to) or to.value,
+                reason,
+                p,
+            )
+        )
+        position += 1
+    return rows
 
 
 def _zone(key: str) -> ZoneInfo:

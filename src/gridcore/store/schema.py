@@ -8,6 +8,7 @@ Tables (see docs/store.md for every column):
 - `cases`: the projection, one row per case, written in the same transaction as its
   events: state, seq, grid, category, owner, level, handler, due, and the instants its
   warning light turns yellow and red; partial indexes on the open cases.
+- `case_counts`: how many cases are in each state, kept with the projection.
 - `commands`: the command ids already done and the positions their events got.
 - `outbox`, `outbox_cursors`: the notifications of each append, in order, and how far
   each named reader has acknowledged them.
@@ -22,7 +23,7 @@ from typing import Final
 
 __all__ = ["SCHEMA_VERSION", "steps"]
 
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 """The schema version this gridcore writes and reads."""
 
 # {pk}: a 64-bit integer primary key (SQLite's rowid alias; PostgreSQL's BIGINT).
@@ -96,11 +97,25 @@ _V2: Final = (
 )
 
 
+# Version 3: counts by state kept in a table (written with the projection, in the same
+# transaction) instead of counted through an index on `state`, which every append had to
+# update; the open cases by level and category from one index, in case-id order.
+_V3: Final = (
+    "CREATE TABLE case_counts (state TEXT PRIMARY KEY, n BIGINT NOT NULL)",
+    "INSERT INTO case_counts (state, n) SELECT state, COUNT(*) FROM cases GROUP BY state",
+    "DROP INDEX cases_state",
+    "DROP INDEX cases_open_level",
+    "CREATE INDEX cases_open_level_category ON cases (level, category, case_id) WHERE is_open = 1",
+)
+
+
 def steps(pk: str) -> tuple[tuple[int, tuple[str, ...]], ...]:
     """Every step (version, statements) from an empty database to `SCHEMA_VERSION`, with
     `{pk}` filled in. The journal runs each in one transaction with its backfill (step 2:
-    the light instants of the cases already there) and the new `schema_version`."""
+    the light instants of the cases already there; step 3 counts the cases by state in
+    SQL) and the new `schema_version`."""
     return (
         (1, tuple(s.format(pk=pk) for s in _V1)),
         (2, tuple(s.format(pk=pk) for s in _V2)),
+        (3, _V3),
     )

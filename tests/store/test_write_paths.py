@@ -1,0 +1,122 @@
+"""The append path's shortcuts, held to the plain definitions they stand for.
+
+- `LightMemo`: light instants answered from a case's previous event on the same clock
+  equal `light_instants` computed afresh (and `case_light`, by the contract suite).
+- The projection written in batches of any size (new rows inserted, stored ones updated
+  in all columns or only those a plain step changes) equals `projection_row` of the
+  replayed case, and the kept counts by state equal counting the projection.
+- `events_to_rows` (one pass over a batch) equals the row of each event alone.
+"""
+
+from __future__ import annotations
+
+import json
+from itertools import islice
+from zoneinfo import ZoneInfo
+
+import pytest
+from conftest import POLICY
+from store_traffic import desk_events, desk_steps
+
+from gridcore.cases import Case, CaseEvent, CaseLog, DeadlinePolicy, follow
+from gridcore.ids import CaseId
+from gridcore.store import SqlCaseStore, projection_row
+from gridcore.store.lights import LightMemo, light_instants, to_us
+from gridcore.store.rows import event_to_row, events_to_rows
+from gridcore.store.verify import verify
+
+EVENTS = tuple(desk_events(desk_steps(150, 23), POLICY))
+
+
+@pytest.mark.parametrize("policy", [POLICY, None], ids=["policy", "no-policy"])
+def test_the_memo_answers_as_light_instants_afresh(policy: DeadlinePolicy | None) -> None:
+    """Every case after every event: with the memo fed in order, the same instants."""
+    memo = LightMemo(policy)
+    answered = 0
+    seen = memo.seen
+
+    def counting(*args: object) -> tuple[int, int] | None:
+        nonlocal answered
+        got = seen(*args)  # type: ignore[arg-type]
+        answered += got is not None
+        return got
+
+    memo.seen = counting  # type: ignore[method-assign]
+    cases: dict[str, Case] = {}
+    for e in EVENTS:
+        case = cases[e.case_id] = follow(cases.get(e.case_id), e)
+        plain = light_instants(case, policy)
+        assert light_instants(case, policy, memo) == plain, (case.id, case.seq)
+        assert light_instants(case, policy, updated_us=to_us(case.updated_at)) == plain
+    if policy is not None:
+        assert answered > 50  # the memo did answer, not only the calendar
+
+
+def test_a_full_memo_forgets_and_still_answers() -> None:
+    """A memo of 3 cases over many: cleared when full, answers unchanged."""
+    memo = LightMemo(POLICY, size=3)
+    cases: dict[str, Case] = {}
+    for e in EVENTS:
+        case = cases[e.case_id] = follow(cases.get(e.case_id), e)
+        assert light_instants(case, POLICY, memo) == light_instants(case, POLICY)
+        assert len(memo._by_case) <= 3
+
+
+def _batches(events: tuple[CaseEvent, ...], sizes: tuple[int, ...]) -> list[list[CaseEvent]]:
+    it = iter(events)
+    out = []
+    k = 0
+    while part := list(islice(it, sizes[k % len(sizes)])):
+        out.append(part)
+        k += 1
+    return out
+
+
+@pytest.mark.parametrize("sizes", [(1,), (7, 1, 50), (1_000,)], ids=["single", "mixed", "one"])
+def test_batched_projection_equals_the_plain_one(
+    store: SqlCaseStore, sizes: tuple[int, ...]
+) -> None:
+    """Appended in batches of these sizes: every row is `projection_row` of the replay
+    (no memo), the counts equal counting the rows, and `verify` passes."""
+    for part in _batches(EVENTS, sizes):
+        store.append(part)
+    log = CaseLog(POLICY)
+    for e in EVENTS:
+        log.append(e)
+    last: dict[CaseId, int] = {}
+    for s in store.all_events():
+        last[s.event.case_id] = s.position
+    counts: dict[str, int] = {}
+    for cid in log:
+        case = log.case(cid)
+        want = projection_row(case, last[cid], POLICY)
+        got = store._b.query("SELECT * FROM cases WHERE case_id = ?", [cid])[0]
+        assert tuple(got[:16]) == want, cid
+        counts[case.state.value] = counts.get(case.state.value, 0) + 1
+    assert {s.value: n for s, n in store.state_counts().items()} == counts
+    assert verify(store).ok
+
+
+def test_rows_of_a_batch_are_each_events_fields() -> None:
+    """One pass over a batch: each row is the event's fields, written plainly."""
+    rows = events_to_rows(41, EVENTS)
+    assert len(rows) == len(EVENTS)
+    for pos, (row, e) in enumerate(zip(rows, EVENTS, strict=True), start=41):
+        tz = e.at.tzinfo
+        assert row == (
+            pos,
+            e.case_id,
+            e.seq,
+            e.at.isoformat(),
+            to_us(e.at),
+            tz.key if isinstance(tz, ZoneInfo) else None,
+            e.actor,
+            str(e.role),
+            e.action.value,
+            None if e.from_state is None else e.from_state.value,
+            e.to_state.value,
+            e.reason,
+            json.dumps(dict(e.payload), ensure_ascii=False, separators=(",", ":")),
+        )
+        assert all(type(v) in (int, str, type(None)) for v in row)
+    assert event_to_row(7, EVENTS[3]) == (7, *rows[3][1:])
