@@ -19,8 +19,9 @@ from conftest import POLICY
 from store_traffic import desk_events, desk_steps
 
 from gridcore.cases import Case, CaseEvent, CaseLog, DeadlinePolicy, follow
+from gridcore.errors import StaleSequenceError
 from gridcore.ids import CaseId
-from gridcore.store import SqlCaseStore, projection_row
+from gridcore.store import SqlCaseStore, open_store, projection_row
 from gridcore.store.lights import LightMemo, light_instants, to_us
 from gridcore.store.rows import event_to_row, events_to_rows
 from gridcore.store.verify import verify
@@ -120,3 +121,24 @@ def test_rows_of_a_batch_are_each_events_fields() -> None:
         )
         assert all(type(v) in (int, str, type(None)) for v in row)
     assert event_to_row(7, EVENTS[3]) == (7, *rows[3][1:])
+
+
+def test_a_writer_sees_what_another_wrote_since_its_last_append(durable_url: str) -> None:
+    """Two connections on one journal, each with its cache: after the other appended to a
+    case, a stale event is refused and the next one is checked against the stored case
+    (the others come from the cache); the journal verifies."""
+    per_case: dict[str, list[CaseEvent]] = {}
+    for e in EVENTS:
+        per_case.setdefault(e.case_id, []).append(e)
+    x, y = [cid for cid, evs in per_case.items() if len(evs) >= 6][:2]
+    ex, ey = per_case[x], per_case[y]
+    with open_store(durable_url, policy=POLICY) as a, open_store(durable_url, policy=POLICY) as b:
+        a.append([*ex[:2], *ey[:2]])
+        b.append(ex[2:4])  # b moves x on; a's cached x is now behind
+        with pytest.raises(StaleSequenceError):
+            a.append([ex[2]])
+        a.append([ex[4], ey[2]])  # x read again, y from a's cache
+        b.append([ey[3]])
+        a.append([ex[5], ey[4]])
+        assert a.case(x) == Case.replay(ex[:6]) and b.case(y) == Case.replay(ey[:5])
+        assert verify(a).ok

@@ -49,6 +49,7 @@ __all__ = ["CASE_COLUMNS", "CaseRow", "OutboxItem", "SqlCaseStore", "projection_
 _CHUNK: Final = 5_000
 _IN_CHUNK: Final = 500
 _CACHE_SIZE: Final = 50_000
+_CATCH_UP: Final = 100_000  # events by other writers read to update the cache, at most
 
 _EVENT_SELECT: Final = f"SELECT {', '.join(EVENT_COLUMNS)} FROM events"
 _INSERT_EVENT: Final = (
@@ -215,6 +216,9 @@ class SqlCaseStore:
         self._b = backend
         self.policy = policy
         self._cache: OrderedDict[CaseId, Case] = OrderedDict()
+        # The position the cache is current as of: every case it holds is the stored one
+        # as of that position (None: unknown; see `_catch_up`).
+        self._synced: int | None = None
         self._lights = LightMemo(policy, _CACHE_SIZE)
         try:
             version = self._version()
@@ -387,7 +391,8 @@ class SqlCaseStore:
                     b.rollback()
                     first, n = int(done[0][0]), int(done[0][1])
                     return tuple(range(first, first + n))
-            positions, cases = self._write(batch)
+            last = self._catch_up()
+            positions, cases = self._write(batch, last)
             if command_id is not None:
                 first = positions[0] if positions else 0
                 b.execute(
@@ -399,6 +404,8 @@ class SqlCaseStore:
             b.rollback()
             raise
         self._remember(cases)
+        if positions:
+            self._synced = positions[-1]
         return positions
 
     def append_all(self, events: Iterable[CaseEvent], *, chunk: int = 5_000) -> int:
@@ -412,21 +419,48 @@ class SqlCaseStore:
         n = 0
         b.begin_write()
         try:
+            last = self._catch_up()
             it = iter(events)
             while part := tuple(itertools.islice(it, chunk)):
-                n += len(self._write(part, known)[0])
+                n += len(self._write(part, last, known)[0])
+                last += len(part)
             b.commit()
         except BaseException:
             b.rollback()
             raise
         self._cache.clear()
         self._remember(dict(itertools.islice(reversed(known.items()), _CACHE_SIZE)))
+        self._synced = last
         return n
 
+    def _catch_up(self) -> int:
+        """Bring the cache up to the journal (inside the write transaction): the last
+        position.
+
+        Every write adds events, so the cases another writer changed since the position
+        the cache is current as of are those of the events after it (a range of the
+        primary key, usually empty): they are dropped from the cache, which is then
+        current as of the last position, and `_write` trusts it for the cases it holds
+        (no query for their seqs). A cache of unknown age, or far behind, is cleared.
+        """
+        b = self._b
+        last = int(b.query("SELECT COALESCE(MAX(position), 0) FROM events")[0][0])
+        synced = self._synced
+        if synced != last:
+            if synced is None or not 0 <= last - synced <= _CATCH_UP:
+                self._cache.clear()
+            else:
+                rows = b.query("SELECT DISTINCT case_id FROM events WHERE position > ?", [synced])
+                for (cid,) in rows:
+                    self._cache.pop(cid, None)
+            self._synced = last
+        return last
+
     def _write(
-        self, batch: Sequence[CaseEvent], known: dict[CaseId, Case] | None = None
+        self, batch: Sequence[CaseEvent], last: int, known: dict[CaseId, Case] | None = None
     ) -> tuple[tuple[int, ...], dict[CaseId, Case]]:
-        """Check and write a batch inside the open write transaction.
+        """Check and write a batch inside the open write transaction, after position
+        `last` (the cache current as of it: `_catch_up`).
 
         `known`: cases already written in this transaction (updated in place).
         """
@@ -439,7 +473,6 @@ class SqlCaseStore:
         else:
             current = self._load_for_write([i for i in ids if i not in known])
             current.update((i, known[i]) for i in ids if i in known)
-        last = int(b.query("SELECT COALESCE(MAX(position), 0) FROM events")[0][0])
         stored = dict(current)  # the cases as their projection rows hold them now
         notes: list[tuple[int, Notification]] = []
         last_pos: dict[CaseId, int] = {}
@@ -536,15 +569,26 @@ class SqlCaseStore:
         self._b.executemany(_INSERT_OUTBOX, rows)
 
     def _load_for_write(self, ids: Sequence[CaseId]) -> dict[CaseId, Case | None]:
-        """The stored cases of `ids` (None for new ones), from the cache when current."""
+        """The stored cases of `ids` (None for new ones): the cached ones as cached (the
+        cache is current: `_catch_up`), the others read."""
+        cache = self._cache
+        out: dict[CaseId, Case | None] = {}
+        rest = []
+        for cid in ids:
+            cached = cache.get(cid)
+            if cached is None:
+                rest.append(cid)
+            else:
+                out[cid] = cached
+        if not rest:
+            return out
         seqs: dict[str, int] = {}
-        for i in range(0, len(ids), _IN_CHUNK):
-            part = ids[i : i + _IN_CHUNK]
+        for i in range(0, len(rest), _IN_CHUNK):
+            part = rest[i : i + _IN_CHUNK]
             marks = ", ".join("?" for _ in part)
             sql = f"SELECT case_id, seq FROM cases WHERE case_id IN ({marks})"
             seqs.update((r[0], int(r[1])) for r in self._b.query(sql, part))
-        out: dict[CaseId, Case | None] = {}
-        for cid in ids:
+        for cid in rest:
             seq = seqs.get(cid)
             out[cid] = None if seq is None else self._case_at(cid, seq)
         return out
