@@ -331,14 +331,22 @@ def follow(case: Case | None, event: CaseEvent) -> Case:
                 f"{where}: from_state {event.from_state!r}, expected {case.state.value!r}"
             )
         # Through the gate (the deadline texts are the event's own: no policy asked).
-        made = apply(
+        new, made, _ = apply(
             case, event.action, actor, event.at, event.reason, event.payload, notify=False
-        )[1]
+        )
     detail = _difference(made, event)
     if detail:
         raise EventLogError(f"{where} is not the event the transition table makes: {detail}")
     if case is None:
         return case_from_report(event)
+    given = event.payload
+    made_p = made.payload
+    if len(given) == len(made_p) and (not made_p or not made_p.keys() & _POLICY_FIELDS):
+        # The given event is the made one: the same instant, actor, reason, states (the
+        # fields a fold reads besides the payload; it reads no role) and, checked above,
+        # the same payload keys with equal values of one type, none set by the policy.
+        # Its fold is the one `apply` made.
+        return new
     return ENTRIES[(case.state, made.action)][4](case, event)  # Entry.fold
 
 
@@ -410,7 +418,7 @@ def _report_again(event: CaseEvent, where: str) -> CaseEvent:
         raise EventLogError(
             f"{where}: role {event.role!r} may not report; allowed: {sorted(REPORT_ROLES)}"
         )
-    actor = Actor(event.actor, DeskRole(event.role), str(p.get("unit", "")))
+    actor = Actor(event.actor, _desk_role(event), str(p.get("unit", "")))
     return report(
         event.case_id,
         actor,

@@ -94,6 +94,8 @@ _ADD_COUNT: Final = (
     "INSERT INTO case_counts (state, n) VALUES (?, ?) "
     "ON CONFLICT (state) DO UPDATE SET n = case_counts.n + excluded.n"
 )
+_STATE_TEXT: Final[dict[State, str]] = {m: m.value for m in State}
+_ROLE_TEXT: Final[dict[str, str]] = {m.value: m.value for m in DeskRole}
 _CASE_SELECT: Final = f"SELECT {', '.join(CASE_COLUMNS)} FROM cases"
 _OUTBOX_COLUMNS: Final = (
     "position",
@@ -157,11 +159,12 @@ def projection_row(
     if updated_us is None:
         updated_us = to_us(case.updated_at)
     yellow, red = light_instants(case, policy, memo, updated_us=updated_us)
+    state = case.state
     return (
         case.id,
         case.seq,
-        case.state.value,
-        1 if case.state in OPEN_STATES else 0,
+        _STATE_TEXT[state],
+        1 if state in OPEN_STATES else 0,
         info.grid,
         info.category,
         a.owner,
@@ -496,7 +499,7 @@ class SqlCaseStore:
             known.update(changed)
         self._write_projection(changed, stored, last_pos, rows, last + 1)
         if notes:
-            self._write_outbox(notes)
+            self._write_outbox(notes, batch, rows, last + 1)
         return tuple(range(last + 1, pos + 1)), changed
 
     def _write_projection(
@@ -533,7 +536,7 @@ class SqlCaseStore:
             if old is None:
                 new_rows.append(row)
                 continue
-            was = old.state.value
+            was = _STATE_TEXT[old.state]
             counts[was] = counts.get(was, 0) - 1
             a = old.assignment
             open_before = 1 if old.state in OPEN_STATES else 0
@@ -558,14 +561,26 @@ class SqlCaseStore:
         if deltas:
             b.executemany(_ADD_COUNT, deltas)
 
-    def _write_outbox(self, notes: list[tuple[int, Notification]]) -> None:
+    def _write_outbox(
+        self,
+        notes: list[tuple[int, Notification]],
+        batch: Sequence[CaseEvent],
+        event_rows: Sequence[Sequence[Any]],
+        first: int,
+    ) -> None:
+        """The notifications, each after its event (at position `first` + i: batch[i]);
+        one at its event's instant takes the instant's text from the event's row."""
         last = int(self._b.query("SELECT COALESCE(MAX(position), 0) FROM outbox")[0][0])
         rows = []
+        roles = _ROLE_TEXT
         for i, (pos, n) in enumerate(notes, start=last + 1):
-            at, zone = instant_columns(n.at)
-            rows.append(
-                (i, pos, n.case_id, n.seq, n.kind, n.to, str(n.to_role), at, zone, n.detail)
-            )
+            k = pos - first
+            if n.at is batch[k].at:
+                at, zone = event_rows[k][3], event_rows[k][5]
+            else:
+                at, zone = instant_columns(n.at)
+            role = roles.get(n.to_role) or str(n.to_role)
+            rows.append((i, pos, n.case_id, n.seq, n.kind, n.to, role, at, zone, n.detail))
         self._b.executemany(_INSERT_OUTBOX, rows)
 
     def _load_for_write(self, ids: Sequence[CaseId]) -> dict[CaseId, Case | None]:
