@@ -185,9 +185,10 @@ class PostgresBackend:
         return text
 
     def begin_write(self) -> None:
-        self.execute("BEGIN")
+        # One round trip: without parameters psycopg sends the simple query protocol,
+        # which runs both statements in order.
         self._in_tx = True
-        self.execute(f"SELECT pg_advisory_xact_lock({_LOCK_KEY})")
+        self.execute(f"BEGIN; SELECT pg_advisory_xact_lock({_LOCK_KEY})")
 
     def begin_read(self) -> None:
         self.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
