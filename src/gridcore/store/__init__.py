@@ -16,7 +16,8 @@ from gridcore.cases import DeadlinePolicy
 from gridcore.errors import SchemaVersionError, StoreError
 
 from .backends import connect, redact
-from .journal import CaseRow, OutboxItem, SqlCaseStore, projection_row
+from .journal import OutboxItem, SqlCaseStore
+from .projection import CaseRow, projection_row
 from .rows import StoredEvent
 from .schema import SCHEMA_VERSION
 

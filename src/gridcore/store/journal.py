@@ -12,13 +12,11 @@ import itertools
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
-from operator import itemgetter
 from types import TracebackType
 from typing import Any, Final, NamedTuple
 
 from gridcore import __version__
 from gridcore.cases import (
-    OPEN_STATES,
     TRANSITIONS,
     Case,
     CaseEvent,
@@ -33,7 +31,15 @@ from gridcore.errors import ConfigError, SchemaVersionError, UnknownItemError
 from gridcore.ids import CaseId
 
 from .backends import Backend
-from .lights import LightMemo, from_us, light_instants, to_us
+from .lights import LightMemo, light_instants, to_us
+from .projection import (
+    CASE_COLUMNS,
+    CASE_SELECT,
+    CaseRow,
+    case_row,
+    projection_row,
+    write_projection,
+)
 from .rows import (
     EVENT_COLUMNS,
     StoredEvent,
@@ -56,47 +62,7 @@ _INSERT_EVENT: Final = (
     f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) "
     f"VALUES ({', '.join('?' for _ in EVENT_COLUMNS)})"
 )
-CASE_COLUMNS: Final = (  # the projection's columns, in its rows' order
-    "case_id",
-    "seq",
-    "state",
-    "is_open",
-    "grid",
-    "category",
-    "owner",
-    "level",
-    "handler",
-    "first_handler",
-    "reported_at_us",
-    "updated_at_us",
-    "due_us",
-    "last_position",
-    "yellow_at_us",
-    "red_at_us",
-)
-_INSERT_CASE: Final = (
-    f"INSERT INTO cases ({', '.join(CASE_COLUMNS)}) VALUES ({', '.join('?' for _ in CASE_COLUMNS)})"
-)
-# A stored case's row is updated in every column but its id (`_UPDATE_WIDE`), or, when
-# the columns the open-case indexes read are unchanged, in the others (`_UPDATE_STEP`).
-_INDEXED_OPEN: Final = ("is_open", "grid", "category", "owner", "level")
-_WIDE_COLUMNS: Final = CASE_COLUMNS[1:]
-_STEP_COLUMNS: Final = tuple(c for c in _WIDE_COLUMNS if c not in _INDEXED_OPEN)
-_UPDATE_WIDE: Final = (
-    f"UPDATE cases SET {', '.join(f'{c} = ?' for c in _WIDE_COLUMNS)} WHERE case_id = ?"
-)
-_UPDATE_STEP: Final = (
-    f"UPDATE cases SET {', '.join(f'{c} = ?' for c in _STEP_COLUMNS)} WHERE case_id = ?"
-)
-_indexed_open: Final = itemgetter(*(CASE_COLUMNS.index(c) for c in _INDEXED_OPEN))
-_step_values: Final = itemgetter(*(CASE_COLUMNS.index(c) for c in _STEP_COLUMNS))
-_ADD_COUNT: Final = (
-    "INSERT INTO case_counts (state, n) VALUES (?, ?) "
-    "ON CONFLICT (state) DO UPDATE SET n = case_counts.n + excluded.n"
-)
-_STATE_TEXT: Final[dict[State, str]] = {m: m.value for m in State}
 _ROLE_TEXT: Final[dict[str, str]] = {m.value: m.value for m in DeskRole}
-_CASE_SELECT: Final = f"SELECT {', '.join(CASE_COLUMNS)} FROM cases"
 _OUTBOX_COLUMNS: Final = (
     "position",
     "event_position",
@@ -115,90 +81,12 @@ _INSERT_OUTBOX: Final = (
 )
 
 
-class CaseRow(NamedTuple):
-    """A case's row in the projection (what the indexed queries return)."""
-
-    case_id: CaseId
-    seq: int
-    state: State
-    is_open: bool
-    grid: str
-    category: str
-    owner: str | None
-    level: str | None
-    handler: str | None
-    first_handler: str | None
-    reported_at: datetime
-    updated_at: datetime
-    due: datetime | None
-    last_position: int
-    yellow_at: datetime | None
-    red_at: datetime | None
-
-
 class OutboxItem(NamedTuple):
     """A notification kept by the journal, with its outbox position and its event's."""
 
     position: int
     event_position: int
     notification: Notification
-
-
-def projection_row(
-    case: Case,
-    last_position: int,
-    policy: DeadlinePolicy | None,
-    memo: LightMemo | None = None,
-    *,
-    updated_us: int | None = None,
-) -> tuple[Any, ...]:
-    """The `cases` row of a case (in the table's column order); `memo`: see `LightMemo`;
-    `updated_us`: `to_us(case.updated_at)` when the caller has it."""
-    a = case.assignment
-    info = case.info
-    if updated_us is None:
-        updated_us = to_us(case.updated_at)
-    yellow, red = light_instants(case, policy, memo, updated_us=updated_us)
-    state = case.state
-    return (
-        case.id,
-        case.seq,
-        _STATE_TEXT[state],
-        1 if state in OPEN_STATES else 0,
-        info.grid,
-        info.category,
-        a.owner,
-        a.level,
-        a.handler,
-        a.first_handler,
-        to_us(info.reported_at),
-        updated_us,
-        None if a.due is None else to_us(a.due),
-        last_position,
-        yellow,
-        red,
-    )
-
-
-def _case_row(r: Sequence[Any]) -> CaseRow:
-    return CaseRow(
-        CaseId(r[0]),
-        int(r[1]),
-        State(r[2]),
-        bool(r[3]),
-        r[4],
-        r[5],
-        r[6],
-        r[7],
-        r[8],
-        r[9],
-        from_us(r[10]),
-        from_us(r[11]),
-        None if r[12] is None else from_us(r[12]),
-        int(r[13]),
-        None if r[14] is None else from_us(r[14]),
-        None if r[15] is None else from_us(r[15]),
-    )
 
 
 class SqlCaseStore:
@@ -497,69 +385,13 @@ class SqlCaseStore:
         changed: dict[CaseId, Case] = {cid: current[cid] for cid in last_pos}  # type: ignore[misc]
         if known is not None:
             known.update(changed)
-        self._write_projection(changed, stored, last_pos, rows, last + 1)
+        memo = self._lights
+        if memo.policy is not self.policy:  # `policy` was replaced
+            memo = self._lights = LightMemo(self.policy, _CACHE_SIZE)
+        write_projection(b, changed, stored, last_pos, rows, last + 1, memo)
         if notes:
             self._write_outbox(notes, batch, rows, last + 1)
         return tuple(range(last + 1, pos + 1)), changed
-
-    def _write_projection(
-        self,
-        changed: Mapping[CaseId, Case],
-        stored: Mapping[CaseId, Case | None],
-        last_pos: Mapping[CaseId, int],
-        event_rows: Sequence[Sequence[Any]],
-        first: int,
-    ) -> None:
-        """The projection rows of the changed cases and the counts by state.
-
-        A new case's row is inserted; a stored one is updated, leaving out the columns
-        the open-case indexes read when they are unchanged (`_UPDATE_STEP`): SQLite
-        maintains an index only when a column it reads (or its WHERE clause reads) is
-        set, so a plain step leaves those indexes alone (PostgreSQL looks at the values).
-        The counts change by the states left and entered.
-        """
-        policy = self.policy
-        memo = self._lights
-        if memo.policy is not policy:  # `policy` was replaced
-            memo = self._lights = LightMemo(policy, _CACHE_SIZE)
-        new_rows = []
-        step_rows = []
-        wide_rows = []
-        counts: dict[str, int] = {}
-        for cid, case in changed.items():
-            pos = last_pos[cid]
-            at_us = event_rows[pos - first][4]  # its last event's `at_us`
-            row = projection_row(case, pos, policy, memo, updated_us=at_us)
-            state = row[2]
-            counts[state] = counts.get(state, 0) + 1
-            old = stored.get(cid)
-            if old is None:
-                new_rows.append(row)
-                continue
-            was = _STATE_TEXT[old.state]
-            counts[was] = counts.get(was, 0) - 1
-            a = old.assignment
-            open_before = 1 if old.state in OPEN_STATES else 0
-            if _indexed_open(row) == (
-                open_before,
-                old.info.grid,
-                old.info.category,
-                a.owner,
-                a.level,
-            ):
-                step_rows.append((*_step_values(row), cid))
-            else:
-                wide_rows.append((*row[1:], cid))
-        b = self._b
-        if new_rows:
-            b.executemany(_INSERT_CASE, new_rows)
-        if step_rows:
-            b.executemany(_UPDATE_STEP, step_rows)
-        if wide_rows:
-            b.executemany(_UPDATE_WIDE, wide_rows)
-        deltas = [(state, n) for state, n in counts.items() if n]
-        if deltas:
-            b.executemany(_ADD_COUNT, deltas)
 
     def _write_outbox(
         self,
@@ -705,7 +537,7 @@ class SqlCaseStore:
         lo = ""
         while True:
             proj = self._b.query(
-                f"{_CASE_SELECT} WHERE case_id > ? ORDER BY case_id LIMIT {int(cases_per_chunk)}",
+                f"{CASE_SELECT} WHERE case_id > ? ORDER BY case_id LIMIT {int(cases_per_chunk)}",
                 [lo],
             )
             if len(proj) == cases_per_chunk:
@@ -764,10 +596,10 @@ class SqlCaseStore:
             if value is not None:
                 where.append(f"{column} = ?")
                 params.append(value)
-        sql = f"{_CASE_SELECT} WHERE {' AND '.join(where)} ORDER BY case_id"
+        sql = f"{CASE_SELECT} WHERE {' AND '.join(where)} ORDER BY case_id"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        return tuple(map(_case_row, self._b.query(sql, params)))
+        return tuple(map(case_row, self._b.query(sql, params)))
 
     def lit_cases(
         self,
@@ -796,12 +628,12 @@ class SqlCaseStore:
             lower = f" AND {column} > ?"
             params.append(to_us(since))
         sql = (
-            f"{_CASE_SELECT} WHERE {column} IS NOT NULL AND {column} <= ?{lower} "
+            f"{CASE_SELECT} WHERE {column} IS NOT NULL AND {column} <= ?{lower} "
             f"ORDER BY {column}, case_id"
         )
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        return tuple(map(_case_row, self._b.query(sql, params)))
+        return tuple(map(case_row, self._b.query(sql, params)))
 
     def state_counts(self) -> dict[State, int]:
         """How many cases are in each state (states with none are left out); from the
@@ -811,10 +643,10 @@ class SqlCaseStore:
 
     def projection(self, case_id: CaseId) -> CaseRow:
         """The case's projection row as stored."""
-        rows = self._b.query(f"{_CASE_SELECT} WHERE case_id = ?", [case_id])
+        rows = self._b.query(f"{CASE_SELECT} WHERE case_id = ?", [case_id])
         if not rows:
             raise UnknownItemError("case", case_id, f"journal {self.url!r}")
-        return _case_row(rows[0])
+        return case_row(rows[0])
 
     # -- outbox --------------------------------------------------------------------
 

@@ -11,7 +11,8 @@ from gridcore.cases import Case, State, follow
 from gridcore.errors import GridcoreError
 from gridcore.ids import CaseId
 
-from .journal import CASE_COLUMNS, SqlCaseStore, projection_row
+from .journal import SqlCaseStore
+from .projection import CASE_COLUMNS, projection_row
 from .rows import StoredEvent
 
 __all__ = ["VerifyReport", "verify"]
