@@ -170,3 +170,13 @@ class TestClockMinutes:
     def test_midnight_at_the_end_of_the_day_is_1440(self) -> None:
         """A period may end at 24:00."""
         assert clock_minutes("24:00") == 1440
+
+
+def test_working_periods_end_by_23_59_on_call_may_reach_midnight() -> None:
+    """The working calendar cannot hold a day's end at 24:00: refused when loaded, naming
+    the key, while an on-call period to midnight is accepted (the day clock handles it)."""
+    base = preset_scenario("shibanxi")
+    with pytest.raises(ScenarioError, match=r"duties\.working_periods.*23:59"):
+        apply_overrides(base, {"duties.working_periods": ["18:00-24:00"]})
+    s = apply_overrides(base, {"duties.on_call_periods": ["18:00-24:00"]})
+    assert s.duties.on_call_periods == ("18:00-24:00",)

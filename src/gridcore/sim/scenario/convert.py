@@ -201,6 +201,17 @@ def to_periods(key: str, v: object, src: str) -> tuple[str, ...]:
     return tuple(v)
 
 
+def to_working_periods(key: str, v: object, src: str) -> tuple[str, ...]:
+    """`to_periods`, each ending by 23:59: the working calendar's days end before
+    midnight (on-call periods may run to 24:00)."""
+    periods = to_periods(key, v, src)
+    if any(clock_period(p)[1] >= 1440 for p in periods):
+        raise ScenarioError(
+            key, v, 'working periods that end by "23:59" (only on-call periods reach 24:00)', src
+        )
+    return periods
+
+
 def to_strs(key: str, v: object, src: str) -> tuple[str, ...]:
     if not isinstance(v, list | tuple) or not all(isinstance(x, str) and x for x in v):
         raise ScenarioError(key, v, "a list of non-empty strings", src)

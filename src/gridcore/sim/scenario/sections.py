@@ -34,6 +34,7 @@ from gridcore.sim.scenario.convert import (
     to_strs,
     to_times,
     to_timezone,
+    to_working_periods,
 )
 from gridcore.sim.scenario.dist import Dist, dump_dist, exp_, to_dist
 
@@ -139,7 +140,10 @@ class DutyConfig:
     """The grid duty plan: patrols, household visits and component inspections."""
 
     working_periods: tuple[str, ...] = key_field(
-        ("08:30-12:00", "14:00-17:30"), "daily working periods of grid workers", to_periods, list
+        ("08:30-12:00", "14:00-17:30"),
+        "daily working periods of grid workers (ending by 23:59)",
+        to_working_periods,
+        list,
     )
     on_call_periods: tuple[str, ...] = key_field(
         ("07:00-22:00",),
@@ -217,8 +221,9 @@ class IncidentConfig:
     trace: str | None = key_field(
         None,
         "a case log (event JSON lines: its reports) or a CSV (instant, grid or x and y, "
-        "category) whose incidents replace the drawn ones, reported exactly when, where and "
-        "as what it says; relative to the scenario file",
+        "category, optional channel) whose incidents replace the drawn ones, reported "
+        "exactly when, where, as what and through the channel it says (patrol: found and "
+        "verified on the spot; others: a public report); relative to the scenario file",
         optional(to_str),
     )
 
