@@ -9,10 +9,10 @@ other jobs disturb least), and the ratio pairs each full round with bare rounds 
 around it (after a one-day warm-up of one street, so that the first round does not also
 pay for lazy imports). The ratio is a watch figure, not a target (issue 18 retired the
 old target of 0.5: by instruction count the model runs at about 0.52 of the bare one; the
-scale figures in bench_scale.py are what an analyst waits for). The full model pauses the cyclic garbage
-collector while a street runs (`pause_gc=True`, as the command line runs it); a second
-ratio times the bare model with it paused too (like for like). `sim_costs.py` beside this
-file breaks the full model's time down by kind of event.
+scale figures in bench_scale.py are what an analyst waits for). The full model pauses the
+cyclic garbage collector while a street runs (`pause_gc=True`, as the command line runs
+it); a second ratio times the bare model with it paused too (like for like).
+`sim_costs.py` beside this file breaks the full model's time down by kind of event.
 The city presets are then timed end to end (one replication, streets in parallel on the
 machine's cores): yubei (target <= 60 s) and yichang (target <= 20 s).
 
