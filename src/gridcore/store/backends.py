@@ -18,9 +18,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 from gridcore.errors import ConfigError, StoreError
 
-__all__ = ["Backend", "connect", "redact"]
+__all__ = ["Backend", "Write", "connect", "redact"]
 
 _BUSY_TIMEOUT_MS: Final = 60_000
+
+Write = tuple[str, Sequence[Sequence[Any]]]
+"""A statement (`?` placeholders) and the rows to run it with."""
 _LOCK_KEY: Final = 0x67726964  # "grid": the advisory lock of the journal's writers
 
 
@@ -51,6 +54,10 @@ class Backend(Protocol):
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         """Run a statement once per row."""
+
+    def write_all(self, writes: Sequence[Write]) -> None:
+        """Run each statement once per row of its rows, in order (PostgreSQL: in one
+        pipeline, one round trip for them all)."""
 
     def has_table(self, name: str) -> bool:
         """Whether the database holds a table of that name."""
@@ -139,6 +146,11 @@ class SqliteBackend:
         except sqlite3.Error as exc:
             raise StoreError(f"journal {self.url!r}: {exc} (in {sql.split()[0:3]})") from None
 
+    def write_all(self, writes: Sequence[Write]) -> None:
+        for sql, rows in writes:
+            if rows:
+                self.executemany(sql, rows)
+
     def has_table(self, name: str) -> bool:
         rows = self.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [name])
         return bool(rows)
@@ -221,6 +233,15 @@ class PostgresBackend:
         try:
             with self._db.cursor() as cur:
                 cur.executemany(self._text(sql), rows)
+        except self._psycopg.Error as exc:
+            raise StoreError(f"journal {self.url!r}: {exc}".strip()) from None
+
+    def write_all(self, writes: Sequence[Write]) -> None:
+        try:
+            with self._db.pipeline(), self._db.cursor() as cur:
+                for sql, rows in writes:
+                    if rows:
+                        cur.executemany(self._text(sql), rows)
         except self._psycopg.Error as exc:
             raise StoreError(f"journal {self.url!r}: {exc}".strip()) from None
 

@@ -30,7 +30,7 @@ from gridcore.clock import WarningLight
 from gridcore.errors import ConfigError, SchemaVersionError, UnknownItemError
 from gridcore.ids import CaseId
 
-from .backends import Backend
+from .backends import Backend, Write
 from .lights import LightMemo, light_instants, to_us
 from .projection import (
     CASE_COLUMNS,
@@ -38,7 +38,7 @@ from .projection import (
     CaseRow,
     case_row,
     projection_row,
-    write_projection,
+    projection_writes,
 )
 from .rows import (
     EVENT_COLUMNS,
@@ -79,6 +79,26 @@ _INSERT_OUTBOX: Final = (
     f"INSERT INTO outbox ({', '.join(_OUTBOX_COLUMNS)}) "
     f"VALUES ({', '.join('?' for _ in _OUTBOX_COLUMNS)})"
 )
+
+
+_INSERT_COMMAND: Final = (
+    "INSERT INTO commands (command_id, first_position, n_events) VALUES (?, ?, ?)"
+)
+_LAST_POSITIONS: Final = (
+    "SELECT COALESCE(MAX(position), 0), (SELECT COALESCE(MAX(position), 0) FROM outbox) FROM events"
+)
+
+
+class _Tx:
+    """A write transaction in the making: the last positions given out (events and
+    outbox) and the writes not yet sent (`Backend.write_all` sends them together)."""
+
+    __slots__ = ("last", "last_note", "writes")
+
+    def __init__(self, last: int, last_note: int) -> None:
+        self.last = last
+        self.last_note = last_note
+        self.writes: list[Write] = []
 
 
 class OutboxItem(NamedTuple):
@@ -282,14 +302,12 @@ class SqlCaseStore:
                     b.rollback()
                     first, n = int(done[0][0]), int(done[0][1])
                     return tuple(range(first, first + n))
-            last = self._catch_up()
-            positions, cases = self._write(batch, last)
+            tx = self._catch_up()
+            positions, cases = self._write(batch, tx)
             if command_id is not None:
                 first = positions[0] if positions else 0
-                b.execute(
-                    "INSERT INTO commands (command_id, first_position, n_events) VALUES (?, ?, ?)",
-                    [command_id, first, len(positions)],
-                )
+                tx.writes.append((_INSERT_COMMAND, [(command_id, first, len(positions))]))
+            b.write_all(tx.writes)
             b.commit()
         except BaseException:
             b.rollback()
@@ -310,23 +328,24 @@ class SqlCaseStore:
         n = 0
         b.begin_write()
         try:
-            last = self._catch_up()
+            tx = self._catch_up()
             it = iter(events)
             while part := tuple(itertools.islice(it, chunk)):
-                n += len(self._write(part, last, known)[0])
-                last += len(part)
+                n += len(self._write(part, tx, known)[0])
+                b.write_all(tx.writes)
+                tx.writes.clear()
             b.commit()
         except BaseException:
             b.rollback()
             raise
         self._cache.clear()
         self._remember(dict(itertools.islice(reversed(known.items()), _CACHE_SIZE)))
-        self._synced = last
+        self._synced = tx.last
         return n
 
-    def _catch_up(self) -> int:
+    def _catch_up(self) -> _Tx:
         """Bring the cache up to the journal (inside the write transaction): the last
-        position.
+        positions of the events and of the outbox, as the transaction starts.
 
         Every write adds events, so the cases another writer changed since the position
         the cache is current as of are those of the events after it (a range of the
@@ -335,7 +354,7 @@ class SqlCaseStore:
         (no query for their seqs). A cache of unknown age, or far behind, is cleared.
         """
         b = self._b
-        last = int(b.query("SELECT COALESCE(MAX(position), 0) FROM events")[0][0])
+        last, last_note = map(int, b.query(_LAST_POSITIONS)[0])
         synced = self._synced
         if synced != last:
             if synced is None or not 0 <= last - synced <= _CATCH_UP:
@@ -345,19 +364,19 @@ class SqlCaseStore:
                 for (cid,) in rows:
                     self._cache.pop(cid, None)
             self._synced = last
-        return last
+        return _Tx(last, last_note)
 
     def _write(
-        self, batch: Sequence[CaseEvent], last: int, known: dict[CaseId, Case] | None = None
+        self, batch: Sequence[CaseEvent], tx: _Tx, known: dict[CaseId, Case] | None = None
     ) -> tuple[tuple[int, ...], dict[CaseId, Case]]:
-        """Check and write a batch inside the open write transaction, after position
-        `last` (the cache current as of it: `_catch_up`).
+        """Check a batch and add its writes to `tx` (the write transaction's: its cache
+        is current as of `tx.last`, `_catch_up`); its positions and changed cases.
 
         `known`: cases already written in this transaction (updated in place).
         """
         if not batch:
             return (), {}
-        b = self._b
+        last = tx.last
         ids = list(dict.fromkeys(e.case_id for e in batch))
         if known is None:
             current = self._load_for_write(ids)
@@ -381,31 +400,33 @@ class SqlCaseStore:
             current[cid] = after
             last_pos[cid] = pos
         rows = events_to_rows(last + 1, batch)
-        b.executemany(_INSERT_EVENT, rows)
+        tx.writes.append((_INSERT_EVENT, rows))
         changed: dict[CaseId, Case] = {cid: current[cid] for cid in last_pos}  # type: ignore[misc]
         if known is not None:
             known.update(changed)
         memo = self._lights
         if memo.policy is not self.policy:  # `policy` was replaced
             memo = self._lights = LightMemo(self.policy, _CACHE_SIZE)
-        write_projection(b, changed, stored, last_pos, rows, last + 1, memo)
+        tx.writes += projection_writes(changed, stored, last_pos, rows, last + 1, memo)
         if notes:
-            self._write_outbox(notes, batch, rows, last + 1)
+            tx.writes.append((_INSERT_OUTBOX, self._outbox_rows(notes, batch, rows, tx)))
+        tx.last = pos
         return tuple(range(last + 1, pos + 1)), changed
 
-    def _write_outbox(
-        self,
+    @staticmethod
+    def _outbox_rows(
         notes: list[tuple[int, Notification]],
         batch: Sequence[CaseEvent],
         event_rows: Sequence[Sequence[Any]],
-        first: int,
-    ) -> None:
-        """The notifications, each after its event (at position `first` + i: batch[i]);
-        one at its event's instant takes the instant's text from the event's row."""
-        last = int(self._b.query("SELECT COALESCE(MAX(position), 0) FROM outbox")[0][0])
+        tx: _Tx,
+    ) -> list[tuple[Any, ...]]:
+        """The outbox rows of the notifications (each with its event's position; batch[i]
+        is at `tx.last` + 1 + i), after `tx.last_note`; one at its event's instant takes
+        the instant's text from the event's row."""
+        first = tx.last + 1
         rows = []
         roles = _ROLE_TEXT
-        for i, (pos, n) in enumerate(notes, start=last + 1):
+        for i, (pos, n) in enumerate(notes, start=tx.last_note + 1):
             k = pos - first
             if n.at is batch[k].at:
                 at, zone = event_rows[k][3], event_rows[k][5]
@@ -413,7 +434,8 @@ class SqlCaseStore:
                 at, zone = instant_columns(n.at)
             role = roles.get(n.to_role) or str(n.to_role)
             rows.append((i, pos, n.case_id, n.seq, n.kind, n.to, role, at, zone, n.detail))
-        self._b.executemany(_INSERT_OUTBOX, rows)
+        tx.last_note += len(rows)
+        return rows
 
     def _load_for_write(self, ids: Sequence[CaseId]) -> dict[CaseId, Case | None]:
         """The stored cases of `ids` (None for new ones): the cached ones as cached (the

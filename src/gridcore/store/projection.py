@@ -1,7 +1,8 @@
 """The projection: one row per case in `cases`, and the counts by state in `case_counts`.
 
 `projection_row` is a case's row by definition (what `verify` compares with);
-`write_projection` writes a batch's rows and counts in the append's transaction.
+`projection_writes` gives the writes of a batch's rows and counts for the append's
+transaction.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any, Final, NamedTuple
 from gridcore.cases import OPEN_STATES, Case, DeadlinePolicy, State
 from gridcore.ids import CaseId
 
-from .backends import Backend
+from .backends import Write
 from .lights import LightMemo, from_us, light_instants, to_us
 
 __all__ = [
@@ -23,7 +24,7 @@ __all__ = [
     "CaseRow",
     "case_row",
     "projection_row",
-    "write_projection",
+    "projection_writes",
 ]
 
 CASE_COLUMNS: Final = (  # the projection's columns, in its rows' order
@@ -147,19 +148,18 @@ def case_row(r: Sequence[Any]) -> CaseRow:
     )
 
 
-def write_projection(
-    b: Backend,
+def projection_writes(
     changed: Mapping[CaseId, Case],
     stored: Mapping[CaseId, Case | None],
     last_pos: Mapping[CaseId, int],
     event_rows: Sequence[Sequence[Any]],
     first: int,
     memo: LightMemo,
-) -> None:
-    """Write the projection rows of the changed cases (as of their last positions) and
-    the counts by state, inside the write transaction. `stored`: each case as its row
-    holds it now (None: new); `event_rows`: the batch's event rows, the first at
-    position `first`; `memo`: the journal's, for its policy (`LightMemo.policy`).
+) -> list[Write]:
+    """The writes of the projection rows of the changed cases (as of their last
+    positions) and of the counts by state, for the append's transaction. `stored`: each
+    case as its row holds it now (None: new); `event_rows`: the batch's event rows, the
+    first at position `first`; `memo`: the journal's, for its policy.
 
     A new case's row is inserted; a stored one is updated, leaving out the columns
     the open-case indexes read when they are unchanged (`_UPDATE_STEP`): SQLite
@@ -190,12 +190,10 @@ def write_projection(
             step_rows.append((*_step_values(row), cid))
         else:
             wide_rows.append((*row[1:], cid))
-    if new_rows:
-        b.executemany(_INSERT_CASE, new_rows)
-    if step_rows:
-        b.executemany(_UPDATE_STEP, step_rows)
-    if wide_rows:
-        b.executemany(_UPDATE_WIDE, wide_rows)
     deltas = [(state, n) for state, n in counts.items() if n]
-    if deltas:
-        b.executemany(_ADD_COUNT, deltas)
+    return [
+        (_INSERT_CASE, new_rows),
+        (_UPDATE_STEP, step_rows),
+        (_UPDATE_WIDE, wide_rows),
+        (_ADD_COUNT, deltas),
+    ]
