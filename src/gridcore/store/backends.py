@@ -34,8 +34,10 @@ class Backend(Protocol):
     url: str
     pk: str
 
-    def begin_write(self) -> None:
-        """Start a transaction that holds the journal's write lock until commit/rollback."""
+    def begin_write(self, then: str | None = None) -> list[tuple[Any, ...]]:
+        """Start a transaction that holds the journal's write lock until commit/rollback;
+        with `then` (a query without parameters), run it first thing in the transaction
+        and return its rows (PostgreSQL: in the same round trip)."""
 
     def begin_read(self) -> None:
         """Start a transaction that reads one consistent snapshot."""
@@ -55,9 +57,9 @@ class Backend(Protocol):
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         """Run a statement once per row."""
 
-    def write_all(self, writes: Sequence[Write]) -> None:
-        """Run each statement once per row of its rows, in order (PostgreSQL: in one
-        pipeline, one round trip for them all)."""
+    def write_all(self, writes: Sequence[Write], *, commit: bool = False) -> None:
+        """Run each statement once per row of its rows, in order, then (`commit`) commit
+        the transaction (PostgreSQL: all in one pipeline, one round trip)."""
 
     def has_table(self, name: str) -> bool:
         """Whether the database holds a table of that name."""
@@ -121,8 +123,9 @@ class SqliteBackend:
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"journal {url!r}: cannot open as SQLite: {exc}") from None
 
-    def begin_write(self) -> None:
+    def begin_write(self, then: str | None = None) -> list[tuple[Any, ...]]:
         self._run("BEGIN IMMEDIATE", ())
+        return [] if then is None else self.query(then)
 
     def begin_read(self) -> None:
         self._run("BEGIN", ())
@@ -146,10 +149,12 @@ class SqliteBackend:
         except sqlite3.Error as exc:
             raise StoreError(f"journal {self.url!r}: {exc} (in {sql.split()[0:3]})") from None
 
-    def write_all(self, writes: Sequence[Write]) -> None:
+    def write_all(self, writes: Sequence[Write], *, commit: bool = False) -> None:
         for sql, rows in writes:
             if rows:
                 self.executemany(sql, rows)
+        if commit:
+            self.commit()
 
     def has_table(self, name: str) -> bool:
         rows = self.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [name])
@@ -196,11 +201,20 @@ class PostgresBackend:
             text = self._sql[sql] = sql.replace("?", "%s")  # no "%" in our SQL
         return text
 
-    def begin_write(self) -> None:
+    def begin_write(self, then: str | None = None) -> list[tuple[Any, ...]]:
         # One round trip: without parameters psycopg sends the simple query protocol,
-        # which runs both statements in order.
+        # which runs the statements in order; the cursor's last result is `then`'s.
         self._in_tx = True
-        self.execute(f"BEGIN; SELECT pg_advisory_xact_lock({_LOCK_KEY})")
+        sql = f"BEGIN; SELECT pg_advisory_xact_lock({_LOCK_KEY})"
+        if then is not None:
+            sql += f"; {then}"
+        try:
+            cur = self._db.execute(sql)
+            while cur.nextset():
+                pass
+            return cur.fetchall() if then is not None else []
+        except self._psycopg.Error as exc:
+            raise StoreError(f"journal {self.url!r}: {exc}".strip()) from None
 
     def begin_read(self) -> None:
         self.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
@@ -236,14 +250,20 @@ class PostgresBackend:
         except self._psycopg.Error as exc:
             raise StoreError(f"journal {self.url!r}: {exc}".strip()) from None
 
-    def write_all(self, writes: Sequence[Write]) -> None:
+    def write_all(self, writes: Sequence[Write], *, commit: bool = False) -> None:
+        # A statement that fails aborts the rest of the pipeline (the COMMIT too): the
+        # transaction is then still open, for the caller's rollback.
         try:
             with self._db.pipeline(), self._db.cursor() as cur:
                 for sql, rows in writes:
                     if rows:
                         cur.executemany(self._text(sql), rows)
+                if commit:
+                    cur.execute("COMMIT")
         except self._psycopg.Error as exc:
             raise StoreError(f"journal {self.url!r}: {exc}".strip()) from None
+        if commit:
+            self._in_tx = False
 
     def has_table(self, name: str) -> bool:
         return self.query("SELECT to_regclass(?) IS NOT NULL", [name])[0][0] is True

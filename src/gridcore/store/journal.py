@@ -291,7 +291,7 @@ class SqlCaseStore:
         if command_id is not None and (not isinstance(command_id, str) or not command_id):
             raise ConfigError(f"command_id {command_id!r}: expected a non-empty str or None")
         b = self._b
-        b.begin_write()
+        positions_now = b.begin_write(_LAST_POSITIONS)
         try:
             if command_id is not None:
                 done = b.query(
@@ -302,13 +302,12 @@ class SqlCaseStore:
                     b.rollback()
                     first, n = int(done[0][0]), int(done[0][1])
                     return tuple(range(first, first + n))
-            tx = self._catch_up()
+            tx = self._catch_up(positions_now[0])
             positions, cases = self._write(batch, tx)
             if command_id is not None:
                 first = positions[0] if positions else 0
                 tx.writes.append((_INSERT_COMMAND, [(command_id, first, len(positions))]))
-            b.write_all(tx.writes)
-            b.commit()
+            b.write_all(tx.writes, commit=True)
         except BaseException:
             b.rollback()
             raise
@@ -326,9 +325,9 @@ class SqlCaseStore:
         b = self._b
         known: dict[CaseId, Case] = {}
         n = 0
-        b.begin_write()
+        positions_now = b.begin_write(_LAST_POSITIONS)
         try:
-            tx = self._catch_up()
+            tx = self._catch_up(positions_now[0])
             it = iter(events)
             while part := tuple(itertools.islice(it, chunk)):
                 n += len(self._write(part, tx, known)[0])
@@ -343,9 +342,9 @@ class SqlCaseStore:
         self._synced = tx.last
         return n
 
-    def _catch_up(self) -> _Tx:
-        """Bring the cache up to the journal (inside the write transaction): the last
-        positions of the events and of the outbox, as the transaction starts.
+    def _catch_up(self, positions: Sequence[Any]) -> _Tx:
+        """Bring the cache up to the journal (inside the write transaction, whose
+        `_LAST_POSITIONS` are `positions`: the events' and the outbox's last).
 
         Every write adds events, so the cases another writer changed since the position
         the cache is current as of are those of the events after it (a range of the
@@ -354,7 +353,7 @@ class SqlCaseStore:
         (no query for their seqs). A cache of unknown age, or far behind, is cleared.
         """
         b = self._b
-        last, last_note = map(int, b.query(_LAST_POSITIONS)[0])
+        last, last_note = int(positions[0]), int(positions[1])
         synced = self._synced
         if synced != last:
             if synced is None or not 0 <= last - synced <= _CATCH_UP:
