@@ -24,7 +24,7 @@ from gridcore.io.folder import read_manifest
 from gridcore.sim.case_rows import case_table_format, open_case_rows
 from gridcore.sim.commands import progress_bar
 from gridcore.sim.executors import SerialExecutor, executor_from_spec
-from gridcore.sim.folders import compare_into, simulate_into
+from gridcore.sim.folders import compare_into, simulate_into, write_events
 from gridcore.sim.model import CASE_COLUMNS, ReplicationFold, partitions, run_partition
 from gridcore.sim.pool import process_pool
 from gridcore.sim.run import run_scenario
@@ -172,6 +172,18 @@ def test_a_sink_run_keeps_no_case_rows() -> None:
     assert [r for r, _ in got] == [0] * len(got)
     assert sum(n for _, n in got) == res.metric("cases")
     assert all(p.facts is None for p in fold.parts)  # each street's facts were let go
+
+
+def test_events_stream_from_the_run_itself(tmp_path: Path) -> None:
+    """`events=True` on a pool of 2: events.jsonl holds replication 0's events, street by
+    street, the very lines `write_events` gets by simulating the streets again."""
+    with process_pool(2) as ex:
+        simulate_into(tmp_path / "run", SMALL, ex, tables="csv", events=True)
+    again = tmp_path / "again.jsonl"
+    n = write_events(SMALL, again)
+    streamed = (tmp_path / "run" / "events.jsonl").read_bytes()
+    assert n > 1000 and streamed == again.read_bytes()
+    assert read_manifest(tmp_path / "run") is not None
 
 
 def test_table_format_is_checked() -> None:

@@ -1,4 +1,5 @@
-"""The per-case table of a results folder, written street by street as a run goes.
+"""The per-case table of a results folder (and its case events), written street by street
+as a run goes.
 
 A long or large run has more cases than it should hold in memory, so its per-case rows
 (`CASE_COLUMNS`, after `replication`) are appended to the folder as each street is
@@ -8,6 +9,9 @@ folded in (`gridcore.sim.model.ReplicationFold`), in (replication, street) order
 - `cases.csv`, the cell format of every gridcore CSV (`gridcore.io.tables.cell_text`),
   byte for byte the file `ScenarioResult.write` makes from rows kept in memory
   (`format="csv"`).
+
+With `events=True` the file also takes replication 0's case events as JSON lines
+(`events.jsonl`, the format `gridcore.cases.event_to_json` writes), street by street.
 
 `format="auto"` (the default) is Parquet when pyarrow is installed, else CSV. pandas and
 polars read both (`pandas.read_parquet`, `polars.read_csv`, ...). The bytes of a Parquet
@@ -57,10 +61,13 @@ class CaseRowsFile:
     """An open per-case table in a folder: `write(replication, rows)` appends one street's
     rows; `close()` finishes the file (a context manager closes it)."""
 
-    def __init__(self, folder: str | Path, fmt: str) -> None:
+    def __init__(self, folder: str | Path, fmt: str, events: bool = False) -> None:
         self.format = case_table_format(fmt)
         self.path = Path(folder) / f"cases.{self.format}"
         self.rows = 0
+        self._events: IO[str] | None = None
+        if events:
+            self._events = open(Path(folder) / "events.jsonl", "x", encoding="utf-8")  # noqa: SIM115
         self._arrow: Any = None
         self._writer: Any = None
         self._fh: IO[Any]
@@ -102,8 +109,16 @@ class CaseRowsFile:
             self._writer.write_table(table)
         self.rows += len(rows)
 
+    def write_events(self, replication: int, lines: str) -> None:
+        """Append one street's case events (JSON lines) to `events.jsonl`."""
+        if self._events is None:
+            raise ValueError("write_events: this table was opened without events=True")
+        self._events.write(lines)
+
     def close(self) -> None:
-        """Finish the file (Parquet: its footer); safe to call twice."""
+        """Finish the files (Parquet: its footer); safe to call twice."""
+        if self._events is not None and not self._events.closed:
+            self._events.close()
         if self._writer is not None:
             self._writer.close()
             self._writer = None
@@ -122,6 +137,7 @@ class CaseRowsFile:
         self.close()
 
 
-def open_case_rows(folder: str | Path, fmt: str = "auto") -> CaseRowsFile:
-    """A new per-case table in `folder` (`cases.csv` or `cases.parquet`, see the module)."""
-    return CaseRowsFile(folder, fmt)
+def open_case_rows(folder: str | Path, fmt: str = "auto", events: bool = False) -> CaseRowsFile:
+    """A new per-case table in `folder` (`cases.csv` or `cases.parquet`, see the module),
+    and with `events` a new `events.jsonl` for the case events."""
+    return CaseRowsFile(folder, fmt, events)

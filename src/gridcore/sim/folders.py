@@ -38,17 +38,16 @@ def simulate_into(
     """Run `scenario` into the results folder `folder` (see `ScenarioResult.write` for its
     files; the per-case table is `cases.parquet` or `cases.csv`, `tables` as in
     `gridcore.sim.case_rows`). `events=True` also writes replication 0's case events
-    (`events.jsonl`). Refused before running (FileFormatError) when `folder` holds
-    anything but a run of the same scenario, unless `overwrite`."""
+    (`events.jsonl`), streamed from the run's own streets as they end. Refused before
+    running (FileFormatError) when `folder` holds anything but a run of the same
+    scenario, unless `overwrite`."""
     key = scenario_key(scenario)
     check_destination(folder, "run", key, overwrite=overwrite)
     fmt = case_table_format(tables)
     done: list[ScenarioResult] = []
 
     def fill(d: Path) -> None:
-        done.append(_run_into(d, scenario, executor, progress, pause_gc, fmt))
-        if events:
-            write_events(scenario, d / "events.jsonl")
+        done.append(_run_into(d, scenario, executor, progress, pause_gc, fmt, events))
 
     write_whole(folder, "run", key, fill)
     return done[0]
@@ -95,14 +94,16 @@ def _run_into(
     progress: Progress | None,
     pause_gc: bool,
     fmt: str,
+    events: bool = False,
 ) -> ScenarioResult:
-    """Run `scenario` with its per-case rows streamed into `d`, then write the rest."""
+    """Run `scenario` with its per-case rows (and with `events` replication 0's case
+    events) streamed into `d`, then write the rest."""
     if scenario.queue_only is not None:
         result = runner.run_scenario(scenario, executor, progress, pause_gc=pause_gc)
     else:
-        with open_case_rows(d, fmt) as rows:
+        with open_case_rows(d, fmt, events) as rows:
             result = runner.run_scenario(
-                scenario, executor, progress, pause_gc=pause_gc, case_rows=rows
+                scenario, executor, progress, pause_gc=pause_gc, case_rows=rows, events=events
             )
     result.fill(d)
     return result
@@ -111,10 +112,11 @@ def _run_into(
 def write_events(scenario: Scenario, path: Path, replication: int = 0) -> int:
     """Write replication `replication`'s case events as JSON lines (the format
     `gridcore.cases.event_to_json` writes and the journal and `gridcore calibrate` read):
-    every measured case, street by street, each case's events in order. The streets are
-    simulated again with their events kept (a replication is a pure function of the
-    scenario and its index, so these are the run's own events), one street in memory at a
-    time. Returns the count."""
+    every measured case, street by street, each case's events in order, as
+    `simulate_into(..., events=True)` writes them during a run. Here the streets are
+    simulated again, one after another, with their events kept (a replication is a pure
+    function of the scenario and its index, so these are that run's own events), one
+    street in memory at a time. Returns the count."""
     from gridcore.cases import event_to_json
     from gridcore.sim.model import partition_events, partitions
 

@@ -58,18 +58,20 @@ def run_replication(
     *,
     pause_gc: bool = False,
     case_rows: CaseRowSink | None = None,
+    events: bool = False,
 ) -> ReplicationResult:
     """Run replication number `replication` of the scenario (pure: same input, same result).
 
     `pause_gc=True` pauses Python's cyclic garbage collector while each street runs
     (about 13-15% less CPU time; process-wide, restored after: see
     `gridcore.sim.model._engine.gc_paused`). The command line asks for it.
-    `case_rows`: where the per-case rows go as each street ends (see `run_scenario`)."""
+    `case_rows`: where the per-case rows (and with `events` the case events) go as each
+    street ends (see `run_scenario`)."""
     seed = replication_seed(scenario, replication)
     if scenario.queue_only is not None:
         from gridcore.sim.queue import run_mmc
 
-        metrics, little, events = run_mmc(scenario.queue_only, scenario.run, seed)
+        metrics, little, n_events = run_mmc(scenario.queue_only, scenario.run, seed)
         checks = (
             Check(
                 "little_queue",
@@ -81,11 +83,13 @@ def run_replication(
             ),
         )
         return ReplicationResult(
-            scenario.name, replication, metrics_record(metrics), (), checks, events
+            scenario.name, replication, metrics_record(metrics), (), checks, n_events
         )
     from gridcore.sim.model import run_grid_replication
 
-    return run_grid_replication(scenario, replication, seed, pause_gc=pause_gc, sink=case_rows)
+    return run_grid_replication(
+        scenario, replication, seed, pause_gc=pause_gc, sink=case_rows, events=events
+    )
 
 
 def _grid_parallel(
@@ -94,6 +98,7 @@ def _grid_parallel(
     progress: Progress | None,
     pause_gc: bool,
     case_rows: CaseRowSink | None,
+    events: bool,
 ) -> list[ReplicationResult]:
     """Every (replication, street) as its own task, folded per replication in order.
 
@@ -115,7 +120,9 @@ def _grid_parallel(
             task = next(tasks, None)
             if task is None:
                 return
-            window.append(ex.submit(run_partition, scenario, *task, pause_gc=pause_gc))
+            i, j = task
+            keep = events and i == 0
+            window.append(ex.submit(run_partition, scenario, i, j, pause_gc=pause_gc, events=keep))
 
     out = []
     done = 0
@@ -163,6 +170,7 @@ def run_scenario(
     *,
     pause_gc: bool = False,
     case_rows: CaseRowSink | None = None,
+    events: bool = False,
 ) -> ScenarioResult:
     """Run every replication (in parallel by default) and gather them in order.
 
@@ -172,7 +180,8 @@ def run_scenario(
     `case_rows`: a sink that takes each street's per-case rows as it is folded in, in
     (replication, street) order (`gridcore.sim.case_rows` writes the results folder's
     per-case table); the result then holds no per-case table. Without one the rows are
-    kept in memory (a histogram past `MAX_CASE_ROWS` a replication).
+    kept in memory (a histogram past `MAX_CASE_ROWS` a replication). `events=True` (with a
+    sink) also hands it replication 0's case events, street by street, as JSON lines.
     """
     n = scenario.run.replications
     results: list[ReplicationResult] = []
@@ -182,7 +191,10 @@ def run_scenario(
         and (scenario.queue_only is not None or default_workers() == 1)
     ):
         for i in range(n):
-            results.append(run_replication(scenario, i, pause_gc=pause_gc, case_rows=case_rows))
+            keep = events and i == 0
+            results.append(
+                run_replication(scenario, i, pause_gc=pause_gc, case_rows=case_rows, events=keep)
+            )
             if progress is not None:
                 progress(i + 1, n)
     else:
@@ -197,7 +209,7 @@ def run_scenario(
                     if progress is not None:
                         progress(done, n)
             else:
-                results = _grid_parallel(scenario, ex, progress, pause_gc, case_rows)
+                results = _grid_parallel(scenario, ex, progress, pause_gc, case_rows, events)
             stopped = False
         finally:
             if own and stopped:

@@ -55,6 +55,8 @@ class PartitionResult:
     queues: tuple[tuple[str, float, int, float], ...]
     """(queue kind, area, arrivals, total wait) per queue kind."""
     events: int
+    event_lines: str = ""
+    """The measured cases' events as JSON lines, when the street was asked for them."""
 
 
 # -- facts: concatenate chunks -------------------------------------------------------
@@ -93,6 +95,9 @@ class CaseRowSink(Protocol):
 
     def write(self, replication: int, rows: Sequence[tuple[Any, ...]]) -> None:
         """Append one street's rows (`CASE_COLUMNS`, without the replication)."""
+
+    def write_events(self, replication: int, lines: str) -> None:
+        """Append one street's case events (JSON lines), when the run was asked for them."""
 
 
 CASE_COLUMNS = (
@@ -149,7 +154,9 @@ class ReplicationFold:
             cols, grid_rows = _grid_case_rows(facts)
             self.grid_case_cols = cols
             self.grid_case_rows.extend(grid_rows)
-        self.parts.append(attrs.evolve(part, facts=None))
+        if part.event_lines and self.sink is not None:
+            self.sink.write_events(self.replication, part.event_lines)
+        self.parts.append(attrs.evolve(part, facts=None, event_lines=""))
 
     def result(self) -> ReplicationResult:
         """The replication's result from the streets folded so far."""

@@ -23,9 +23,10 @@ import math
 from collections.abc import Generator
 from typing import Any
 
+import attrs
 import numpy as np
 
-from gridcore.cases import CaseEvent
+from gridcore.cases import CaseEvent, event_to_json
 from gridcore.sim.inputs import partitions
 from gridcore.sim.model._engine import Resume, event_count, gc_paused, start
 from gridcore.sim.model.arrivals import Arrivals
@@ -169,13 +170,24 @@ class Street(Arrivals, Day, Watch):
 
 
 def run_partition(
-    scenario: Scenario, replication: int, street_index: int, *, pause_gc: bool = False
+    scenario: Scenario,
+    replication: int,
+    street_index: int,
+    *,
+    pause_gc: bool = False,
+    events: bool = False,
 ) -> PartitionResult:
     """Simulate one street of one replication (pure: same input, same result).
 
     `pause_gc=True` pauses the cyclic garbage collector while the street runs (faster;
-    see `Street.run`)."""
-    return Street(scenario, replication, street_index).run(pause_gc=pause_gc, release=True)
+    see `Street.run`). `events=True` also returns the measured cases' events as JSON
+    lines (`PartitionResult.event_lines`, in `partition_events`' order)."""
+    street = Street(scenario, replication, street_index, keep_events=events)
+    res = street.run(pause_gc=pause_gc)
+    if events:
+        res = attrs.evolve(res, event_lines="".join(event_to_json(e) + "\n" for e in street.kept))
+    street.release()
+    return res
 
 
 def partition_events(
@@ -195,11 +207,13 @@ def run_grid_replication(
     *,
     pause_gc: bool = False,
     sink: CaseRowSink | None = None,
+    events: bool = False,
 ) -> ReplicationResult:
     """Run one replication of the full grid model (streets one after another, each folded
-    in and let go as it ends; per-case rows to `sink` when given)."""
+    in and let go as it ends; per-case rows, and with `events` the case events, to `sink`
+    when given)."""
     del seed  # the streets derive their streams from the scenario seed and indexes
     fold = ReplicationFold(scenario, replication, sink)
     for i in range(len(partitions(scenario))):
-        fold.add(run_partition(scenario, replication, i, pause_gc=pause_gc))
+        fold.add(run_partition(scenario, replication, i, pause_gc=pause_gc, events=events))
     return fold.result()
