@@ -11,7 +11,6 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -69,18 +68,6 @@ def test_local_pool_gives_the_serial_folder_byte_for_byte(
 def test_no_executor_gives_the_serial_folder_too(serial_folder: Path, tmp_path: Path) -> None:
     simulate_into(tmp_path / "run", SMALL, tables="parquet")  # the default pool
     assert _files(tmp_path / "run") == _files(serial_folder)
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[Any]:
-    distributed = pytest.importorskip("distributed")
-    lc = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-    )
-    try:
-        yield lc
-    finally:
-        lc.close()
 
 
 def test_dask_local_cluster_gives_the_serial_folder_byte_for_byte(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -60,18 +59,6 @@ def _stored(folder: Path) -> dict[str, Any]:
         p.stem: json.loads(p.read_text("utf-8"))["metrics"]
         for p in sorted((folder / "runs").glob("*.json"))
     }
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[Any]:
-    """Two worker processes, one thread each, no dashboard."""
-    lc = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-    )
-    try:
-        yield lc
-    finally:
-        lc.close()
 
 
 @pytest.fixture(scope="module")
