@@ -286,7 +286,16 @@ def _marked(tag: str) -> list[int]:
 def test_ctrl_c_leaves_no_workers_and_no_folder(tmp_path: Path) -> None:
     tag = f"stop-{os.getpid()}-{time.monotonic_ns()}"
     out = tmp_path / "run"
-    cmd = [sys.executable, "-m", "gridcore", "simulate", "--preset", "yichang"]
+    cmd = [
+        sys.executable,
+        "-X",
+        "faulthandler",
+        "-m",
+        "gridcore",
+        "simulate",
+        "--preset",
+        "yichang",
+    ]
     cmd += ["--days", "400", "--workers", "2", "--out", str(out)]
     proc = subprocess.Popen(
         cmd,
@@ -303,7 +312,12 @@ def test_ctrl_c_leaves_no_workers_and_no_folder(tmp_path: Path) -> None:
         time.sleep(1.5)  # the workers are under way on their streets
         assert any(p.name.startswith(".run.") for p in tmp_path.iterdir())
         os.kill(proc.pid, signal.SIGINT)
-        _, err = proc.communicate(timeout=60)
+        try:
+            _, err = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGABRT)  # faulthandler: every thread's stack to stderr
+            _, err = proc.communicate(timeout=30)
+            raise AssertionError(f"no exit 60 s after SIGINT:\n{err.decode()}") from None
     finally:
         if proc.poll() is None:
             proc.kill()

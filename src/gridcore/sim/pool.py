@@ -102,12 +102,17 @@ class WorkerPool(ProcessPoolExecutor):
         The standard library has no way to stop a task under way; this reads the pool's
         process table (`_processes`, a CPython detail stable since 3.2) to send SIGKILL."""
         processes = list((getattr(self, "_processes", None) or {}).values())
-        self.shutdown(wait=False, cancel_futures=True)
+        # Kill first: the pool's manager thread then takes its broken-pool path (it
+        # closes the task pipe and joins the dead workers). Shutting down first, workers
+        # alive, once left that thread running in a loaded test, and the interpreter
+        # waits for it at exit. The queued futures are cancelled by the pool itself
+        # (`cancel_futures`), from that same thread, so none is both cancelled and failed.
         for proc in processes:
             if proc.is_alive():
                 proc.kill()
         for proc in processes:
             proc.join(timeout=5)
+        self.shutdown(wait=False, cancel_futures=True)
 
 
 def stop_pool(ex: Executor) -> None:

@@ -105,8 +105,9 @@ def _grid_parallel(
     The same numbers as `run_replication` (each street's streams depend only on the
     seed and the indexes), but one replication can use every core. At most
     `in_flight(ex)` tasks are submitted and not yet folded, so the results waiting for
-    their turn stay few however long the run. On any exception (Ctrl-C included) the
-    tasks not started are cancelled before it propagates.
+    their turn stay few however long the run. On any exception (Ctrl-C included) it
+    propagates at once; whoever owns the executor stops it (`gridcore.sim.pool.stop_pool`:
+    `run_scenario` for its own pool, the command line for its `--workers`/`--executor`).
     """
     from gridcore.sim.model import ReplicationFold, partitions, run_partition
 
@@ -126,20 +127,15 @@ def _grid_parallel(
 
     out = []
     done = 0
-    try:
-        for i in range(n):
-            fold = ReplicationFold(scenario, i, case_rows)
-            for _ in range(m):
-                top_up()
-                fold.add(window.popleft().result())
-                done += 1
-                if progress is not None:
-                    progress(done, n * m)
-            out.append(fold.result())
-    except BaseException:
-        for fut in window:
-            fut.cancel()
-        raise
+    for i in range(n):
+        fold = ReplicationFold(scenario, i, case_rows)
+        for _ in range(m):
+            top_up()
+            fold.add(window.popleft().result())
+            done += 1
+            if progress is not None:
+                progress(done, n * m)
+        out.append(fold.result())
     return out
 
 
