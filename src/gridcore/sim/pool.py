@@ -99,20 +99,29 @@ class WorkerPool(ProcessPoolExecutor):
     def terminate(self) -> None:
         """Cancel the tasks not started and kill the workers now (their tasks are lost).
 
-        The standard library has no way to stop a task under way; this reads the pool's
-        process table (`_processes`, a CPython detail stable since 3.2) to send SIGKILL."""
+        The standard library has no way to stop a task under way; this reads two CPython
+        details of the pool, stable since 3.2: its process table (`_processes`), to send
+        SIGKILL, and its result pipe (`_result_queue`), to close this process's end of it.
+        """
         processes = list((getattr(self, "_processes", None) or {}).values())
+        results = getattr(self, "_result_queue", None)
         # Kill first: the pool's manager thread then takes its broken-pool path (it
-        # closes the task pipe and joins the dead workers). Shutting down first, workers
-        # alive, once left that thread running in a loaded test, and the interpreter
-        # waits for it at exit. The queued futures are cancelled by the pool itself
-        # (`cancel_futures`), from that same thread, so none is both cancelled and failed.
+        # closes the task pipe and joins the dead workers), and cancels the queued
+        # futures itself, so none is both cancelled and failed.
         for proc in processes:
             if proc.is_alive():
                 proc.kill()
         for proc in processes:
             proc.join(timeout=5)
         self.shutdown(wait=False, cancel_futures=True)
+        # A worker killed while writing a result leaves half a message in the result
+        # pipe, and the manager thread waits for the rest for ever (the interpreter
+        # joins that thread at exit: seen in CI as a run that did not exit after
+        # Ctrl-C). With every writer closed, ours last, its read ends (EOF) and the
+        # pool counts itself broken.
+        writer = getattr(results, "_writer", None)
+        if writer is not None:
+            writer.close()
 
 
 def stop_pool(ex: Executor) -> None:
