@@ -408,10 +408,11 @@ def register(subparsers: Any) -> None:
 
 def default_demo() -> str:
     """Run the default simulation (yichang, 30 days, 2 replications) and return its summary."""
-    from gridcore.sim.run import run_scenario
+    from gridcore.sim.run import default_workers, run_scenario
 
     s = apply_overrides(
         preset_scenario("yichang"), {"run.days": 30, "run.replications": 2, "run.seed": 1}
     )
-    result = run_scenario(s, progress=progress_bar(), pause_gc=True)
+    bar = progress_bar(workers=default_workers(), unit="streets")
+    result = run_scenario(s, progress=bar, pause_gc=True)
     return format_summary(result)
