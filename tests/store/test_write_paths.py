@@ -6,20 +6,25 @@
   in all columns or only those a plain step changes) equals `projection_row` of the
   replayed case, and the kept counts by state equal counting the projection.
 - `events_to_rows` (one pass over a batch) equals the row of each event alone.
+- A batch writes each case's row once (from its last event) and the counts by the net
+  change; the journal after it (events, rows, counts, outbox) equals appending the same
+  events one per call, on every backend; a refused event writes nothing.
 """
 
 from __future__ import annotations
 
 import json
+import random
 from itertools import islice
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import POLICY
+from conftest import BACKENDS, POLICY, make_url
 from store_traffic import desk_events, desk_steps
 
-from gridcore.cases import Case, CaseEvent, CaseLog, DeadlinePolicy, follow
-from gridcore.errors import StaleSequenceError
+from gridcore.cases import Action, Case, CaseEvent, CaseLog, DeadlinePolicy, follow
+from gridcore.errors import CaseError, StaleSequenceError
 from gridcore.ids import CaseId
 from gridcore.store import SqlCaseStore, open_store, projection_row
 from gridcore.store.lights import LightMemo, light_instants, to_us
@@ -142,3 +147,83 @@ def test_a_writer_sees_what_another_wrote_since_its_last_append(durable_url: str
         a.append([ex[5], ey[4]])
         assert a.case(x) == Case.replay(ex[:6]) and b.case(y) == Case.replay(ey[:5])
         assert verify(a).ok
+
+
+def _journal(store: SqlCaseStore) -> dict[str, list[tuple[object, ...]]]:
+    """Everything an append writes but the command ids: events, projection rows, counts
+    by state (zeros left out), outbox; each in its key's order."""
+    q = store._b.query
+    return {
+        "events": [tuple(r) for r in q("SELECT * FROM events ORDER BY position")],
+        "cases": [tuple(r) for r in q("SELECT * FROM cases ORDER BY case_id")],
+        "counts": [tuple(r) for r in q("SELECT * FROM case_counts WHERE n <> 0 ORDER BY state")],
+        "outbox": [tuple(r) for r in q("SELECT * FROM outbox ORDER BY position")],
+    }
+
+
+def _refused(batch: list[CaseEvent], k: int) -> list[CaseEvent]:
+    """The batch with its event k (its case's next after batch[:k]) given another action:
+    the gate refuses it (no table entry, or not the event the table makes)."""
+    e = batch[k]
+    other = Action.VERIFY if e.action is not Action.VERIFY else Action.REGISTER
+    return [*batch[:k], e._replace(action=other), *batch[k + 1 :]]
+
+
+def _take(rest: list[CaseEvent], rng: random.Random) -> list[CaseEvent]:
+    """The next batch, taken off `rest` (events in a valid order): 1-60 events from the
+    front, and half the time, for each case reported in them, its next 1-3 events pulled
+    forward (each case's events stay in order; other cases' are independent of it)."""
+    batch = rest[: rng.randint(1, 60)]
+    del rest[: len(batch)]
+    if rng.random() < 0.5:
+        for cid in [e.case_id for e in batch if e.seq == 1]:
+            later = [i for i, e in enumerate(rest) if e.case_id == cid][: rng.randint(1, 3)]
+            batch += [rest[i] for i in later]
+            for i in reversed(later):
+                del rest[i]
+    return batch
+
+
+@pytest.mark.parametrize("seed", [3, 11])
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_a_batch_writes_what_one_event_a_call_writes(
+    kind: str, seed: int, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Random batches (`_take`) write the same events,
+    projection rows, counts and outbox as appending the same events one per call, after
+    every batch: each case's row is written once per batch, from its last event, and the
+    counts move by the net change. A batch with a refused event in its middle writes
+    nothing and leaves the cache as the journal (the next batches still agree)."""
+    rng = random.Random(seed)
+    (tmp_path / "batched").mkdir()
+    (tmp_path / "plain").mkdir()
+    batched = open_store(make_url(kind, tmp_path / "batched", request), policy=POLICY)
+    plain = open_store(make_url(kind, tmp_path / "plain", request), policy=POLICY)
+    seen = {"several of a case": 0, "reported and moved": 0, "refused": 0}
+    try:
+        rest = list(EVENTS)
+        while rest:
+            batch = _take(rest, rng)
+            ids = [e.case_id for e in batch]
+            if len(set(ids)) < len(ids):
+                seen["several of a case"] += 1
+            reported = {e.case_id for e in batch if e.seq == 1}
+            if any(e.seq > 1 and e.case_id in reported for e in batch):
+                seen["reported and moved"] += 1
+            if len(batch) >= 3 and rng.random() < 0.25:
+                before = _journal(batched)
+                bad = _refused(batch, rng.randrange(1, len(batch) - 1))
+                with pytest.raises(CaseError) as caught:
+                    batched.append(bad)
+                assert not isinstance(caught.value, StaleSequenceError)
+                assert _journal(batched) == before
+                seen["refused"] += 1
+            batched.append(batch)
+            for e in batch:
+                plain.append([e])
+            assert _journal(batched) == _journal(plain), len(rest)
+        assert verify(batched).ok
+        assert all(n >= 3 for n in seen.values()), seen
+    finally:
+        batched.close()
+        plain.close()
