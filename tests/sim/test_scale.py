@@ -11,10 +11,12 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from dask_cluster import local_cluster
 
 import gridcore
 from gridcore.cli import main
@@ -68,6 +70,11 @@ def test_local_pool_gives_the_serial_folder_byte_for_byte(
 def test_no_executor_gives_the_serial_folder_too(serial_folder: Path, tmp_path: Path) -> None:
     simulate_into(tmp_path / "run", SMALL, tables="parquet")  # the default pool
     assert _files(tmp_path / "run") == _files(serial_folder)
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Any]:
+    yield from local_cluster()
 
 
 def test_dask_local_cluster_gives_the_serial_folder_byte_for_byte(

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from dask_cluster import local_cluster
 
 from gridcore.cli import main
 from gridcore.sim.run import run_replication
@@ -69,6 +71,11 @@ def local_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         res = run_sweep(_sweep(), folder, ex, runner=run_replication)
     assert res.ok and res.executed == 12
     return _stored(folder)
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Any]:
+    yield from local_cluster()
 
 
 def test_dask_client_executor_gives_the_local_pool_results(
