@@ -114,10 +114,11 @@ def _grid_parallel(
     n = scenario.run.replications
     m = len(partitions(scenario))
     tasks = iter([(i, j) for i in range(n) for j in range(m)])
+    limit = in_flight(ex)  # once: a Dask executor asks its scheduler
     window: deque[Future[Any]] = deque()
 
     def top_up() -> None:
-        while len(window) < in_flight(ex):
+        while len(window) < limit:
             task = next(tasks, None)
             if task is None:
                 return

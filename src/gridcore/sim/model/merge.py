@@ -143,8 +143,9 @@ class ReplicationFold:
         facts = part.facts
         if facts is not None and len(facts):
             self.totals.add(facts)
-            self.slim.append(_SlimCases.of(facts))
-            rows = _case_rows(facts)
+            slim = _SlimCases.of(facts)
+            self.slim.append(slim)
+            rows = _case_rows(facts, slim)
             if self.sink is not None:
                 self.sink.write(self.replication, rows)
             elif self.rows is not None:
@@ -206,7 +207,7 @@ class ReplicationFold:
         tables.append(Table("levels", _LEVEL_COLUMNS, level_rows))
         if self.sink is None:
             if self.rows is not None:
-                tables.append(Table("cases", ("grid", *CASE_COLUMNS[1:]), tuple(self.rows)))
+                tables.append(Table("cases", CASE_COLUMNS, tuple(self.rows)))
             else:
                 tables.append(_case_hist(slim))
         tables.append(Table("grid_cases", self.grid_case_cols, tuple(self.grid_case_rows)))
@@ -444,22 +445,21 @@ def _rounded(x: np.ndarray[Any, Any], nd: int) -> list[float | None]:
     return out
 
 
-def _case_rows(facts: CaseFacts) -> list[tuple[Any, ...]]:
+def _case_rows(facts: CaseFacts, slim: _SlimCases) -> list[tuple[Any, ...]]:
     """One row per case (`CASE_COLUMNS`): grid, category, resolving level, response and
-    resolution minutes (rounded to 3 decimals, None: not yet), on time."""
+    resolution minutes (rounded to 3 decimals, None: not yet), on time. `slim` is the
+    same facts' `_SlimCases` (its minutes are reused, not computed again)."""
     names = facts.level_names
     levels = [names[k] if k >= 0 else "" for k in facts.resolved_level.tolist()]
     grids = [facts.grid_names[k] if k >= 0 else "" for k in facts.grid.tolist()]
     cats = [facts.category_names[k] if k >= 0 else "" for k in facts.category.tolist()]
-    resp = _minutes(facts.first_sign_us, facts.reported_us)
-    resol = _minutes(facts.closed_us, facts.reported_us)
     return list(
         zip(
             grids,
             cats,
             levels,
-            _rounded(resp, 3),
-            _rounded(resol, 3),
+            _rounded(slim.response, 3),
+            _rounded(slim.resolution, 3),
             facts.on_time.astype(bool).tolist(),
             strict=True,
         )
