@@ -192,20 +192,10 @@ def _parked(case: Case, policy: DeadlinePolicy | None) -> tuple[int | None, int 
 
 
 def _reach(cal: WorkingHoursCalendar | RoundTheClock, s: int, work: int) -> int:
-    """The first instant (epoch µs) t >= s with between_us(s, t) >= work."""
-    if work <= 0:
-        return s
-    guess = cal.add_us(s, work - 1) + 1  # one microsecond past work - 1: inside working time
-    if cal.between_us(s, guess) >= work:
-        return guess
-    lo, hi = guess, cal.add_us(s, work)  # pragma: no cover - add_us ended a working period
-    while hi - lo > 1:  # pragma: no cover
-        mid = (lo + hi) // 2
-        if cal.between_us(s, mid) >= work:
-            hi = mid
-        else:
-            lo = mid
-    return hi  # pragma: no cover
+    """The first instant (epoch µs) t >= s with between_us(s, t) >= work: `add_us`, which
+    is the earliest instant the work has elapsed (a property test of the calendars holds
+    `between_us(s, add_us(s, w))` to w and one microsecond less to w - 1)."""
+    return s if work <= 0 else cal.add_us(s, work)
 
 
 def _by_bisection(
