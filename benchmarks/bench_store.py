@@ -21,6 +21,7 @@ tests start it). `GRIDCORE_BENCH_EVENTS` (default 1,000,000) sizes the read jour
 from __future__ import annotations
 
 import gc
+import itertools
 import os
 import sys
 import time
@@ -67,11 +68,14 @@ def traffic() -> list[CaseEvent]:
     return desk_events(desk_steps(3_000, 1), POLICY)
 
 
-def _fresh(kind: str, tmp: Path, cluster: ThrowawayCluster, n: list[int]) -> str:
-    n[0] += 1
-    if kind == "sqlite":
-        return f"sqlite:///{tmp / f'j{n[0]}.db'}"
-    return cluster.new_database()
+def _url_maker(kind: str, tmp: Path, request: Any) -> Callable[[], str]:
+    """A maker of fresh journal URLs on `kind`: a new SQLite file in `tmp` each call, or
+    a new database on the module's throwaway PostgreSQL cluster."""
+    if kind == "postgresql":
+        cluster: ThrowawayCluster = request.getfixturevalue("cluster")
+        return cluster.new_database
+    files = itertools.count(1)
+    return lambda: f"sqlite:///{tmp / f'j{next(files)}.db'}"
 
 
 def _empty_journal(url: str) -> Backend:
@@ -82,7 +86,8 @@ def _empty_journal(url: str) -> Backend:
 
 class _Recorder:
     """A journal's backend that keeps a copy of every `write_all` (statement, rows) of
-    each transaction it commits, and does the writes."""
+    each transaction it commits, and does the writes. Only for `append`, whose writes
+    all go through one `write_all(..., commit=True)` a transaction."""
 
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
@@ -133,19 +138,21 @@ def _pair(
     kind: str,
     make_url: Callable[[], str],
     ours: Callable[[SqlCaseStore], None],
-    bares: dict[str, Callable[[Backend], None]],
+    bare: Callable[[Backend], None],
     count: int,
     rounds: int,
 ) -> None:
-    """Interleave: each round times every baseline in `bares` on a fresh journal in the
-    set-up, then `ours`; report each baseline's rate and ours/baseline per round."""
-    bare_s: dict[str, list[float]] = {name: [] for name in bares}
+    """Interleave: each round times the baselines on a fresh journal each in the set-up,
+    then `ours`; report each baseline's rate and ours/baseline per round. The baselines:
+    `bare` (the issue's), and `all_rows`, every row `ours` writes, bare."""
+    baselines = {"bare": bare, "all_rows": _replay_bare(_written_rows(make_url(), ours))}
+    bare_s: dict[str, list[float]] = {name: [] for name in baselines}
 
     def setup() -> tuple[tuple[SqlCaseStore], dict[str, Any]]:
-        for name, bare in bares.items():
+        for name, baseline in baselines.items():
             b = _empty_journal(make_url())
             t = time.perf_counter()
-            bare(b)
+            baseline(b)
             bare_s[name].append(time.perf_counter() - t)
             b.close()
         return (open_store(make_url(), policy=POLICY),), {}
@@ -185,13 +192,8 @@ def test_single_action_durable_appends(
     """SINGLE appends of one event each (one durable transaction each) vs a bare
     one-row-per-transaction INSERT of the same event rows (`bare`), and vs every row the
     appends write, bare, in the same transactions (`all_rows`)."""
-    cluster = request.getfixturevalue("cluster") if kind == "postgresql" else None
     events = traffic[:SINGLE]
     rows = [event_to_row(i, e) for i, e in enumerate(events, start=1)]
-    n = [0]
-
-    def fresh() -> str:
-        return _fresh(kind, tmp_path, cluster, n)  # type: ignore[arg-type]
 
     def ours(store: SqlCaseStore) -> None:
         for e in events:
@@ -204,8 +206,7 @@ def test_single_action_durable_appends(
             b.execute(_INSERT_EVENT, row)
             b.commit()
 
-    bares = {"bare": bare, "all_rows": _replay_bare(_written_rows(fresh(), ours))}
-    _pair(benchmark, kind, fresh, ours, bares, SINGLE, 5)
+    _pair(benchmark, kind, _url_maker(kind, tmp_path, request), ours, bare, SINGLE, 5)
 
 
 @pytest.mark.parametrize("kind", BACKENDS)
@@ -216,15 +217,10 @@ def test_batched_appends(
     rows (one transaction a batch: `bare`), and vs every row the appends write (events,
     projection, counts, outbox), bare, in the same transactions (`all_rows`: what any
     journal keeping the projection and outbox in the append's transaction must write)."""
-    cluster = request.getfixturevalue("cluster") if kind == "postgresql" else None
     events = traffic[: BATCH * N_BATCHES]
     batches = [events[i : i + BATCH] for i in range(0, len(events), BATCH)]
     rows = [event_to_row(i, e) for i, e in enumerate(events, start=1)]
     row_batches = [rows[i : i + BATCH] for i in range(0, len(rows), BATCH)]
-    n = [0]
-
-    def fresh() -> str:
-        return _fresh(kind, tmp_path, cluster, n)  # type: ignore[arg-type]
 
     def ours(store: SqlCaseStore) -> None:
         for batch in batches:
@@ -237,8 +233,7 @@ def test_batched_appends(
             b.executemany(_INSERT_EVENT, part)
             b.commit()
 
-    bares = {"bare": bare, "all_rows": _replay_bare(_written_rows(fresh(), ours))}
-    _pair(benchmark, kind, fresh, ours, bares, len(events), 5)
+    _pair(benchmark, kind, _url_maker(kind, tmp_path, request), ours, bare, len(events), 5)
 
 
 # -- reads on a big journal -------------------------------------------------------------
